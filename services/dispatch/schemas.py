@@ -1,0 +1,62 @@
+"""Schemas the dispatch service owns: its roster file and the assignment events it publishes."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+ROLES = ("polisi_rw", "bhabinkamtibmas", "patrol_unit", "duty_desk")
+STATUSES = ("off_duty", "available", "assigned", "en_route", "on_scene", "unavailable")
+AREA = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}(/RW\d{2,3})?$", error="must be PP.KK.CC.DDDD or PP.KK.CC.DDDD/RWnn")
+
+
+class OfficerSchema(Schema):
+    """One roster entry, as loaded from a roster file."""
+
+    nrp = fields.String(required=True, validate=validate.Regexp(r"^\d{8,18}$", error="NRP is 8–18 digits"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    rank = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    polsek = fields.String(required=True, validate=validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}$"))
+    areas = fields.List(fields.String(validate=AREA), load_default=list)
+    skills = fields.List(fields.String(), load_default=list)
+    phone = fields.String(required=True)
+    status = fields.String(load_default="available", validate=validate.OneOf(STATUSES))
+
+
+class OfficerRefSchema(Schema):
+    nrp = fields.String(required=True)
+    name = fields.String(required=True)
+    rank = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    phone = fields.String(required=True)
+
+
+class ReportSummarySchema(Schema):
+    """What a notifier needs to tell an officer about the report, so nobody calls back to ask."""
+
+    report_id = fields.String(required=True)
+    number = fields.String(required=True)
+    category = fields.String(required=True)
+    priority = fields.String(required=True)
+    description = fields.String(required=True)
+    village_code = fields.String(allow_none=True, required=True)
+    village_name = fields.String(allow_none=True, required=True)
+    rw = fields.Integer(allow_none=True, required=True)
+    address = fields.String(allow_none=True, required=True)
+
+
+class AssignmentCreatedSchema(Schema):
+    assignment_id = fields.String(required=True)
+    officer = fields.Nested(OfficerRefSchema, required=True)
+    report = fields.Nested(ReportSummarySchema, required=True)
+    rule = fields.String(required=True, validate=validate.OneOf(("area_polisi_rw", "area_bhabinkamtibmas")))
+    reason = fields.String(required=True)
+    skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
+    ack_deadline = fields.AwareDateTime(required=True)
+
+
+class AssignmentEscalatedSchema(Schema):
+    report = fields.Nested(ReportSummarySchema, required=True)
+    polsek = fields.String(required=True)
+    duty_desk = fields.Nested(OfficerRefSchema, allow_none=True, required=True)
+    reason = fields.String(required=True)
+    skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)

@@ -1,0 +1,1 @@
+"""Siaga's own package shared by every service: envelope, contract, messaging, storage, launcher."""

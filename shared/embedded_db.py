@@ -1,0 +1,103 @@
+"""Start the embedded MongoDB-wire server (SecantusDB) as a separate process when no MONGO_URI is given.
+
+SecantusDB is GPL-2.0, so it is only ever run as its own process and spoken to over the wire,
+exactly like a real mongod; nothing of it is imported.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+MEMORY = ":memory:"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_command() -> str:
+    found = shutil.which("secantusd-py") or str(Path(sys.executable).with_name("secantusd-py"))
+    if not Path(found).exists():
+        raise RuntimeError(
+            "No MONGO_URI given and the embedded server is not installed: "
+            "run `make setup` (it installs requirements-local.txt) or set MONGO_URI."
+        )
+    return found
+
+
+class EmbeddedMongo:
+    """A running SecantusDB process; stop() shuts it down cleanly (data flushed)."""
+
+    def __init__(self, storage_path: str, port: int | None = None, log_path: str | None = None):
+        self.storage_path = storage_path
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 30.0) -> "EmbeddedMongo":
+        if self.storage_path != MEMORY:
+            Path(self.storage_path).mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [server_command(), "--host", "127.0.0.1", "--port", str(self.port),
+             "--storage-path", self.storage_path, "--log-level", "WARNING"],
+            stdout=log, stderr=log, start_new_session=True,
+        )
+        self._wait_until_ready(timeout)
+        return self
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"embedded MongoDB exited with code {self.process.returncode}"
+                                   f" (log: {self.log_path or 'none'})")
+            try:
+                with MongoClient(self.uri, serverSelectionTimeoutMS=500) as client:
+                    client.admin.command("ping")
+                return
+            except PyMongoError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"embedded MongoDB did not answer on {self.uri} in {timeout}s")
+                time.sleep(0.2)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "EmbeddedMongo":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def mongo_uri_or_embedded(storage_path: str, log_path: str | None = None) -> tuple[str, EmbeddedMongo | None]:
+    """MONGO_URI when set (a real MongoDB), else a freshly started embedded server."""
+    uri = os.environ.get("MONGO_URI")
+    if uri:
+        return uri, None
+    server = EmbeddedMongo(storage_path, log_path=log_path).start()
+    return server.uri, server

@@ -1,0 +1,229 @@
+"""nameko entrypoints and a dependency that never lose a message.
+
+Stock nameko acks and drops a message whose handler raises, and logs-and-acks one it cannot
+decode. Here every message ends in exactly one of three places: handled (ack), retried a
+bounded number of times (requeue with backoff, counted by the quorum queue), or the dead-letter
+exchange with a reason a person can read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any, Callable
+
+import eventlet
+from nameko.amqp.publish import Publisher as AmqpPublisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.containers import ContainerBeingKilled
+from nameko.events import EventDispatcher
+from nameko.messaging import Consumer, QueueConsumer
+
+from shared import topology
+from shared.contract import EventType, dump_event, load_event
+from shared.envelope import Event, InvalidMessage, decode_body
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "x-siaga-reason"
+
+
+class RawQueueConsumer(QueueConsumer):
+    """Hands entrypoints the undecoded message, so decoding failures are theirs to dead-letter."""
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = consumer_cls(
+                queues=[provider.queue],
+                on_message=partial(self.handle_message, provider, None),
+            )
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+
+class ReliableConsumer(Consumer):
+    """Base entrypoint: decode → worker → ack, bounded retry, or dead letter with the reason."""
+
+    queue_consumer = RawQueueConsumer()
+
+    def __init__(self, **kwargs):
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def queue_for(self, service_name: str, method_name: str):
+        raise NotImplementedError
+
+    def decode(self, message) -> tuple:
+        raise NotImplementedError
+
+    def setup(self):
+        self.queue = self.queue_for(self.container.service_name, self.method_name)
+        self.dead_letters = AmqpPublisher(
+            self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True
+        )
+        super().setup()
+
+    def handle_message(self, body, message):
+        try:
+            args = self.decode(message)
+        except InvalidMessage as exc:
+            self.dead_letter(message, exc.reasons)
+            return
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(
+                self, args, {},
+                context_data=self.unpack_message_headers(message),
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        attempt = int(message.headers.get("x-delivery-count") or 0) + 1
+        if attempt >= topology.MAX_ATTEMPTS:
+            reason = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+            self.dead_letter(message, {"handler": f"failed {attempt} times: {reason}"})
+        else:
+            log.warning("%s failed (attempt %d), retrying: %s", self, attempt, exc_info[1])
+            eventlet.sleep(retry_backoff(attempt))
+            self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+    def dead_letter(self, message, reasons: dict[str, Any]) -> None:
+        """Republish the untouched body with the reason, then ack: the dead letter keeps it."""
+        delivery = message.delivery_info
+        headers = dict(message.headers or {})
+        headers.update({
+            REASON_HEADER: json.dumps(reasons, ensure_ascii=False, default=str),
+            "x-siaga-queue": self.queue.name,
+            "x-siaga-exchange": delivery.get("exchange", ""),
+            "x-siaga-routing-key": delivery.get("routing_key", ""),
+            "x-siaga-dead-lettered-at": datetime.now(timezone.utc).isoformat(),
+        })
+        log.error("dead-lettering a message from %s: %s", self.queue.name, headers[REASON_HEADER])
+        try:
+            self.dead_letters.publish(
+                message.body,
+                exchange=topology.dead_letter_exchange(),
+                routing_key=self.queue.name,
+                headers=headers,
+                content_type=message.content_type or "application/octet-stream",
+                content_encoding=message.content_encoding or "binary",
+            )
+        except Exception:
+            # The broker's own dead-lettering still keeps the message (reason: rejected).
+            log.exception("could not publish a dead letter; rejecting to the broker's DLX")
+            message.reject(requeue=False)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+def retry_backoff(attempt: int) -> float:
+    return min(0.05 * 2 ** attempt, 2.0)
+
+
+class EventHandler(ReliableConsumer):
+    """Consumes one event type from the contract; the method receives a validated `Event`."""
+
+    def __init__(self, event_type: EventType, **kwargs):
+        self.event_type = event_type
+        super().__init__(**kwargs)
+
+    def queue_for(self, service_name: str, method_name: str):
+        return topology.handler_queue(self.event_type, service_name, method_name)
+
+    def decode(self, message) -> tuple[Event]:
+        return (load_event(decode_body(message.body, message.content_type), self.event_type),)
+
+
+class DeadLetter:
+    """A message another handler gave up on, with whatever could be recovered from it."""
+
+    def __init__(self, message):
+        headers = message.headers or {}
+        self.reasons = _reasons_from(headers)
+        self.queue = headers.get("x-siaga-queue", "")
+        self.document = _best_effort_json(message.body)
+
+    @property
+    def source(self) -> str | None:
+        value = (self.document or {}).get("source")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def id(self) -> str | None:
+        value = (self.document or {}).get("id")
+        return value if isinstance(value, str) and value else None
+
+
+class DeadLetterHandler(ReliableConsumer):
+    """Consumes the dead letters of one handler queue, e.g. to tell a sender its message failed."""
+
+    def __init__(self, event_type: EventType, handler_method: str, **kwargs):
+        self.event_type = event_type
+        self.handler_method = handler_method
+        super().__init__(**kwargs)
+
+    def queue_for(self, service_name: str, method_name: str):
+        watched = topology.handler_queue_name(self.event_type, service_name, self.handler_method)
+        return topology.dead_letter_watch_queue(watched, service_name, method_name)
+
+    def decode(self, message) -> tuple[DeadLetter]:
+        return (DeadLetter(message),)
+
+
+def _reasons_from(headers: dict) -> dict[str, Any]:
+    if REASON_HEADER in headers:
+        try:
+            return json.loads(headers[REASON_HEADER])
+        except ValueError:
+            return {"reason": str(headers[REASON_HEADER])}
+    deaths = headers.get("x-death") or [{}]
+    return {"broker": f"dead-lettered by the broker: {deaths[0].get('reason', 'unknown')}"}
+
+
+def _best_effort_json(body: bytes | str) -> dict | None:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+class EventPublisher(EventDispatcher):
+    """Publishes contract events on `<service>.events`, confirmed and mandatory.
+
+    Mandatory: the topology is declared up front, so an unroutable event is a bug that must
+    fail loudly (and be retried) rather than vanish.
+    """
+
+    def __init__(self, **options):
+        options.setdefault("use_confirms", True)
+        options.setdefault("mandatory", True)
+        super().__init__(**options)
+
+    def get_dependency(self, worker_ctx) -> Callable[..., dict]:
+        headers = self.get_message_headers(worker_ctx)
+        service_name = self.container.service_name
+        source = f"/siaga/{service_name}"
+
+        def publish(event_type: EventType, data: dict, **envelope: Any) -> dict:
+            if event_type.publisher != service_name:
+                raise ValueError(f"{service_name} may not publish {event_type.name}")
+            body = dump_event(event_type, data, source=source, **envelope)
+            self.publisher.publish(
+                body, exchange=self.exchange, routing_key=event_type.name, extra_headers=headers
+            )
+            return body
+
+        return publish
+
+
+handles = EventHandler.decorator
+handles_dead_letters = DeadLetterHandler.decorator

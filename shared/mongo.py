@@ -1,0 +1,49 @@
+"""Persistence behind a nameko dependency provider: one client per container, one database per service."""
+from __future__ import annotations
+
+import logging
+
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+from pymongo.database import Database
+
+log = logging.getLogger(__name__)
+
+MONGO_URI_KEY = "MONGO_URI"
+MONGO_DATABASE_KEY = "MONGO_DATABASE"
+
+
+def connect(uri: str) -> MongoClient:
+    """Clients store and return aware UTC datetimes; writes are acknowledged by the primary."""
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000, w=1)
+
+
+class Store:
+    """Base of each service's storage wrapper: domain methods over its own database."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        """Create the service's named indexes; idempotent."""
+
+
+class MongoStorage(DependencyProvider):
+    """Hands every worker the service's `Store`, never the raw database."""
+
+    store_class: type[Store] = Store
+
+    def setup(self):
+        config = self.container.config
+        self.client = connect(config[MONGO_URI_KEY])
+        self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
+        self.store.ensure_indexes()
+
+    def stop(self):
+        self.client.close()
+
+    def kill(self):
+        self.client.close()
+
+    def get_dependency(self, worker_ctx) -> Store:
+        return self.store
