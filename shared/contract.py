@@ -17,8 +17,8 @@ from marshmallow import Schema, ValidationError
 
 from shared.envelope import (
     SPECVERSION,
-    Event,
     EnvelopeSchema,
+    Event,
     InvalidMessage,
     derived_id,
     load_envelope,

@@ -67,7 +67,8 @@ class System:
             channel = connection.default_channel
             while True:
                 self._fail_if_exited()
-                waiting = [name for name in queue_names if channel.queue_declare(name, passive=True).consumer_count == 0]
+                waiting = [name for name in queue_names
+                           if channel.queue_declare(name, passive=True).consumer_count == 0]
                 if not waiting:
                     return
                 if time.monotonic() > deadline:

@@ -5,7 +5,9 @@ from marshmallow import Schema, fields, validate
 
 ROLES = ("polisi_rw", "bhabinkamtibmas", "patrol_unit", "duty_desk")
 STATUSES = ("off_duty", "available", "assigned", "en_route", "on_scene", "unavailable")
-AREA = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}(/RW\d{2,3})?$", error="must be PP.KK.CC.DDDD or PP.KK.CC.DDDD/RWnn")
+AREA = validate.Regexp(
+    r"^\d{2}\.\d{2}\.\d{2}\.\d{4}(/RW\d{2,3})?$", error="must be PP.KK.CC.DDDD or PP.KK.CC.DDDD/RWnn"
+)
 
 
 class OfficerSchema(Schema):

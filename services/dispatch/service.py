@@ -3,12 +3,11 @@
 Consumes  reports.events   report_received
 Publishes dispatch.events  assignment_created, assignment_escalated
 """
+from services.dispatch import domain
+from services.dispatch.storage import Dispatch
 from shared.contract import ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, REPORT_RECEIVED
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import EventPublisher, handles
-
-from services.dispatch import domain
-from services.dispatch.storage import Dispatch
 
 
 class DispatchService:

@@ -51,7 +51,7 @@ class DispatchStore(Store):
         requests = [ReplaceOne({"_id": officer["_id"]}, officer, upsert=True) for officer in officers]
         if not requests:
             return 0
-        result = self.db.officers.bulk_write(requests, ordered=False)
+        self.db.officers.bulk_write(requests, ordered=False)
         return len(requests)
 
     def officer(self, nrp: str) -> dict[str, Any] | None:

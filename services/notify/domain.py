@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.notify import sms
 from shared.categories import CATEGORIES
 from shared.envelope import Event, derived_id
-
-from services.notify import sms
 
 ELLIPSIS = "..."
 

@@ -3,13 +3,12 @@
 Consumes  dispatch.events  assignment_created, assignment_escalated
 Publishes notify.events    sms_requested
 """
-from shared.contract import ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, SMS_REQUESTED
-from shared.envelope import Event
-from shared.messaging import EventPublisher, handles
-
 from services.notify import domain
 from services.notify.schemas import SmsRequestedSchema
 from services.notify.storage import Notifications
+from shared.contract import ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, SMS_REQUESTED
+from shared.envelope import Event
+from shared.messaging import EventPublisher, handles
 
 _SMS_FIELDS = tuple(SmsRequestedSchema().fields)
 

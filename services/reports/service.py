@@ -4,12 +4,11 @@ Consumes  intake.events   incident_reported
           dead letters of handle_incident_reported (to answer the sender)
 Publishes reports.events  report_received, report_rejected
 """
+from services.reports import domain
+from services.reports.storage import Reports
 from shared.contract import INCIDENT_REPORTED, REPORT_RECEIVED, REPORT_REJECTED
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
-
-from services.reports import domain
-from services.reports.storage import Reports
 
 
 class ReportsService:

@@ -1,0 +1,153 @@
+"""Fixtures for the real broker (a fresh vhost per test) and the real Mongo-wire server."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from typing import Any, Callable
+
+import pytest
+from kombu import Connection, Exchange, Queue
+
+from shared import topology
+from shared.embedded_db import EmbeddedMongo
+from shared.mongo import connect
+
+BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def amqp_uri() -> str:
+    """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
+    if not shutil.which("rabbitmqctl"):
+        pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
+    vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    user = BROKER.split(":")[0]
+    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    yield f"amqp://{BROKER}/{vhost}"
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> str:
+    """MONGO_URI if given (a real MongoDB), else the embedded server as its own process."""
+    if os.environ.get("MONGO_URI"):
+        yield os.environ["MONGO_URI"]
+        return
+    with EmbeddedMongo(":memory:") as server:
+        yield server.uri
+
+
+@pytest.fixture
+def mongo_client(mongo_uri):
+    client = connect(mongo_uri)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db_names() -> dict[str, str]:
+    """Per-test database names so tests never see each other's data."""
+    run = uuid.uuid4().hex[:8]
+    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify")}
+
+
+@pytest.fixture
+def config_for(amqp_uri, mongo_uri, db_names) -> Callable[[str], dict[str, Any]]:
+    def config(service: str, **overrides: Any) -> dict[str, Any]:
+        return {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "MONGO_DATABASE": db_names[service],
+                "max_workers": 4} | overrides
+    return config
+
+
+@pytest.fixture
+def declared(amqp_uri) -> list[str]:
+    """The whole topology, declared up front as the system does before anything runs."""
+    return topology.declare_topology(amqp_uri)
+
+
+class EventTap:
+    """A private queue bound to exchanges, read like a console or a gateway would read them."""
+
+    def __init__(self, amqp_uri: str, bindings: list[tuple[str, str]]):
+        self.connection = Connection(amqp_uri)
+        name = f"tap-{uuid.uuid4().hex[:8]}"
+        self.queue = Queue(name, bindings=[], exclusive=True, auto_delete=True)
+        channel = self.connection.default_channel
+        self.queue(channel).declare()
+        for exchange, key in bindings:
+            Exchange(exchange, type="topic", durable=True)(channel).declare()
+            channel.queue_bind(name, exchange, key)
+        self.simple = self.connection.SimpleQueue(Queue(name, no_declare=True))
+        self.seen: list[dict] = []
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 20.0) -> dict:
+        """Return the first message body (seen before or arriving before the deadline) matching."""
+        for body in self.seen:
+            if predicate(body):
+                return body
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching event within {timeout}s; saw {[b.get('type') for b in self.seen]}")
+            try:
+                message = self.simple.get(timeout=min(remaining, 1.0))
+            except self.simple.Empty:
+                continue
+            message.ack()
+            body = json.loads(message.body) if isinstance(message.body, (bytes, str)) else message.payload
+            self.seen.append(body)
+            if predicate(body):
+                return body
+
+    def drain(self, idle: float = 1.0) -> list[dict]:
+        """Everything that arrives until the queue stays quiet for `idle` seconds."""
+        while True:
+            try:
+                message = self.simple.get(timeout=idle)
+            except self.simple.Empty:
+                return self.seen
+            message.ack()
+            self.seen.append(json.loads(message.body))
+
+    def close(self) -> None:
+        self.simple.close()
+        self.connection.release()
+
+
+@pytest.fixture
+def tap(amqp_uri):
+    taps = []
+
+    def make(*bindings: tuple[str, str]) -> EventTap:
+        taps.append(EventTap(amqp_uri, list(bindings)))
+        return taps[-1]
+
+    yield make
+    for each in taps:
+        each.close()
+
+
+@pytest.fixture
+def publish_raw(amqp_uri):
+    """Publish as a non-nameko upstream app: plain kombu, JSON body, publisher confirms."""
+    connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
+    producer = connection.Producer()
+
+    def publish(body: Any, *, exchange: str = "intake.events", routing_key: str = "incident_reported",
+                content_type: str | None = "application/json") -> None:
+        payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        producer.publish(payload, exchange=exchange, routing_key=routing_key, content_type=content_type,
+                         content_encoding="utf-8", delivery_mode=2, mandatory=True)
+
+    yield publish
+    connection.release()

@@ -1,0 +1,67 @@
+"""End to end: the three services as processes; an upstream app in, the SMS gateway's view out."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from kombu import Connection, Queue
+
+from services.dispatch.roster import load_roster_file
+from siaga.system import System
+from tests.factories import DEMO_ROSTER, create_incident
+
+pytestmark = pytest.mark.e2e
+
+GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
+
+
+@pytest.fixture
+def system(amqp_uri, mongo_uri, db_names, tmp_path):
+    env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()}
+    running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path / "logs", extra_env=env).start()
+    yield running
+    running.stop()
+
+
+def gateway_messages(amqp_uri: str, until, timeout: float = 30.0) -> list[dict]:
+    """Consume the gateway's queue as the SMS gateway would, until `until(messages)` holds."""
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    with Connection(amqp_uri) as connection:
+        queue = Queue(GATEWAY_QUEUE, no_declare=True)(connection.default_channel)
+        while not until(messages):
+            assert time.monotonic() < deadline, f"gateway saw only {messages}"
+            message = queue.get(no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            assert message.content_type == "application/json"
+            messages.append(json.loads(message.body))
+    return messages
+
+
+def test_citizen_incident_in_menteng_rw05_reaches_the_gateway_as_sms_to_its_polisi_rw(
+        system, amqp_uri, publish_raw, monkeypatch, db_names):
+    monkeypatch.setenv("DISPATCH_MONGO_DATABASE", db_names["dispatch"])
+    load_roster_file(DEMO_ROSTER, system.mongo_uri)
+    incident = create_incident()
+    publish_raw(incident)  # plain kombu, JSON, intake.events / incident_reported
+    [sms] = gateway_messages(amqp_uri, until=lambda got: len(got) >= 1)
+    assert sms["type"] == "sms_requested"
+    assert sms["data"]["to"] == "+6281210010505"  # Bripda Rizky Pratama, Polisi RW of Menteng RW05
+    assert sms["data"]["recipient_role"] == "officer"
+    assert sms["data"]["encoding"] == "GSM-7" and sms["data"]["segments"] == 1
+    assert "Kel. Menteng, RW 05" in sms["data"]["text"]
+
+
+def test_incident_in_a_kelurahan_without_an_officer_reaches_the_duty_desk(
+        system, amqp_uri, publish_raw, monkeypatch, db_names):
+    monkeypatch.setenv("DISPATCH_MONGO_DATABASE", db_names["dispatch"])
+    load_roster_file(DEMO_ROSTER, system.mongo_uri)
+    gondangdia = {"lat": -6.186, "lon": 106.831, "village_code": "31.71.06.1004", "rw": 3, "address": None}
+    publish_raw(create_incident(data={"category": "kebakaran", "location": gondangdia}))
+    [sms] = gateway_messages(amqp_uri, until=lambda got: len(got) >= 1)
+    assert sms["data"]["to"] == "+6281231710600"  # SPKT Polsek Metro Menteng
+    assert sms["data"]["recipient_role"] == "duty_desk"
+    assert sms["data"]["text"].startswith("SIAGA ESKALASI P1")

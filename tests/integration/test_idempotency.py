@@ -1,0 +1,84 @@
+"""At-least-once delivery, exactly-once effects: every handler delivered the same event twice."""
+from __future__ import annotations
+
+import pytest
+
+from services.dispatch.roster import parse_roster, read_entries
+from services.dispatch.service import DispatchService
+from services.dispatch.storage import DispatchStore
+from services.notify.service import NotifyService
+from services.reports.service import ReportsService
+from tests.factories import DEMO_ROSTER, create_incident, of_type
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def roster(mongo_client, db_names):
+    store = DispatchStore(mongo_client[db_names["dispatch"]])
+    store.ensure_indexes()
+    store.replace_roster(parse_roster(read_entries(DEMO_ROSTER)))
+    return store
+
+
+def start(container_factory, config_for, *services):
+    for service in services:
+        container_factory(service, config_for(service.name)).start()
+
+
+def test_incident_delivered_twice_is_stored_once_and_its_outcome_republished_with_the_same_id(
+        declared, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
+    received = tap(("reports.events", "report_received"))
+    start(container_factory, config_for, ReportsService)
+    incident = create_incident()
+    publish_raw(incident)
+    publish_raw(incident)
+    first = received.wait_for(of_type("report_received"))
+    events = received.drain(idle=1.5)
+    assert [e["id"] for e in events] == [first["id"], first["id"]]
+    assert mongo_client[db_names["reports"]].reports.count_documents({}) == 1
+
+
+def test_report_received_twice_claims_one_officer_once(
+        declared, roster, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
+    created = tap(("dispatch.events", "assignment_created"))
+    start(container_factory, config_for, ReportsService, DispatchService)
+    report_received = tap(("reports.events", "report_received"))
+    publish_raw(create_incident())
+    received = report_received.wait_for(of_type("report_received"))
+    publish_raw(received, exchange="reports.events", routing_key="report_received")  # a broker redelivery
+    events = created.drain(idle=1.5)
+    assert len({e["id"] for e in events}) == 1 and len(events) == 2
+    assert events[0]["data"]["officer"]["nrp"] == "90120344"  # the Polisi RW of Menteng RW05
+    db = mongo_client[db_names["dispatch"]]
+    assert db.assignments.count_documents({}) == 1
+    assert db.officers.count_documents({"status": "assigned"}) == 1
+
+
+def test_assignment_created_twice_requests_one_sms(
+        declared, roster, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
+    sms = tap(("notify.events", "sms_requested"))
+    created = tap(("dispatch.events", "assignment_created"))
+    start(container_factory, config_for, ReportsService, DispatchService, NotifyService)
+    publish_raw(create_incident())
+    assignment = created.wait_for(of_type("assignment_created"))
+    publish_raw(assignment, exchange="dispatch.events", routing_key="assignment_created")
+    events = sms.drain(idle=1.5)
+    assert len(events) == 2 and len({e["id"] for e in events}) == 1
+    assert {e["data"]["sms_id"] for e in events} == {events[0]["data"]["sms_id"]}
+    assert mongo_client[db_names["notify"]].notifications.count_documents({}) == 1
+
+
+def test_correlation_id_is_the_report_id_through_the_whole_chain(
+        declared, roster, publish_raw, tap, container_factory, config_for):
+    events = tap(("reports.events", "#"), ("dispatch.events", "#"), ("notify.events", "#"))
+    start(container_factory, config_for, ReportsService, DispatchService, NotifyService)
+    incident = create_incident()
+    publish_raw(incident)
+    sms = events.wait_for(of_type("sms_requested"))
+    received = events.wait_for(of_type("report_received"))
+    assignment = events.wait_for(of_type("assignment_created"))
+    report_id = received["data"]["report_id"]
+    assert {received["correlationid"], assignment["correlationid"], sms["correlationid"]} == {report_id}
+    assert (received["causationid"], assignment["causationid"], sms["causationid"]) == (
+        incident["id"], received["id"], assignment["id"])
