@@ -34,7 +34,8 @@ Events between Siaga's nameko services, the upstream apps that report incidents 
 `intake.events`) and the SMS gateway. Every message body is a JSON object
 (`{CONTENT_TYPE}`) in a CloudEvents 1.0 envelope whose `data` is the event's payload.
 
-- `source` + `id` is the idempotency key: a consumer that sees the same pair twice does the work once.
+- `source` + `id` is the idempotency key: a consumer that sees the same pair twice does the work
+  once.
 - An event derived from another has a deterministic id (a UUIDv5 of its cause's `source|id`,
   its own type and a discriminator), so re-running a handler republishes the same event, not a new one.
 - `correlationid` is the report id through the whole chain; `causationid` is the `id` of the
@@ -127,12 +128,15 @@ def message(event_type: EventType) -> dict[str, Any]:
     }
 
 
-def operations(event_type: EventType, readers: list[Consumer]) -> dict[str, Any]:
+def operations(event_type: EventType, readers: list[Consumer], services: set[str]) -> dict[str, Any]:
     """One `send` for the publisher, one `receive` per consumer queue."""
+    sender = (f"Published by the `{event_type.publisher}` nameko service." if event_type.publisher in services
+              else f"Published by `{event_type.publisher}`, a party outside the nameko services, as a plain "
+                   "AMQP client: JSON body, persistent, with publisher confirms.")
     refs = {"channel": {"$ref": f"#/channels/{event_type.name}"},
             "messages": [{"$ref": f"#/channels/{event_type.name}/messages/{event_type.name}"}]}
     found = {f"{event_type.publisher}-publish_{event_type.name}": {
-        "action": "send", **refs, "summary": event_type.summary,
+        "action": "send", **refs, "summary": event_type.summary, "description": sender,
         "tags": [{"name": event_type.publisher}],
         "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": AMQP_BINDING_VERSION}},
     }}
@@ -150,6 +154,7 @@ def operations(event_type: EventType, readers: list[Consumer]) -> dict[str, Any]
 def build_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document, in the registry's order (which follows the report's path)."""
     readers = consumers()
+    services = {service_cls.name for service_cls in topology.siaga_service_classes()}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Siaga", "version": VERSION, "description": DESCRIPTION},
@@ -161,7 +166,7 @@ def build_document() -> dict[str, Any]:
         }},
         "channels": {name: channel(event_type) for name, event_type in EVENT_TYPES.items()},
         "operations": {op_id: op for name, event_type in EVENT_TYPES.items()
-                       for op_id, op in operations(event_type, readers[name]).items()},
+                       for op_id, op in operations(event_type, readers[name], services).items()},
         "components": {
             "messages": {name: message(event_type) for name, event_type in EVENT_TYPES.items()},
             "correlationIds": {"report": {
@@ -212,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         current.splitlines(keepends=True), wanted.splitlines(keepends=True),
         fromfile="contract/asyncapi.yaml (on disk)", tofile="contract/asyncapi.yaml (from the code)"))
     if current != wanted:
-        print("\ncontract/asyncapi.yaml is stale: run `python -m contract.generate` and commit it.", file=sys.stderr)
+        print("\ncontract/asyncapi.yaml is stale: run `python -m contract.generate` and commit it.",
+              file=sys.stderr)
     return int(current != wanted)
 
 

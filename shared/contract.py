@@ -86,6 +86,7 @@ EVENT_TYPES: dict[str, EventType] = {
 # Consumers outside the nameko services, each with a durable queue declared up front.
 EXTERNAL_CONSUMERS: dict[str, tuple[EventType, ...]] = {
     "sms-gateway": (SMS_REQUESTED,),
+    "upstream-apps": (REPORT_REJECTED,),  # senders read why their incident was not taken
 }
 
 

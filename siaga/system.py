@@ -40,10 +40,11 @@ class System:
         if not self.mongo_uri:
             self.mongo = EmbeddedMongo(self.storage_path, log_path=str(self.log_dir / "mongo.log")).start()
             self.mongo_uri = self.mongo.uri
-        queues = topology.declare_topology(self.amqp_uri)
+        topology.declare_topology(self.amqp_uri)
         for service in SERVICES:
             self.processes[service] = self._spawn(service)
-        self.wait_until_consuming([q for q in queues if "--" in q and not q.endswith("--sms-gateway")], timeout)
+        self.wait_until_consuming([queue.name for service_cls in topology.siaga_service_classes()
+                                   for queue in topology.service_queues(service_cls)], timeout)
         return self
 
     def _spawn(self, service: str) -> subprocess.Popen:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shared.schema import EventSchema
+
 ROLES = ("polisi_rw", "bhabinkamtibmas", "patrol_unit", "duty_desk")
 STATUSES = ("off_duty", "available", "assigned", "en_route", "on_scene", "unavailable")
 AREA = validate.Regexp(
@@ -11,7 +13,7 @@ AREA = validate.Regexp(
 
 
 class OfficerSchema(Schema):
-    """One roster entry, as loaded from a roster file."""
+    """One roster entry, as loaded from a roster file: unknown columns are an error (likely a typo)."""
 
     nrp = fields.String(required=True, validate=validate.Regexp(r"^\d{8,18}$", error="NRP is 8–18 digits"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -24,21 +26,21 @@ class OfficerSchema(Schema):
     status = fields.String(load_default="available", validate=validate.OneOf(STATUSES))
 
 
-class OfficerRefSchema(Schema):
+class OfficerRefSchema(EventSchema):
     nrp = fields.String(required=True)
     name = fields.String(required=True)
     rank = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    phone = fields.String(required=True)
+    phone = fields.String(required=True, validate=validate.Regexp(r"^\+[1-9]\d{6,14}$", error="must be E.164"))
 
 
-class ReportSummarySchema(Schema):
+class ReportSummarySchema(EventSchema):
     """What a notifier needs to tell an officer about the report, so nobody calls back to ask."""
 
     report_id = fields.String(required=True)
     number = fields.String(required=True)
     category = fields.String(required=True)
-    priority = fields.String(required=True)
+    priority = fields.String(required=True, validate=validate.OneOf(("P1", "P2", "P3", "P4")))
     description = fields.String(required=True)
     village_code = fields.String(allow_none=True, required=True)
     village_name = fields.String(allow_none=True, required=True)
@@ -46,7 +48,7 @@ class ReportSummarySchema(Schema):
     address = fields.String(allow_none=True, required=True)
 
 
-class AssignmentCreatedSchema(Schema):
+class AssignmentCreatedSchema(EventSchema):
     assignment_id = fields.String(required=True)
     officer = fields.Nested(OfficerRefSchema, required=True)
     report = fields.Nested(ReportSummarySchema, required=True)
@@ -56,7 +58,7 @@ class AssignmentCreatedSchema(Schema):
     ack_deadline = fields.AwareDateTime(required=True)
 
 
-class AssignmentEscalatedSchema(Schema):
+class AssignmentEscalatedSchema(EventSchema):
     report = fields.Nested(ReportSummarySchema, required=True)
     polsek = fields.String(required=True)
     duty_desk = fields.Nested(OfficerRefSchema, allow_none=True, required=True)

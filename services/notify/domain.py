@@ -12,48 +12,64 @@ ELLIPSIS = "..."
 
 def place_text(report: dict[str, Any]) -> str:
     parts = [f"Kel. {report['village_name']}" if report.get("village_name") else None,
-             f"RW {report['rw']:02d}" if report.get("rw") else None,
-             report.get("address")]
+             f"RW {report['rw']:02d}" if report.get("rw") else None]
     return ", ".join(p for p in parts if p) or "lokasi belum jelas"
 
 
+def address_text(report: dict[str, Any]) -> str:
+    return f", {report['address']}" if report.get("address") else ""
+
+
+def sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text + "." if text and text[-1] not in ".!?" else text
+
+
 def category_name(code: str) -> str:
-    category = CATEGORIES.get(code) or CATEGORIES["other"]
-    return category.name_id.capitalize()
+    name = (CATEGORIES.get(code) or CATEGORIES["other"]).name_id
+    return name[0].upper() + name[1:]
 
 
-def fit_one_segment(template: str, **values: str) -> str:
-    """Render `template`, shortening its `{detail}` field so the whole text stays one segment.
+def fit_one_segment(template: str, shrinkable: tuple[str, ...] = ("detail", "address"), **values: str) -> str:
+    """Render `template`, shortening its free-text fields in order until the text is one segment.
 
-    The detail (a description typed by a citizen) is what gives way; the facts an officer
-    acts on (number, category, place, how to answer) are never cut.
+    What a citizen typed gives way first, then the street address; the facts an officer acts on
+    (number, category, village, RW, how to answer) are never cut.
     """
     values = {key: sms.transliterate(value) for key, value in values.items()}
-    detail = values.pop("detail", "")
-    text = sms.transliterate(template.format(detail=detail, **values))
+    for field in shrinkable:
+        while (excess := overflow(render(template, values))) > 0 and values[field]:
+            values[field] = shorten(values[field], excess)
+    return render(template, values)
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill the template; a field left empty by shortening leaves no doubled space or dot behind."""
+    return " ".join(template.format(**values).split()).replace("....", "...")
+
+
+def overflow(text: str) -> int:
     encoding, length, _ = sms.encode_info(text)
-    limit = sms.single_segment_limit(encoding)
-    while length > limit and detail:
-        overflow = length - limit
-        detail = detail[: max(len(detail) - overflow - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
-        if len(detail) <= len(ELLIPSIS):
-            detail = ""
-        text = template.format(detail=detail, **values)
-        encoding, length, _ = sms.encode_info(text)
-        limit = sms.single_segment_limit(encoding)
-    return text
+    return length - sms.single_segment_limit(encoding)
 
 
-OFFICER_ASSIGNMENT = "SIAGA {priority} #{number} {category} di {place}. {detail} Balas: OK {number} / TOLAK {number}"
-DUTY_DESK_ESCALATION = ("SIAGA ESKALASI {priority} #{number} {category} di {place}: tidak ada petugas wilayah "
-                        "yang siap. Mohon piket menangani. {detail}")
+def shorten(value: str, by: int) -> str:
+    keep = len(value) - by - len(ELLIPSIS)
+    return value[:keep].rstrip(" ,.") + ELLIPSIS if keep > len(ELLIPSIS) else ""
+
+
+OFFICER_ASSIGNMENT = ("SIAGA {priority} #{number} {category} di {place}{address}. {detail} "
+                      "Balas: OK {number} / TOLAK {number}")
+DUTY_DESK_ESCALATION = ("SIAGA ESKALASI {priority} #{number} {category} di {place}{address}: tidak ada petugas "
+                        "wilayah yang siap. Mohon piket menangani. {detail}")
 
 
 def officer_assignment_sms(assignment: dict[str, Any], cause: Event) -> dict[str, Any]:
     report = assignment["report"]
     text = fit_one_segment(
         OFFICER_ASSIGNMENT, priority=report["priority"], number=report["number"],
-        category=category_name(report["category"]), place=place_text(report), detail=report["description"],
+        category=category_name(report["category"]), place=place_text(report), address=address_text(report),
+        detail=sentence(report["description"]),
     )
     return sms_request(cause, assignment["officer"]["phone"], text, "officer", report,
                        assignment_id=assignment["assignment_id"])
@@ -66,7 +82,8 @@ def duty_desk_escalation_sms(escalation: dict[str, Any], cause: Event) -> dict[s
     report = escalation["report"]
     text = fit_one_segment(
         DUTY_DESK_ESCALATION, priority=report["priority"], number=report["number"],
-        category=category_name(report["category"]), place=place_text(report), detail=report["description"],
+        category=category_name(report["category"]), place=place_text(report), address=address_text(report),
+        detail=sentence(report["description"]),
     )
     return sms_request(cause, desk["phone"], text, "duty_desk", report)
 

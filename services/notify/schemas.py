@@ -1,12 +1,14 @@
 """Schemas the notify service owns: the SMS requests it hands to the gateway."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from shared.schema import EventSchema
 
 RECIPIENT_ROLES = ("officer", "reporter", "duty_desk")
 
 
-class SmsRequestedSchema(Schema):
+class SmsRequestedSchema(EventSchema):
     """One SMS for the gateway; `sms_id` is stable across redeliveries, so gateways can dedupe too."""
 
     sms_id = fields.String(required=True)

@@ -1,19 +1,23 @@
 """Schemas the reports service owns: what upstream apps send and what it publishes."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared import wilayah
+from shared.schema import EventSchema
 
 SOURCE_KINDS = ("citizen_app", "hotline_110", "cctv", "siskamling", "patrol", "open311")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
-class LocationSchema(Schema):
+class LocationSchema(EventSchema):
+    """Where: a Kemendagri village code and/or lat+lon (both), plus RW and address text."""
+
     lat = fields.Float(validate=validate.Range(-11.5, 6.5), load_default=None, allow_none=True)
     lon = fields.Float(validate=validate.Range(94.5, 141.5), load_default=None, allow_none=True)
     village_code = fields.String(
         load_default=None, allow_none=True,
+        metadata={"description": "Kemendagri village code; required unless both lat and lon are given"},
         validate=validate.Regexp(wilayah.VILLAGE_CODE, error="must look like PP.KK.CC.DDDD"),
     )
     rw = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 999))
@@ -21,19 +25,23 @@ class LocationSchema(Schema):
 
     @validates_schema
     def has_a_place(self, data, **kwargs):
-        if data.get("village_code") is None and (data.get("lat") is None or data.get("lon") is None):
-            raise ValidationError("give a village_code or both lat and lon", "village_code")
+        """A place is a village code, or coordinates (both of them), or both."""
+        errors = {}
         if (data.get("lat") is None) != (data.get("lon") is None):
-            raise ValidationError("lat and lon come together", "lon")
+            errors["lat" if data.get("lat") is None else "lon"] = ["lat and lon come together"]
+        if data.get("village_code") is None and (data.get("lat") is None or data.get("lon") is None):
+            errors["village_code"] = ["give a village_code or both lat and lon"]
+        if errors:
+            raise ValidationError(errors)
 
 
-class ReporterSchema(Schema):
+class ReporterSchema(EventSchema):
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     anonymous = fields.Boolean(load_default=False)
 
 
-class IncidentReportedSchema(Schema):
+class IncidentReportedSchema(EventSchema):
     """What every upstream app sends; source-specific details go in `details`."""
 
     source_kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
@@ -45,7 +53,7 @@ class IncidentReportedSchema(Schema):
     details = fields.Dict(keys=fields.String(), load_default=dict)
 
 
-class PlaceSchema(Schema):
+class PlaceSchema(EventSchema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     village_code = fields.String(allow_none=True)
@@ -54,12 +62,12 @@ class PlaceSchema(Schema):
     address = fields.String(allow_none=True)
 
 
-class ContactSchema(Schema):
+class ContactSchema(EventSchema):
     name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
 
 
-class ReportReceivedSchema(Schema):
+class ReportReceivedSchema(EventSchema):
     """Everything dispatch and notify need, so neither calls back to ask."""
 
     report_id = fields.String(required=True)
@@ -75,12 +83,12 @@ class ReportReceivedSchema(Schema):
     received_at = fields.AwareDateTime(required=True)
 
 
-class OriginSchema(Schema):
+class OriginSchema(EventSchema):
     source = fields.String(allow_none=True, required=True)
     id = fields.String(allow_none=True, required=True)
 
 
-class ReportRejectedSchema(Schema):
+class ReportRejectedSchema(EventSchema):
     """Carries the sender's own source and id so the sending app can match it to what it sent."""
 
     original = fields.Nested(OriginSchema, required=True)

@@ -14,6 +14,7 @@ from tests.factories import DEMO_ROSTER, create_incident
 pytestmark = pytest.mark.e2e
 
 GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
+UPSTREAM_QUEUE = "evt-reports-report_rejected--upstream-apps"
 
 
 @pytest.fixture
@@ -65,3 +66,19 @@ def test_incident_in_a_kelurahan_without_an_officer_reaches_the_duty_desk(
     assert sms["data"]["to"] == "+6281231710600"  # SPKT Polsek Metro Menteng
     assert sms["data"]["recipient_role"] == "duty_desk"
     assert sms["data"]["text"].startswith("SIAGA ESKALASI P1")
+
+
+def test_sender_of_an_incident_with_an_unknown_village_reads_report_rejected_with_every_reason(
+        system, amqp_uri, publish_raw):
+    incident = create_incident(data={"location": {"village_code": "31.71.06.1999"}, "reporter": {"phone": "0812-1"}})
+    publish_raw(incident)
+    deadline = time.monotonic() + 30
+    with Connection(amqp_uri) as connection:
+        queue = Queue(UPSTREAM_QUEUE, no_declare=True)(connection.default_channel)
+        while (message := queue.get(no_ack=True)) is None:
+            assert time.monotonic() < deadline, "no report_rejected reached the upstream apps' queue"
+            time.sleep(0.05)
+    rejected = json.loads(message.body)
+    assert rejected["type"] == "report_rejected"
+    assert rejected["data"]["original"] == {"source": incident["source"], "id": incident["id"]}
+    assert set(rejected["data"]["reasons"]) == {"location.village_code", "reporter.phone"}

@@ -36,7 +36,8 @@ def test_committed_document_is_what_the_code_generates(generated, committed):
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES.values(), ids=str)
-def test_committed_payload_data_is_the_marshmallow_schema_the_code_validates_with(event_type: EventType, committed):
+def test_committed_payload_data_is_the_marshmallow_schema_the_code_validates_with(
+        event_type: EventType, committed):
     payload = committed["components"]["messages"][event_type.name]["payload"]
     drift = generate.differences(generate.json_schema(event_type.schema), payload["properties"]["data"])
     assert not drift, f"{event_type.schema_path} and the document disagree:\n" + "\n".join(drift)
@@ -78,7 +79,8 @@ def test_drift_comparison_reports_a_changed_schema_by_its_path(generated):
 
 def test_check_exits_1_with_a_diff_when_the_file_on_disk_is_stale(tmp_path, monkeypatch, capsys):
     stale = tmp_path / "asyncapi.yaml"
-    stale.write_text(generate.render(generate.build_document()).replace("const: sms_requested", "const: sms_sent"))
+    wanted = generate.render(generate.build_document())
+    stale.write_text(wanted.replace("const: sms_requested", "const: sms_sent"))
     monkeypatch.setattr(generate, "DOCUMENT_PATH", stale)
 
     assert generate.main(["--check"]) == 1

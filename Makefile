@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is what they call.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --quiet -c constraints.txt
+
+.PHONY: setup demo test unit integration e2e bench contract lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-local.txt requirements-test.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.txt -r requirements-local.txt -r requirements-test.txt
+	touch $@
+
+contract/node_modules/.installed: contract/package.json contract/package-lock.json
+	npm ci --prefix contract --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1 exits after the demo)
+	$(BIN)/python -m siaga.demo
+
+test: setup contract/node_modules/.installed  ## the whole suite: unit, integration, end to end
+	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+e2e: setup
+	$(BIN)/python -m pytest tests/e2e
+
+bench: setup
+	$(BIN)/python -m bench
+
+contract: setup  ## regenerate contract/asyncapi.yaml from the code's schemas
+	$(BIN)/python -m contract.generate
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var contract/node_modules

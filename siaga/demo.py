@@ -1,0 +1,234 @@
+"""The demo: start Siaga, load the Polsek Metro Menteng roster, send sample incidents, show the outcome.
+
+    python -m siaga.demo                  # keeps running (and printing events) until Ctrl-C
+    python -m siaga.demo --exit-after-demo   # or SIAGA_DEMO_EXIT=1: for tests and CI
+
+The demo plays the upstream apps (it publishes plain JSON on intake.events like any app would)
+and the SMS gateway (it consumes the gateway's queue), so what it shows is what they would see.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+from rich.console import Console
+from rich.table import Table
+
+from services.dispatch.roster import load_roster_file
+from shared.config import PROJECT_ROOT
+from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
+from shared.phones import mask_phone
+from shared.topology import external_queue
+from siaga.system import System
+
+ROSTER = PROJECT_ROOT / "services" / "dispatch" / "demo_roster.json"
+GATEWAY_QUEUE = external_queue("sms-gateway", EXTERNAL_CONSUMERS["sms-gateway"][0]).name
+UPSTREAM_QUEUE = external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
+
+SAMPLES: list[dict[str, Any]] = [
+    {"source": "/citizen-app/android", "data": {
+        "source_kind": "citizen_app", "category": "laka lantas",
+        "description": "Tabrakan motor dengan angkot, satu pengendara luka di kepala",
+        "location": {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "rw": 5,
+                     "address": "Jl. HOS Cokroaminoto 12"},
+        "reporter": {"name": "Budi Santoso", "phone": "0812-9999-1234"}}},
+    {"source": "/hotline-110/jakarta-pusat", "data": {
+        "source_kind": "hotline_110", "category": "curanmor",
+        "description": "Sepeda motor Honda Beat hitam B 1234 XYZ dicuri dari parkiran minimarket",
+        "location": {"village_code": "31.71.06.1003", "rw": 7, "address": "Jl. Cikini Raya 45"},
+        "reporter": {"name": "Sri Wahyuni", "phone": "+62 813 8888 4321"}}},
+    {"source": "/cctv/menteng-analytics", "data": {
+        "source_kind": "cctv", "category": "tawuran",
+        "description": "Kerumunan remaja membawa senjata tajam terdeteksi kamera KS-03",
+        "location": {"lat": -6.1830, "lon": 106.8260, "village_code": "31.71.06.1005", "rw": 2},
+        "details": {"camera_id": "KS-03", "label": "crowd_with_weapons", "confidence": 0.91}}},
+    {"source": "/siskamling/gondangdia-pos-2", "data": {
+        "source_kind": "siskamling", "category": "kebakaran",
+        "description": "Asap tebal dari gudang di belakang pos ronda",
+        "location": {"village_code": "31.71.06.1004", "rw": 3, "address": "Gg. Gondangdia Kecil"},
+        "reporter": {"name": "Pak RT Slamet", "phone": "0857-7777-2020"}}},
+    {"source": "/citizen-app/android", "data": {
+        "source_kind": "citizen_app", "category": "kdrt",
+        "description": "Terdengar teriakan dan barang pecah dari rumah tetangga",
+        "location": {"village_code": "31.71.06.1002", "rw": 1},
+        "reporter": {"anonymous": True}}},
+    {"source": "/citizen-app/ios", "data": {
+        "source_kind": "citizen_app", "category": "pencurian",
+        "description": "Kode kelurahan salah ketik di aplikasi",
+        "location": {"village_code": "31.71.06.1999"},
+        "reporter": {"name": "Andi", "phone": "0812-1"}}},
+]
+
+OUTCOME_EVENTS = ("report_received", "report_rejected", "assignment_created", "assignment_escalated")
+
+
+def incident_envelope(sample: dict[str, Any]) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": sample["source"],
+            "type": INCIDENT_REPORTED.name, "time": datetime.now(timezone.utc).isoformat(), "data": sample["data"]}
+
+
+class Observer:
+    """Follows a demo run as the outside parties do: the upstream apps' and the SMS gateway's queues,
+    plus a private tap on the decisions in between."""
+
+    def __init__(self, amqp_uri: str):
+        self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
+        channel = self.connection.default_channel
+        self.tap = Queue(f"demo-tap-{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True)(channel)
+        self.tap.declare()
+        channel.queue_bind(self.tap.name, "reports.events", "report_received")
+        channel.queue_bind(self.tap.name, "dispatch.events", "#")
+        self.upstream = Queue(UPSTREAM_QUEUE, no_declare=True)(channel)
+        self.gateway = Queue(GATEWAY_QUEUE, no_declare=True)(channel)
+        self.events: list[dict] = []
+        self.sms: list[dict] = []
+
+    def publish_incident(self, envelope: dict[str, Any]) -> None:
+        self.connection.Producer().publish(
+            json.dumps(envelope), exchange=Exchange(INCIDENT_REPORTED.exchange, type="topic", durable=True),
+            routing_key=INCIDENT_REPORTED.name, content_type="application/json", content_encoding="utf-8",
+            delivery_mode=2, mandatory=True)
+
+    def poll(self) -> list[dict]:
+        """New messages since the last poll (events and SMS), acknowledged as read."""
+        fresh = []
+        for queue, sink in ((self.tap, self.events), (self.upstream, self.events), (self.gateway, self.sms)):
+            while (message := queue.get(no_ack=True)) is not None:
+                body = json.loads(message.body)
+                sink.append(body)
+                fresh.append(body)
+        return fresh
+
+    def close(self) -> None:
+        self.connection.release()
+
+
+def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str, Any] | None:
+    """What became of one incident, or None while it is still on its way."""
+    rejected = next((e for e in events if e["type"] == "report_rejected"
+                     and e["data"]["original"]["id"] == incident["id"]), None)
+    if rejected:
+        return {"status": "ditolak", "detail": "; ".join(flatten(rejected["data"]["reasons"])), "sms": None}
+    received = next((e for e in events if e["type"] == "report_received" and e["causationid"] == incident["id"]), None)
+    if not received:
+        return None
+    decision = next((e for e in events if e["type"] in ("assignment_created", "assignment_escalated")
+                     and e["causationid"] == received["id"]), None)
+    message = next((s for s in sms if decision and s["causationid"] == decision["id"]), None)
+    if not decision or not message:
+        return None
+    if decision["type"] == "assignment_created":
+        officer = decision["data"]["officer"]
+        who = f"{officer['name']} ({officer['role']})\n{decision['data']['reason']}"
+        status = "ditugaskan"
+    else:
+        who = f"{(decision['data']['duty_desk'] or {}).get('name', '-')}\n{decision['data']['reason']}"
+        status = "eskalasi"
+    return {"status": status, "report": received["data"], "detail": who, "sms": message["data"]}
+
+
+def flatten(reasons: Any, prefix: str = "") -> list[str]:
+    if isinstance(reasons, dict):
+        return [item for key, value in reasons.items() for item in flatten(value, f"{prefix}{key}.")]
+    if isinstance(reasons, list):
+        return [f"{prefix.rstrip('.')}: {'; '.join(map(str, reasons))}"]
+    return [f"{prefix.rstrip('.')}: {reasons}"]
+
+
+def outcome_table(incidents: list[dict], outcomes: list[dict | None]) -> Table:
+    table = Table(title="Siaga demo — Polsek Metro Menteng (31.71.06)", show_lines=True)
+    for column, width in (("Laporan", 8), ("Sumber", 11), ("Kategori", 17), ("Lokasi", 11),
+                          ("Hasil", 10), ("Petugas / alasan", 24), ("SMS", 44)):
+        table.add_column(column, min_width=width, max_width=width, overflow="fold")
+    for incident, outcome in zip(incidents, outcomes):
+        data = incident["data"]
+        place = data["location"].get("village_code", "-") + (f" RW{data['location']['rw']:02d}"
+                                                              if data["location"].get("rw") else "")
+        if outcome is None:
+            table.add_row("-", data["source_kind"], data["category"], place, "[red]tidak ada hasil[/]", "", "")
+            continue
+        report = outcome.get("report") or {}
+        sms = outcome["sms"]
+        sms_cell = (f"ke {mask_phone(sms['to'])} [{sms['encoding']}, {sms['segments']} segmen]\n{sms['text']}"
+                    if sms else "-")
+        priority = report.get("priority", "")
+        category = f"{report.get('category', data['category'])} {priority}".strip()
+        if priority == "P1":
+            category = f"[bold red]{category}[/]"
+        table.add_row(f"#{report.get('number', '-')}", data["source_kind"], category,
+                      (report.get("place") or {}).get("village_name") or place,
+                      outcome["status"], outcome["detail"], sms_cell)
+    return table
+
+
+def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[Observer, bool]:
+    count = load_roster_file(ROSTER, system.mongo_uri)
+    console.print(f"Roster loaded: {count} officers of Polsek Metro Menteng from {ROSTER.relative_to(PROJECT_ROOT)}")
+    observer = Observer(system.amqp_uri)
+    incidents = [incident_envelope(sample) for sample in SAMPLES]
+    for incident in incidents:
+        observer.publish_incident(incident)
+    console.print(f"Published {len(incidents)} sample incidents on intake.events as upstream apps would.")
+    deadline = time.monotonic() + timeout
+    while True:
+        observer.poll()
+        outcomes = [outcome_of(incident, observer.events, observer.sms) for incident in incidents]
+        if all(outcomes) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    console.print(outcome_table(incidents, outcomes))
+    return observer, all(outcomes)
+
+
+def follow(observer: Observer, console: Console) -> None:
+    """Print every later event until Ctrl-C, so hand-sent incidents show up too."""
+    while True:
+        for body in observer.poll():
+            data = body["data"]
+            summary = data.get("text") or data.get("reason") or data.get("report_id") or data.get("reasons")
+            console.print(f"[dim]{body['time']}[/] [bold]{body['type']}[/] {summary}")
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--exit-after-demo", action="store_true",
+                        default=os.environ.get("SIAGA_DEMO_EXIT", "") not in ("", "0", "false"),
+                        help="stop after showing the demo (also SIAGA_DEMO_EXIT=1)")
+    args = parser.parse_args(argv)
+    console = Console(width=max(Console().width, 140))
+    system = System()
+    where = system.mongo_uri or f"embedded SecantusDB, data in {system.storage_path}"
+    console.print(f"Starting Siaga: broker {Connection(system.amqp_uri).as_uri()}, database {where}")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    observer = None
+    try:
+        system.start()
+        console.print(f"Services reports, dispatch, notify are consuming; logs in {system.log_dir}")
+        observer, complete = run_demo(system, console)
+        if args.exit_after_demo:
+            return 0 if complete else 1
+        console.print("Siaga is running. Events follow below; press Ctrl-C to stop.")
+        follow(observer, console)
+    except KeyboardInterrupt:
+        console.print("Stopping Siaga…")
+    except Exception as exc:  # a newcomer gets what failed and where to look, not a traceback
+        console.print(f"[red]Siaga could not run the demo:[/] {exc}")
+        return 1
+    finally:
+        if observer:
+            observer.close()
+        system.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
