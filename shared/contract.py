@@ -46,40 +46,84 @@ class EventType:
         return self.name
 
 
-INCIDENT_REPORTED = EventType(
-    "incident_reported", "intake", "services.reports.schemas:IncidentReportedSchema",
-    "An upstream app (citizen app, hotline 110, CCTV, Siskamling post, patrol) reports an incident.",
-)
-REPORT_RECEIVED = EventType(
-    "report_received", "reports", "services.reports.schemas:ReportReceivedSchema",
-    "An incident passed validation and is stored as a new report that needs an officer.",
-)
-REPORT_REJECTED = EventType(
-    "report_rejected", "reports", "services.reports.schemas:ReportRejectedSchema",
-    "An incident could not be accepted; carries the sender's source and id and every reason.",
-)
-ASSIGNMENT_CREATED = EventType(
-    "assignment_created", "dispatch", "services.dispatch.schemas:AssignmentCreatedSchema",
-    "An officer was claimed for a report and must acknowledge before the deadline.",
-)
-ASSIGNMENT_ESCALATED = EventType(
-    "assignment_escalated", "dispatch", "services.dispatch.schemas:AssignmentEscalatedSchema",
-    "No suitable officer was free: the Polsek duty desk must handle the report.",
-)
-SMS_REQUESTED = EventType(
-    "sms_requested", "notify", "services.notify.schemas:SmsRequestedSchema",
-    "An SMS the gateway should send; consumed by the SMS gateway.",
-)
+def _event(name: str, publisher: str, schema: str, summary: str) -> EventType:
+    owner = {"intake": "reports", "gateway": "notify"}.get(publisher, publisher)
+    return EventType(name, publisher, f"services.{owner}.schemas:{schema}", summary)
+
+
+# Upstream apps (citizen apps, hotline 110, CCTV, Siskamling posts, officer apps) on intake.events.
+INCIDENT_REPORTED = _event(
+    "incident_reported", "intake", "IncidentReportedSchema",
+    "An upstream app (citizen app, hotline 110, CCTV, Siskamling post, patrol) reports an incident.")
+OFFICER_LOCATION_UPDATED = EventType(
+    "officer_location_updated", "intake", "services.dispatch.schemas:OfficerLocationUpdatedSchema",
+    "An officer's app reports where the officer is.")
+OFFICER_STATUS_CHANGED = EventType(
+    "officer_status_changed", "intake", "services.dispatch.schemas:OfficerStatusChangedSchema",
+    "An officer's app reports going on or off duty, or unavailable.")
+
+# reports
+REPORT_RECEIVED = _event(
+    "report_received", "reports", "ReportReceivedSchema",
+    "An incident passed validation and is stored as a new report that needs an officer.")
+REPORT_REJECTED = _event(
+    "report_rejected", "reports", "ReportRejectedSchema",
+    "An incident could not be accepted; carries the sender's source and id and every reason.")
+# The brief calls this `report_duplicate`; house style names facts in the past tense.
+DUPLICATE_REPORTED = _event(
+    "duplicate_reported", "reports", "DuplicateReportedSchema",
+    "An incident repeats an open report nearby: linked to it, not dispatched again.")
+
+# dispatch
+ASSIGNMENT_CREATED = _event(
+    "assignment_created", "dispatch", "AssignmentCreatedSchema",
+    "An officer was claimed for a report and must acknowledge before the deadline.")
+ASSIGNMENT_ACKNOWLEDGED = _event(
+    "assignment_acknowledged", "dispatch", "AssignmentAcknowledgedSchema", "The officer took the assignment.")
+ASSIGNMENT_DECLINED = _event(
+    "assignment_declined", "dispatch", "AssignmentDeclinedSchema",
+    "The officer declined (with a reason); the next candidate is tried.")
+ASSIGNMENT_DEPARTED = _event(
+    "assignment_departed", "dispatch", "AssignmentDepartedSchema", "The officer is en route.")
+ASSIGNMENT_ARRIVED = _event(
+    "assignment_arrived", "dispatch", "AssignmentArrivedSchema", "The officer is on scene.")
+ASSIGNMENT_COMPLETED = _event(
+    "assignment_completed", "dispatch", "AssignmentCompletedSchema",
+    "The officer finished (with an outcome); the report is resolved and the officer free.")
+ASSIGNMENT_EXPIRED = _event(
+    "assignment_expired", "dispatch", "AssignmentExpiredSchema",
+    "No acknowledgement by the deadline, or the officer was unreachable; the officer is released.")
+ASSIGNMENT_ESCALATED = _event(
+    "assignment_escalated", "dispatch", "AssignmentEscalatedSchema",
+    "No suitable officer was free: the Polsek duty desk must handle the report.")
+
+# notify
+SMS_REQUESTED = _event(
+    "sms_requested", "notify", "SmsRequestedSchema", "An SMS the gateway should send; consumed by the SMS gateway.")
+SMS_FAILED = _event(
+    "sms_failed", "notify", "SmsFailedSchema",
+    "The gateway never accepted an SMS after every retry; its recipient is unreachable.")
+OFFICER_REPLIED = _event(
+    "officer_replied", "notify", "OfficerRepliedSchema",
+    "The assigned officer answered an assignment by SMS (acknowledge, decline, en route, on scene, complete).")
+
+# The SMS gateway (or its simulator) on gateway.events.
+SMS_ACCEPTED = _event("sms_accepted", "gateway", "SmsAcceptedSchema", "The gateway took an SMS for sending.")
+SMS_REFUSED = _event(
+    "sms_refused", "gateway", "SmsRefusedSchema", "The gateway did not take an SMS (temporary or final).")
+SMS_DELIVERY_REPORTED = _event(
+    "sms_delivery_reported", "gateway", "SmsDeliveryReportedSchema", "A delivery receipt from the network.")
+SMS_RECEIVED = _event("sms_received", "gateway", "SmsReceivedSchema", "An inbound SMS from a phone.")
 
 EVENT_TYPES: dict[str, EventType] = {
     event_type.name: event_type
     for event_type in (
-        INCIDENT_REPORTED,
-        REPORT_RECEIVED,
-        REPORT_REJECTED,
-        ASSIGNMENT_CREATED,
-        ASSIGNMENT_ESCALATED,
-        SMS_REQUESTED,
+        INCIDENT_REPORTED, OFFICER_LOCATION_UPDATED, OFFICER_STATUS_CHANGED,
+        REPORT_RECEIVED, REPORT_REJECTED, DUPLICATE_REPORTED,
+        ASSIGNMENT_CREATED, ASSIGNMENT_ACKNOWLEDGED, ASSIGNMENT_DECLINED, ASSIGNMENT_DEPARTED,
+        ASSIGNMENT_ARRIVED, ASSIGNMENT_COMPLETED, ASSIGNMENT_EXPIRED, ASSIGNMENT_ESCALATED,
+        SMS_REQUESTED, SMS_FAILED, OFFICER_REPLIED,
+        SMS_ACCEPTED, SMS_REFUSED, SMS_DELIVERY_REPORTED, SMS_RECEIVED,
     )
 }
 

@@ -64,3 +64,62 @@ class AssignmentEscalatedSchema(EventSchema):
     duty_desk = fields.Nested(OfficerRefSchema, allow_none=True, required=True)
     reason = fields.String(required=True)
     skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
+
+
+VIAS = ("console", "sms", "officer_app", "system")
+
+
+class AssignmentStepSchema(EventSchema):
+    """Common to every step of an assignment's life, so reports and notify need no lookup."""
+
+    assignment_id = fields.String(required=True)
+    report_id = fields.String(required=True)
+    number = fields.String(required=True)
+    officer = fields.Nested(OfficerRefSchema, required=True)
+    at = fields.AwareDateTime(required=True)
+    via = fields.String(required=True, validate=validate.OneOf(VIAS))
+
+
+class AssignmentAcknowledgedSchema(AssignmentStepSchema):
+    pass
+
+
+class AssignmentDeclinedSchema(AssignmentStepSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+class AssignmentDepartedSchema(AssignmentStepSchema):
+    """The officer is en route."""
+
+
+class AssignmentArrivedSchema(AssignmentStepSchema):
+    """The officer is on scene."""
+
+
+class AssignmentCompletedSchema(AssignmentStepSchema):
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AssignmentExpiredSchema(AssignmentStepSchema):
+    """Not acknowledged by the deadline (or the officer could not be reached by SMS)."""
+
+    attempt = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True)
+
+
+class OfficerLocationUpdatedSchema(EventSchema):
+    """From an officer's app: where the officer is now."""
+
+    nrp = fields.String(required=True)
+    lat = fields.Float(required=True, validate=validate.Range(-11.5, 6.5))
+    lon = fields.Float(required=True, validate=validate.Range(94.5, 141.5))
+    accuracy_m = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    at = fields.AwareDateTime(required=True)
+
+
+class OfficerStatusChangedSchema(EventSchema):
+    """From an officer's app: on or off duty, or unavailable."""
+
+    nrp = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("off_duty", "available", "unavailable")))
+    at = fields.AwareDateTime(required=True)

@@ -93,3 +93,18 @@ class ReportRejectedSchema(EventSchema):
 
     original = fields.Nested(OriginSchema, required=True)
     reasons = fields.Dict(keys=fields.String(), required=True)
+
+
+class DuplicateReportedSchema(EventSchema):
+    """A near-duplicate of an open report: linked, never dispatched; its reporter follows the original."""
+
+    report_id = fields.String(required=True)
+    number = fields.String(required=True)
+    original_report_id = fields.String(required=True)
+    original_number = fields.String(required=True)
+    category = fields.String(required=True)
+    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+    place = fields.Nested(PlaceSchema, required=True)
+    anonymous = fields.Boolean(required=True)
+    reporter = fields.Nested(ContactSchema, allow_none=True, required=True)
+    received_at = fields.AwareDateTime(required=True)
