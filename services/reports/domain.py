@@ -72,6 +72,21 @@ def new_report(incident: Event, now: datetime) -> dict[str, Any]:
     }
 
 
+def reporter_phone(data: Any) -> str | None:
+    """The phone a rejection can be sent to: only a valid one, and never for an anonymous report."""
+    reporter = data.get("reporter") if isinstance(data, dict) else None
+    if not isinstance(reporter, dict) or reporter.get("anonymous") is True or not isinstance(reporter.get("phone"), str):
+        return None
+    try:
+        return normalise_phone(reporter["phone"])
+    except ValueError:
+        return None
+
+
+def rejection(source: str, id: str, reasons: dict[str, Any], data: Any) -> dict[str, Any]:
+    return {"original": {"source": source, "id": id}, "reasons": reasons, "reporter_phone": reporter_phone(data)}
+
+
 def received_event_data(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "report_id": report["_id"],

@@ -93,6 +93,9 @@ class ReportRejectedSchema(EventSchema):
 
     original = fields.Nested(OriginSchema, required=True)
     reasons = fields.Dict(keys=fields.String(), required=True)
+    reporter_phone = fields.String(
+        load_default=None, allow_none=True,
+        metadata={"description": "E.164, when the incident carried a valid phone and was not anonymous"})
 
 
 class DuplicateReportedSchema(EventSchema):

@@ -22,7 +22,8 @@ class ReportsService:
         """Store once and tell dispatch; a redelivery republishes the same outcome event."""
         reasons = domain.rejection_reasons(incident.data)
         if reasons:
-            self.publish(REPORT_REJECTED, rejection(incident.source, incident.id, reasons), cause=incident)
+            self.publish(REPORT_REJECTED, domain.rejection(incident.source, incident.id, reasons, incident.data),
+                         cause=incident)
             return
         report = self.reports.add(domain.new_report(incident, utcnow()))
         self.publish(REPORT_RECEIVED, domain.received_event_data(report),
@@ -32,9 +33,7 @@ class ReportsService:
     def handle_incident_dead_lettered(self, letter: DeadLetter) -> None:
         """A sender we can identify learns why its message could not be taken."""
         if letter.source and letter.id:
-            self.publish(REPORT_REJECTED, rejection(letter.source, letter.id, letter.reasons),
+            data = (letter.document or {}).get("data")
+            self.publish(REPORT_REJECTED, domain.rejection(letter.source, letter.id, letter.reasons, data),
                          id=derived_id(f"{letter.source}|{letter.id}", REPORT_REJECTED.name))
 
-
-def rejection(source: str, id: str, reasons: dict) -> dict:
-    return {"original": {"source": source, "id": id}, "reasons": reasons}
