@@ -75,7 +75,9 @@ def new_report(incident: Event, now: datetime) -> dict[str, Any]:
 def reporter_phone(data: Any) -> str | None:
     """The phone a rejection can be sent to: only a valid one, and never for an anonymous report."""
     reporter = data.get("reporter") if isinstance(data, dict) else None
-    if not isinstance(reporter, dict) or reporter.get("anonymous") is True or not isinstance(reporter.get("phone"), str):
+    if not isinstance(reporter, dict) or reporter.get("anonymous") is True:
+        return None
+    if not isinstance(reporter.get("phone"), str):
         return None
     try:
         return normalise_phone(reporter["phone"])
