@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                         default=os.environ.get("SIAGA_DEMO_EXIT", "") not in ("", "0", "false"),
                         help="stop after showing the demo (also SIAGA_DEMO_EXIT=1)")
     args = parser.parse_args(argv)
-    console = Console(width=max(Console().width, 140))
+    console = Console(width=max(Console().width, 160))
     system = System()
     where = system.mongo_uri or f"embedded SecantusDB, data in {system.storage_path}"
     console.print(f"Starting Siaga: broker {Connection(system.amqp_uri).as_uri()}, database {where}")
