@@ -1,0 +1,277 @@
+"""End to end: incidents published as upstream apps would → the officer's `sms_requested`.
+
+Prints, at fixed offered rates, the sustained rate and latency percentiles of the real pipeline
+(three services as processes, the database, the broker) and — in the same run, on the same
+broker — of the floor (three do-nothing nameko services passing one event along the same hops),
+so the ratio ours/floor means something on a noisy machine. Then the database round trips per
+incident across all services, counted by a pymongo command monitor.
+
+    python -m bench pipeline            # or: make bench
+    BENCH_RATES=20,50 BENCH_SECONDS=5 python -m bench pipeline
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import eventlet
+from kombu import Connection, Exchange, Queue
+
+from shared import topology, wilayah
+from shared.config import PROJECT_ROOT
+from shared.embedded_db import EmbeddedMongo
+from shared.envelope import derived_id
+
+RATES = [int(r) for r in os.environ.get("BENCH_RATES", "20,50,100").split(",")]
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+BROKER = os.environ.get("BENCH_BROKER", "guest:guest@127.0.0.1:5672")
+
+
+@contextmanager
+def throwaway_vhost() -> Iterator[str]:
+    vhost = f"siaga-bench-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, BROKER.split(":")[0], ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+    try:
+        yield f"amqp://{BROKER}/{vhost}"
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
+
+
+@contextmanager
+def mongo() -> Iterator[str]:
+    if os.environ.get("MONGO_URI"):
+        yield os.environ["MONGO_URI"]
+        return
+    with EmbeddedMongo(":memory:") as server:
+        yield server.uri
+
+
+def bench_villages(count: int) -> list[str]:
+    """Real village codes, spread over many districts, each to get its own Bhabinkamtibmas."""
+    return [code for code in wilayah.names() if wilayah.VILLAGE_CODE.match(code)][:count]
+
+
+def bench_roster(villages: list[str]) -> list[dict]:
+    officers = [{"nrp": f"9{i:07d}", "name": f"Bripka Bench {i}", "rank": "Bripka", "role": "bhabinkamtibmas",
+                 "polsek": wilayah.district_code(v), "areas": [v], "skills": ["investigation"],
+                 "phone": f"+62812{i:07d}"} for i, v in enumerate(villages)]
+    desks = sorted({wilayah.district_code(v) for v in villages})
+    officers += [{"nrp": f"8{i:07d}", "name": f"SPKT {d}", "rank": "Piket", "role": "duty_desk", "polsek": d,
+                  "phone": f"+62813{i:07d}"} for i, d in enumerate(desks)]
+    return officers
+
+
+def incident(village: str) -> dict:
+    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/bench/citizen-app",
+            "type": "incident_reported", "time": datetime.now(timezone.utc).isoformat(),
+            "data": {"source_kind": "citizen_app", "category": "curanmor",
+                     "description": "Sepeda motor hilang dari parkiran", "location": {"village_code": village},
+                     "reporter": {"name": "Bench", "phone": "0812-9999-1234"}}}
+
+
+def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchange: str, routing_key: str,
+                 watch: tuple[str, str], key_of: Callable[[dict], str], rate: float, seconds: float) -> dict:
+    """Publish at `rate`/s for `seconds`; measure latency to the watched event, matched by key."""
+    total = int(rate * seconds)
+    sent: dict[str, float] = {}
+    done: dict[str, float] = {}
+    with Connection(amqp_uri) as consumer_conn, Connection(amqp_uri) as publisher_conn:
+        tap = Queue(f"bench-tap-{uuid.uuid4().hex[:6]}", exchange=Exchange(watch[0], type="topic", durable=True),
+                    routing_key=watch[1], exclusive=True, auto_delete=True)
+
+        def on_message(body, message):
+            payload = body if isinstance(body, dict) else json.loads(body)
+            key = key_of(payload)
+            if key in sent and key not in done:
+                done[key] = time.perf_counter()
+            message.ack()
+
+        with consumer_conn.Consumer(tap, callbacks=[on_message], accept=["json"]):
+            producer = publisher_conn.Producer()
+            target = Exchange(exchange, type="topic", durable=True)
+
+            def publish_all():
+                start = time.perf_counter()
+                for i in range(total):
+                    key, body = make(i)
+                    due = start + i / rate
+                    eventlet.sleep(max(0.0, due - time.perf_counter()))
+                    sent[key] = time.perf_counter()
+                    producer.publish(json.dumps(body), exchange=target, routing_key=routing_key,
+                                     content_type="application/json", delivery_mode=2)
+
+            publisher = eventlet.spawn(publish_all)
+            deadline = time.perf_counter() + seconds + 60
+            while (len(done) < total or not publisher.dead) and time.perf_counter() < deadline:
+                try:
+                    consumer_conn.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+                except OSError:
+                    pass
+            publisher.wait()
+    latencies = sorted(1000 * (done[k] - sent[k]) for k in done)
+    first, last = min(sent.values()), max(done.values(), default=time.perf_counter())
+    return {"offered": rate, "sent": total, "completed": len(done), "rate": len(done) / (last - first),
+            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(round(pct / 100 * (len(values) - 1))))]
+
+
+def wait_for_consumers(amqp_uri: str, queues: list[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with Connection(amqp_uri) as connection:
+        channel = connection.default_channel
+        while True:
+            try:
+                if all(channel.queue_declare(q, passive=True).consumer_count for q in queues):
+                    return
+            except Exception:
+                channel = connection.channel()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"consumers not ready on {queues}")
+            time.sleep(0.2)
+
+
+@contextmanager
+def floor_services(amqp_uri: str, log_dir: Path) -> Iterator[None]:
+    env = os.environ | {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONWARNINGS": "ignore"}
+    processes = [subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", amqp_uri, f"bench.floor:{name}"],
+                                  cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
+                                  stderr=subprocess.STDOUT) for name in ("FloorA", "FloorB", "FloorC")]
+    try:
+        wait_for_consumers(amqp_uri, ["evt-floor_upstream-floor_started--floor_a.handle",
+                                      "evt-floor_a-floor_hopped--floor_b.handle",
+                                      "evt-floor_b-floor_hopped--floor_c.handle"])
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(20)
+
+
+def bench_floor(amqp_uri: str, rate: float, log_dir: Path) -> dict:
+    with floor_services(amqp_uri, log_dir):
+        def make(i):
+            key = uuid.uuid4().hex
+            return key, {"key": key, "n": i}
+        return offered_load(amqp_uri, make, "floor_upstream.events", "floor_started",
+                            ("floor_c.events", "floor_finished"), lambda body: body.get("key"), rate, SECONDS)
+
+
+def bench_ours(system, amqp_uri: str, villages: Iterator[str], rate: float) -> dict:
+    def make(i):
+        body = incident(next(villages))
+        return derived_id(f"{body['source']}|{body['id']}", "report"), body
+    return offered_load(amqp_uri, make, "intake.events", "incident_reported", ("notify.events", "sms_requested"),
+                        lambda body: body.get("correlationid"), rate, SECONDS)
+
+
+def load_roster(mongo_uri: str, db_name: str, officers: list[dict]) -> None:
+    from services.dispatch.roster import parse_roster
+    from services.dispatch.storage import DispatchStore
+    from shared.mongo import connect
+    client = connect(mongo_uri)
+    store = DispatchStore(client[db_name])
+    store.ensure_indexes()
+    store.replace_roster(parse_roster(officers))
+    client.close()
+
+
+def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50) -> Counter:
+    """Run the three services in-process with a command monitor and count commands per incident."""
+    from nameko.containers import ServiceContainer
+    from pymongo import monitoring
+
+    from services.dispatch.service import DispatchService
+    from services.notify.service import NotifyService
+    from services.reports.service import ReportsService
+
+    class Counting(monitoring.CommandListener):
+        def __init__(self):
+            self.by_command: Counter = Counter()
+
+        def started(self, event):
+            if event.command_name not in ("hello", "ismaster", "isMaster", "ping", "endSessions"):
+                self.by_command[f"{event.database_name.split('_')[-1]}.{event.command_name}"] += 1
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    run = uuid.uuid4().hex[:6]
+    names = {s: f"rt{run}_{s}" for s in ("reports", "dispatch", "notify")}
+    villages = bench_villages(count)
+    load_roster(mongo_uri, names["dispatch"], bench_roster(villages))
+    listener = Counting()
+    monitoring.register(listener)
+    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri,
+                                         "MONGO_DATABASE": names[cls.name], "max_workers": 10})
+                  for cls in (ReportsService, DispatchService, NotifyService)]
+    for container in containers:
+        container.start()
+    listener.by_command.clear()  # index creation at start-up is not per incident
+    try:
+        result = offered_load(amqp_uri, lambda i: (lambda b: (derived_id(f"{b['source']}|{b['id']}", "report"), b))(
+            incident(villages[i])), "intake.events", "incident_reported", ("notify.events", "sms_requested"),
+            lambda body: body.get("correlationid"), rate=20, seconds=count / 20)
+    finally:
+        for container in containers:
+            container.stop()
+    assert result["completed"] == count, result
+    return Counter({key: value / count for key, value in listener.by_command.items()})
+
+
+def main() -> None:
+    from siaga.system import System
+
+    log_dir = PROJECT_ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    needed = int(sum(RATES) * SECONDS) + 10
+    villages = bench_villages(needed)
+    with throwaway_vhost() as amqp_uri, mongo() as mongo_uri:
+        print(f"broker: RabbitMQ {amqp_uri.rsplit('@', 1)[-1]}; database: "
+              f"{'MONGO_URI ' + mongo_uri if os.environ.get('MONGO_URI') else 'embedded SecantusDB ' + mongo_uri}")
+        print(f"offered rates {RATES}/s for {SECONDS:.0f} s each; latency = publish → sms_requested observed")
+        floor = {rate: bench_floor(amqp_uri, rate, log_dir) for rate in RATES}
+        env = {"REPORTS_MONGO_DATABASE": "bench_reports", "DISPATCH_MONGO_DATABASE": "bench_dispatch",
+               "NOTIFY_MONGO_DATABASE": "bench_notify", "LOG_LEVEL": "WARNING"}
+        load_roster(mongo_uri, "bench_dispatch", bench_roster(villages))
+        with System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=log_dir, extra_env=env) as system:
+            source = iter(villages)
+            ours = {rate: bench_ours(system, amqp_uri, source, rate) for rate in RATES}
+        print(f"\n{'offered/s':>9} | {'pipeline':^38} | {'floor (3 do-nothing nameko hops)':^38} | ratio")
+        print(f"{'':>9} | {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |"
+              f" {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |")
+        for rate in RATES:
+            o, f = ours[rate], floor[rate]
+            print(f"{rate:>9} | {o['rate']:7.1f} {o['p50']:7.1f} {o['p95']:7.1f} {o['p99']:7.1f}"
+                  f" {o['sent'] - o['completed']:5d} | {f['rate']:7.1f} {f['p50']:7.1f} {f['p95']:7.1f}"
+                  f" {f['p99']:7.1f} {f['sent'] - f['completed']:5d} | {o['rate'] / f['rate']:5.2f}")
+        topology.declare_topology(amqp_uri)
+        trips = round_trips_per_incident(amqp_uri, mongo_uri)
+        print(f"\ndatabase round trips per incident (all services, main path): {sum(trips.values()):.2f}")
+        for command, per_incident in sorted(trips.items()):
+            print(f"  {command:<28} {per_incident:.2f}")
+
+
+if __name__ == "__main__":
+    main()
