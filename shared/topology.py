@@ -26,12 +26,14 @@ BROKER_DELIVERY_LIMIT = MAX_ATTEMPTS + 2
 SERVICE_MODULES = ("services.reports.service", "services.dispatch.service", "services.notify.service")
 
 
-def event_exchange(name: str) -> Exchange:
-    return Exchange(name, type="topic", durable=True, auto_delete=False)
+def event_exchange(name: str, declare: bool = False) -> Exchange:
+    """Services only bind to and publish on exchanges that `declare_topology` made: declaring them
+    would need the broker's configure permission on other services' exchanges."""
+    return Exchange(name, type="topic", durable=True, auto_delete=False, no_declare=not declare)
 
 
-def dead_letter_exchange() -> Exchange:
-    return Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True, auto_delete=False)
+def dead_letter_exchange(declare: bool = False) -> Exchange:
+    return Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True, auto_delete=False, no_declare=not declare)
 
 
 def reliable_queue(name: str, exchange: Exchange, routing_key: str) -> Queue:
@@ -94,7 +96,7 @@ def service_queues(service_cls: type) -> Iterator[Queue]:
 
 
 def all_queues(service_classes: Iterable[type]) -> list[Queue]:
-    queues = [Queue(DEAD_LETTER_QUEUE, exchange=dead_letter_exchange(), routing_key="#",
+    queues = [Queue(DEAD_LETTER_QUEUE, exchange=dead_letter_exchange(declare=True), routing_key="#",
                     durable=True, auto_delete=False, queue_arguments={"x-queue-type": "quorum"})]
     for service_cls in service_classes:
         queues.extend(service_queues(service_cls))
@@ -122,9 +124,11 @@ def declare_topology(amqp_uri: str, service_classes: Iterable[type] | None = Non
     queues = all_queues(classes)
     with Connection(amqp_uri, connect_timeout=10) as connection:
         channel = connection.default_channel
-        dead_letter_exchange()(channel).declare()
-        for event_type in EVENT_TYPES.values():
-            event_exchange(event_type.exchange)(channel).declare()
+        dead_letter_exchange(declare=True)(channel).declare()
+        exchanges = {event_type.exchange for event_type in EVENT_TYPES.values()}
+        exchanges |= {queue.exchange.name for queue in queues if queue.exchange.name != DEAD_LETTER_EXCHANGE}
+        for name in sorted(exchanges):
+            event_exchange(name, declare=True)(channel).declare()
         for queue in queues:
             queue(channel).declare()
     names = [queue.name for queue in queues]
