@@ -134,3 +134,35 @@ def declare_topology(amqp_uri: str, service_classes: Iterable[type] | None = Non
     names = [queue.name for queue in queues]
     log.info("declared %d queues on %s", len(names), connection.as_uri())
     return names
+
+
+def broker_permissions(service_cls: type) -> dict[str, str]:
+    """RabbitMQ configure/write/read regexes for one service: only what it publishes and consumes.
+
+    Its own queues (declare, bind, consume), its own `<service>.events` exchange (declare, publish),
+    the exchanges its queues bind to (read), the dead-letter exchange (publish), and nameko's RPC
+    exchange and queues when the service serves or calls RPC.
+    """
+    from nameko.rpc import Rpc, RpcProxy
+
+    own_queues = [queue.name for queue in service_queues(service_cls)]
+    bound_exchanges = sorted({queue.exchange.name for queue in service_queues(service_cls)})
+    published = f"{service_cls.name}.events"
+    configure, write, read = [*own_queues, published], [*own_queues, published, DEAD_LETTER_EXCHANGE], [
+        *own_queues, *bound_exchanges]
+    entrypoints = [ep for _, method in inspect.getmembers(service_cls, inspect.isfunction)
+                   for ep in getattr(method, "nameko_entrypoints", ())]
+    if any(isinstance(ep, Rpc) for ep in entrypoints):
+        for names in (configure, write, read):
+            names += ["nameko-rpc", f"rpc-{service_cls.name}"]
+    if any(isinstance(dep, RpcProxy) for dep in vars(service_cls).values()):
+        for names in (configure, write, read):
+            names += ["nameko-rpc", f"rpc.reply-{service_cls.name}-*"]
+    return {kind: _exactly(names) for kind, names in (("configure", configure), ("write", write), ("read", read))}
+
+
+def _exactly(names: list[str]) -> str:
+    import re
+
+    patterns = sorted({re.escape(name).replace(r"\*", ".*") for name in names})
+    return "^(" + "|".join(patterns) + ")$"

@@ -1,0 +1,48 @@
+"""Each service's broker user may do exactly what its handlers and publisher need, nothing more."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from amqp.exceptions import AccessRefused
+from kombu import Connection, Exchange, Queue
+
+from services.reports.service import ReportsService
+from siaga.broker_users import ensure_users, remove_users
+from tests.factories import create_incident, of_type
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def service_uris(amqp_uri, declared, tmp_path):
+    prefix = f"t{uuid.uuid4().hex[:6]}-"
+    uris = ensure_users(amqp_uri, prefix=prefix, store=tmp_path / "passwords.json")
+    yield uris
+    remove_users(prefix)
+
+
+def test_reports_runs_the_main_path_with_its_own_restricted_user(
+        service_uris, container_factory, config_for, publish_raw, tap):
+    received = tap(("reports.events", "report_received"))
+    container_factory(ReportsService, config_for("reports", AMQP_URI=service_uris["reports"])).start()
+    publish_raw(create_incident())
+    assert received.wait_for(of_type("report_received"))
+
+
+def test_each_party_is_refused_what_it_does_not_own(service_uris):
+    """One test for three refusals: creating broker users is slow, and each refusal stands alone."""
+    with Connection(service_uris["reports"], transport_options={"confirm_publish": True}) as connection:
+        with pytest.raises(AccessRefused, match="dispatch.events"):
+            connection.Producer().publish(json.dumps({"forged": True}), routing_key="assignment_created",
+                                          exchange=Exchange("dispatch.events", no_declare=True))
+    with Connection(service_uris["reports"]) as connection:
+        with pytest.raises(AccessRefused, match="sms-gateway"):
+            Queue("evt-notify-sms_requested--sms-gateway", no_declare=True)(connection.default_channel).get()
+    with Connection(service_uris["upstream-apps"], transport_options={"confirm_publish": True}) as connection:
+        producer = connection.Producer()
+        producer.publish(json.dumps(create_incident()), exchange=Exchange("intake.events", no_declare=True),
+                         routing_key="incident_reported", content_type="application/json")
+        with pytest.raises(AccessRefused, match="reports.events"):
+            producer.publish("{}", exchange=Exchange("reports.events", no_declare=True), routing_key="report_received")
