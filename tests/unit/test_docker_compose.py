@@ -29,13 +29,18 @@ def compose():
     return command
 
 
+SECRETS = {name: "not-a-real-secret" for name in (
+    "RABBITMQ_PASSWORD", "SIAGA_REPORTS_AMQP_PASSWORD", "SIAGA_DISPATCH_AMQP_PASSWORD", "SIAGA_NOTIFY_AMQP_PASSWORD",
+    "SIAGA_SMS_GATEWAY_AMQP_PASSWORD", "SIAGA_UPSTREAM_APPS_AMQP_PASSWORD")}
+
+
 def resolved_config(compose, **env) -> subprocess.CompletedProcess:
     return subprocess.run([*compose, "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config"],
                           capture_output=True, text=True, env=os.environ | env, cwd=PROJECT_ROOT)
 
 
 def test_compose_accepts_the_file_and_every_long_running_service_has_a_health_check(compose):
-    result = resolved_config(compose, RABBITMQ_PASSWORD="not-a-real-secret")
+    result = resolved_config(compose, **SECRETS)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"rabbitmq", "mongo", "topology", "reports", "dispatch", "notify"} <= set(services)
@@ -43,9 +48,11 @@ def test_compose_accepts_the_file_and_every_long_running_service_has_a_health_ch
         assert "healthcheck" in services[name], name
     assert services["mongo"]["image"] == "mongo:7"
     assert services["reports"]["environment"]["REPORTS_MONGO_DATABASE"] == "siaga_reports"
+    assert services["reports"]["environment"]["AMQP_URI"].startswith("amqp://siaga-reports:")
 
 
-def test_compose_refuses_to_start_without_a_broker_password_from_the_environment(compose):
-    result = resolved_config(compose, RABBITMQ_PASSWORD="")
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_compose_refuses_to_start_without_each_broker_password_from_the_environment(compose, secret):
+    result = resolved_config(compose, **SECRETS | {secret: ""})
     assert result.returncode != 0
-    assert "RABBITMQ_PASSWORD" in result.stderr
+    assert secret in result.stderr
