@@ -8,9 +8,10 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-local.txt requirements-test.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-local.txt requirements-test.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt -r requirements-local.txt -r requirements-test.txt
+	$(BIN)/pip install --quiet --no-deps -e .   # the `siaga` command
 	touch $@
 
 contract/node_modules/.installed: contract/package.json contract/package-lock.json
