@@ -1,10 +1,13 @@
 """Schemas the dispatch service owns: its roster file and the assignment events it publishes."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from services.dispatch import shifts
 from shared.schema import EventSchema
 
+# Kept in step with domain.RULES (the schema module must not import the rules).
+RULES = ("area_polisi_rw", "area_bhabinkamtibmas", "nearest_skilled", "reporting_officer")
 ROLES = ("polisi_rw", "bhabinkamtibmas", "patrol_unit", "duty_desk")
 STATUSES = ("off_duty", "available", "assigned", "en_route", "on_scene", "unavailable")
 AREA = validate.Regexp(
@@ -24,6 +27,27 @@ class OfficerSchema(Schema):
     skills = fields.List(fields.String(), load_default=list)
     phone = fields.String(required=True)
     status = fields.String(load_default="available", validate=validate.OneOf(STATUSES))
+    shifts = fields.List(fields.String(), load_default=list, metadata={
+        "description": "local-time shifts, e.g. 'mon-fri 07:00-15:00', 'daily 19:00-07:00'; empty = always on call"})
+    lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-11.5, 6.5))
+    lon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(94.5, 141.5))
+    located_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+    @validates("shifts")
+    def shifts_parse(self, value, **kwargs):
+        reasons = []
+        for line in value:
+            try:
+                shifts.parse_shift(line)
+            except ValueError as exc:
+                reasons.append(str(exc))
+        if reasons:
+            raise ValidationError(reasons)
+
+    @validates_schema
+    def lat_and_lon_together(self, data, **kwargs):
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("lat and lon come together", "lat" if data.get("lat") is None else "lon")
 
 
 class OfficerRefSchema(EventSchema):
@@ -52,10 +76,18 @@ class AssignmentCreatedSchema(EventSchema):
     assignment_id = fields.String(required=True)
     officer = fields.Nested(OfficerRefSchema, required=True)
     report = fields.Nested(ReportSummarySchema, required=True)
-    rule = fields.String(required=True, validate=validate.OneOf(("area_polisi_rw", "area_bhabinkamtibmas")))
+    rule = fields.String(required=True, validate=validate.OneOf(RULES), metadata={
+        "description": "why this officer: the RW's Polisi RW, the village's Bhabinkamtibmas, the nearest "
+                       "skilled officer, or the officer who reported it on patrol"})
     reason = fields.String(required=True)
     skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
     ack_deadline = fields.AwareDateTime(required=True)
+    distance_m = fields.Integer(load_default=None, allow_none=True,
+                                metadata={"description": "metres from the report, when chosen by distance"})
+    attempt = fields.Integer(load_default=1, validate=validate.Range(min=1),
+                             metadata={"description": "1 for the first officer tried for the report, 2 for the next…"})
+    state = fields.String(load_default="created", validate=validate.OneOf(("created", "on_scene")), metadata={
+        "description": "on_scene when the officer reported it on patrol (no acknowledgement awaited)"})
 
 
 class AssignmentEscalatedSchema(EventSchema):
@@ -64,6 +96,9 @@ class AssignmentEscalatedSchema(EventSchema):
     duty_desk = fields.Nested(OfficerRefSchema, allow_none=True, required=True)
     reason = fields.String(required=True)
     skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
+    attempts = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={
+        "description": "officers tried (and expired or declined) before the duty desk was engaged"})
+    last_assignment_id = fields.String(load_default=None, allow_none=True)
 
 
 VIAS = ("console", "sms", "officer_app", "system")
@@ -123,3 +158,4 @@ class OfficerStatusChangedSchema(EventSchema):
     nrp = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("off_duty", "available", "unavailable")))
     at = fields.AwareDateTime(required=True)
+

@@ -1,65 +1,291 @@
-"""The dispatch database: the roster (officers) and assignments.
+"""The dispatch database: the roster (officers) and assignments, behind domain methods.
 
-A claim is a compare-and-set `update_one` on the officer's status (fast on the embedded server,
-unlike find_one_and_update); the officer remembers the claiming assignment so a redelivered
-event finds its own claim instead of taking a second officer.
+Every change that two replicas could race on is a compare-and-set `update_one` whose filter
+states what must still be true (fast on the embedded server, unlike find_one_and_update):
+an officer is claimed only while `available` with no assignment; an assignment moves only from
+the state it was read in. The officer remembers the claiming assignment, so a redelivered
+report finds its own claim instead of taking a second officer.
+
+Round trips on the hot path (report_received → assignment_created): one indexed query for the
+area officers, duty desk and reporting officer; one ring query only when no area officer could
+be claimed; one update per claim attempt; one insert.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
+from services.dispatch import domain, geo
+from services.dispatch.domain import Outcome, Settings
+from services.dispatch.exceptions import (
+    AssignmentNotFound,
+    DispatchError,
+    OfficerNotFound,
+    OfficerOnAssignment,
+)
+from shared.envelope import Event
 from shared.mongo import MongoStorage, Store
+
+# Fields a roster file (or a console's save_officer) owns; live state (status, claim,
+# location) is the officers' and dispatch's own and survives a roster reload.
+ROSTER_FIELDS = ("name", "rank", "role", "polsek", "areas", "skills", "phone", "shifts", "keys")
+SWEEP_BATCH = 50
 
 
 class DispatchStore(Store):
+    def __init__(self, db, settings: Settings = domain.DEFAULT_SETTINGS):
+        super().__init__(db)
+        self.settings = settings
+
     def ensure_indexes(self) -> None:
-        self.db.officers.create_index([("areas", ASCENDING), ("status", ASCENDING)], name="areas_status")
-        self.db.officers.create_index([("polsek", ASCENDING), ("role", ASCENDING)], name="polsek_role")
+        self.db.officers.create_index([("keys", ASCENDING)], name="keys")
+        self.db.officers.create_index([("free_cell", ASCENDING)], name="free_cell")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
+        self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
 
-    def officers_for(self, areas: list[str], polsek: str | None) -> list[dict[str, Any]]:
-        """Area officers and the Polsek duty desk, in one round trip."""
-        clauses: list[dict[str, Any]] = []
-        if areas:
-            clauses.append({"areas": {"$in": areas}})
-        if polsek:
-            clauses.append({"polsek": polsek, "role": "duty_desk"})
-        if not clauses:
-            return []
-        return list(self.db.officers.find({"$or": clauses}))
+    # ------------------------------------------------------------ choosing and claiming
 
-    def claim(self, nrp: str, assignment_id: str) -> bool:
-        """Atomically take a free officer (or confirm our own earlier claim)."""
-        result = self.db.officers.update_one(
-            {"_id": nrp, "$or": [{"status": "available"}, {"assignment_id": assignment_id}]},
-            {"$set": {"status": "assigned", "assignment_id": assignment_id}},
-        )
+    def assign(self, request: dict[str, Any], assignment_id: str, now: datetime, cause: Event, *,
+               attempt: int = 1, tried: Iterable[str] = (), after: str | None = None) -> Outcome:
+        """Claim the best free officer for a report and store the assignment, or say why nobody."""
+        place, tried = request["place"], list(tried)
+        officers = self.officers_by_keys(domain.request_keys(request))
+        taken: dict[str, str] = {}
+        rules = dict(now=now, skills=request["skills"], settings=self.settings, exclude=tried, taken=taken,
+                     reporting_nrp=request.get("reporting_officer_nrp"))
+        choice = domain.choose(place, officers, assignment_id, **rules)
+        winner = self._claim_first(choice, assignment_id, now, taken)
+        if winner is None and domain.has_coordinates(place):
+            nearby = self.officers_near(place, request["skills"], assignment_id)
+            choice = domain.choose(place, officers, assignment_id, nearby=nearby, **rules)
+            winner = self._claim_first(choice, assignment_id, now, taken)
+        if winner is None:
+            return Outcome(escalation=domain.escalation_event_data(
+                request, choice.duty_desk, domain.escalation_reason(choice, request), choice.skipped,
+                attempts=attempt - 1, last_assignment_id=after))
+        assignment = domain.new_assignment(assignment_id, request, winner, choice.skipped, now, cause,
+                                           settings=self.settings, attempt=attempt, tried=tried)
+        stored = self.add_assignment(assignment)
+        if stored is not assignment and not winner.own and (
+                stored["officer"]["nrp"] != winner.nrp or stored["state"] in domain.TERMINAL):
+            self.release(winner.nrp, assignment_id)  # an earlier run already settled this assignment
+        return Outcome(assignment=stored)
+
+    def _claim_first(self, choice: domain.Choice, assignment_id: str, now: datetime,
+                     taken: dict[str, str]) -> domain.Candidate | None:
+        for candidate in choice.candidates:
+            if candidate.own or self.claim(candidate.nrp, assignment_id, now,
+                                           on_scene=candidate.rule == domain.REPORTING_RULE):
+                return candidate
+            taken[candidate.nrp] = "was taken by another report meanwhile"
+        return None
+
+    def officers_by_keys(self, keys: list[str]) -> list[dict[str, Any]]:
+        """Area officers, the duty desk and the reporting officer: one indexed query."""
+        return list(self.db.officers.find({"keys": {"$in": keys}})) if keys else []
+
+    def officers_near(self, place: dict[str, Any], skills: Iterable[str],
+                      assignment_id: str = "") -> list[dict[str, Any]]:
+        """Free officers in the ring of H3 cells around the place: the spatial index, not a roster scan.
+
+        `free_cell` holds the cell of an available officer only (a claimed one holds `claim:<assignment>`,
+        so a redelivered report still finds its own claim): the embedded server pays per document the
+        index yields, so busy officers are not even read.
+        """
+        cells = geo.cells_within(place["lat"], place["lon"], self.settings.nearest_radius_m,
+                                 self.settings.h3_resolution)
+        query: dict[str, Any] = {"free_cell": {"$in": [*cells, claim_marker(assignment_id)]}}
+        if skills := list(skills):
+            query["skills"] = {"$all": skills}
+        return list(self.db.officers.find(query))
+
+    def claim(self, nrp: str, assignment_id: str, now: datetime, on_scene: bool = False) -> bool:
+        """Atomically take a free officer. The officer who reported on patrol is taken unless on another
+        assignment, whatever the status: he is working and already there."""
+        condition: dict[str, Any] = {"_id": nrp, "assignment_id": None}
+        if not on_scene:
+            condition["status"] = "available"
+        result = self.db.officers.update_one(condition, {"$set": {
+            "status": "on_scene" if on_scene else "assigned", "assignment_id": assignment_id, "claimed_at": now,
+            "free_cell": claim_marker(assignment_id)}})
         return result.matched_count == 1
 
+    def release(self, nrp: str, assignment_id: str) -> None:
+        """Free the officer, if this assignment still holds him (idempotent); back in the spatial index."""
+        self.db.officers.update_one({"_id": nrp, "assignment_id": assignment_id}, [{"$set": {
+            "status": "available", "assignment_id": None, "free_cell": "$cell"}}])
+
     def add_assignment(self, assignment: dict[str, Any]) -> dict[str, Any]:
+        """Insert, or return what an earlier run stored under the same deterministic id."""
         try:
             self.db.assignments.insert_one(assignment)
             return assignment
         except DuplicateKeyError:
             return self.db.assignments.find_one({"_id": assignment["_id"]})
 
-    def replace_roster(self, officers: Iterable[dict[str, Any]]) -> int:
-        """Upsert roster entries by NRP; returns how many were written."""
-        requests = [ReplaceOne({"_id": officer["_id"]}, officer, upsert=True) for officer in officers]
-        if not requests:
-            return 0
-        self.db.officers.bulk_write(requests, ordered=False)
-        return len(requests)
+    # ------------------------------------------------------------ the assignment's life
 
-    def officer(self, nrp: str) -> dict[str, Any] | None:
-        return self.db.officers.find_one({"_id": nrp})
+    def assignment(self, assignment_id: str) -> dict[str, Any]:
+        found = self.db.assignments.find_one({"_id": assignment_id})
+        if found is None:
+            raise AssignmentNotFound(assignment_id)
+        return found
 
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return list(self.db.assignments.find({"report_id": report_id}))
 
+    def advance(self, assignment_id: str, action: str, now: datetime, via: str,
+                note: str | None = None, by_nrp: str | None = None) -> tuple[dict[str, Any], str]:
+        """Apply an action with a compare-and-set on the state it was read in; re-read if it changed meanwhile."""
+        for _ in range(3):
+            assignment = self.assignment(assignment_id)
+            decision = domain.decide(assignment, action, by_nrp)
+            if decision != domain.ADVANCE:
+                return assignment, decision
+            after = self._move(assignment, domain.step(assignment, domain.ACTIONS[action], now, via, note))
+            if after is not None:
+                return after, decision
+        raise DispatchError("the assignment changed several times while this action was applied; try again")
+
+    def expire(self, assignment: dict[str, Any], now: datetime, reason: str) -> dict[str, Any] | None:
+        """Expire an unacknowledged assignment; None when another replica (or an answer) got there first."""
+        if assignment["state"] != "created":
+            return None
+        return self._move(assignment, domain.step(assignment, "expired", now, "system", reason))
+
+    def _move(self, assignment: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
+        after = domain.moved(assignment, entry)
+        result = self.db.assignments.update_one(
+            {"_id": assignment["_id"], "state": assignment["state"]},
+            {"$set": {"state": after["state"], "due_at": after["due_at"]}, "$push": {"history": entry}})
+        if result.matched_count != 1:
+            return None
+        officer_status = domain.OFFICER_STATUS[after["state"]]
+        nrp = assignment["officer"]["nrp"]
+        if officer_status is None:
+            self.release(nrp, assignment["_id"])
+        else:
+            self.db.officers.update_one({"_id": nrp, "assignment_id": assignment["_id"]},
+                                        {"$set": {"status": officer_status}})
+        return after
+
+    def overdue(self, now: datetime) -> list[dict[str, Any]]:
+        """Unacknowledged assignments past their deadline (index state_due_at)."""
+        return list(self.db.assignments.find({"state": "created", "due_at": {"$lte": now}}).limit(SWEEP_BATCH))
+
+    def stalled_follow_ups(self, now: datetime) -> list[dict[str, Any]]:
+        """Declined or expired assignments whose next step was never finished (a worker died mid-way)."""
+        before = now - timedelta(seconds=self.settings.follow_up_grace_s)
+        return list(self.db.assignments.find(
+            {"state": {"$in": ["declined", "expired"]}, "due_at": {"$lte": before}}).limit(SWEEP_BATCH))
+
+    def lease_follow_up(self, assignment: dict[str, Any], now: datetime) -> bool:
+        """Take a stalled follow-up for another grace period; only one replica wins it."""
+        result = self.db.assignments.update_one(
+            {"_id": assignment["_id"], "state": assignment["state"], "due_at": assignment["due_at"]},
+            {"$set": {"due_at": now}})
+        return result.matched_count == 1
+
+    def follow_up(self, ended: dict[str, Any], now: datetime) -> Outcome:
+        """After a decline or expiry: the next candidate not yet tried, or the duty desk after N tries."""
+        self.release(ended["officer"]["nrp"], ended["_id"])
+        request = ended["request"] | {"reporting_officer_nrp": None}
+        if ended["attempt"] >= self.settings.max_tries:
+            polsek = domain.polsek_of(request["place"])
+            desk = next(iter(self.officers_by_keys([domain.desk_key(polsek)] if polsek else [])), None)
+            skipped = [{"nrp": nrp, "reason": "was tried and did not take it"} for nrp in ended["tried"]]
+            return Outcome(escalation=domain.escalation_event_data(
+                request, desk, domain.tries_exhausted_reason(ended), skipped,
+                attempts=ended["attempt"], last_assignment_id=ended["_id"]))
+        return self.assign(request, domain.successor_id(ended), now, domain.step_cause(ended, ended["state"]),
+                           attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"])
+
+    def finish_follow_up(self, ended: dict[str, Any], outcome: Outcome) -> None:
+        successor = outcome.assignment["_id"] if outcome.assignment else "escalated"
+        self.db.assignments.update_one({"_id": ended["_id"], "state": ended["state"]},
+                                       {"$set": {"due_at": None, "successor": successor}})
+
+    # ------------------------------------------------------------ the roster
+
+    def officer(self, nrp: str) -> dict[str, Any]:
+        found = self.db.officers.find_one({"_id": nrp})
+        if found is None:
+            raise OfficerNotFound(nrp)
+        return found
+
+    def replace_roster(self, officers: Iterable[dict[str, Any]]) -> int:
+        """Upsert roster entries by NRP. Roster fields are replaced; an officer's live state (status,
+        claim, location) is kept, so reloading a roster mid-shift frees nobody from an incident."""
+        officers = [self._with_index_fields(officer) for officer in officers]
+        if not officers:
+            return 0
+        writes: list[Any] = [UpdateOne(
+            {"_id": o["_id"]},
+            {"$set": {key: o[key] for key in ROSTER_FIELDS},
+             "$setOnInsert": {"status": o["status"], "assignment_id": None, "status_reported_at": domain.NEVER,
+                              "lat": None, "lon": None, "accuracy_m": None, "located_at": domain.NEVER,
+                              "cell": None, "free_cell": None}},
+            upsert=True) for o in officers]
+        by_status: dict[str, list[str]] = {}
+        for officer in officers:
+            by_status.setdefault(officer["status"], []).append(officer["_id"])
+        writes += [UpdateMany({"_id": {"$in": nrps}, "assignment_id": None}, [{"$set": {
+            "status": status, "free_cell": "$cell" if status == "available" else None}}])
+            for status, nrps in by_status.items()]
+        writes += [UpdateOne({"_id": o["_id"], "located_at": {"$lt": o["located_at"]}},
+                             [{"$set": located_fields(o)}])
+                   for o in officers if o["lat"] is not None]
+        self.db.officers.bulk_write(writes, ordered=True)
+        return len(officers)
+
+    def _with_index_fields(self, officer: dict[str, Any]) -> dict[str, Any]:
+        officer = domain.located(officer, officer.get("lat"), officer.get("lon"), officer.get("located_at"),
+                                 self.settings.h3_resolution)
+        return officer | {"keys": domain.lookup_keys(officer), "shifts": officer.get("shifts") or []}
+
+    def update_location(self, nrp: str, lat: float, lon: float, at: datetime,
+                        accuracy_m: float | None = None) -> bool:
+        """Newer fixes only: an app that was offline may deliver its fixes late and out of order."""
+        fields = domain.located({}, lat, lon, at, self.settings.h3_resolution, accuracy_m)
+        result = self.db.officers.update_one({"_id": nrp, "located_at": {"$lt": at}},
+                                             [{"$set": located_fields(fields)}])
+        return result.matched_count == 1
+
+    def update_status(self, nrp: str, status: str, at: datetime) -> dict[str, Any]:
+        """An officer (app or console) going on or off duty; never while an assignment holds the officer."""
+        result = self.db.officers.update_one(
+            {"_id": nrp, "assignment_id": None, "status_reported_at": {"$lt": at}},
+            [{"$set": {"status": status, "status_reported_at": at,
+                       "free_cell": "$cell" if status == "available" else None}}])
+        officer = self.officer(nrp)
+        if result.matched_count == 1:
+            return officer
+        if officer.get("assignment_id"):
+            raise OfficerOnAssignment(
+                f"{officer['name']} is {officer['status']} on assignment {officer['assignment_id']}: "
+                "complete or decline it first")
+        return officer  # an older report than the one already applied: nothing to do
+
+
+def claim_marker(assignment_id: str) -> str:
+    return f"claim:{assignment_id}"
+
+
+def located_fields(officer: dict[str, Any]) -> dict[str, Any]:
+    """A location update as a pipeline stage: only a free officer's cell goes into the spatial index."""
+    fields = {key: officer[key] for key in ("lat", "lon", "accuracy_m", "located_at", "cell")}
+    free = {"$and": [{"$eq": ["$status", "available"]}, {"$eq": ["$assignment_id", None]}]}
+    return fields | {"free_cell": {"$cond": [free, officer["cell"], "$free_cell"]}}
+
 
 class Dispatch(MongoStorage):
+    """The store, with the service's settings (config.yml `DISPATCH:`)."""
+
     store_class = DispatchStore
+
+    def setup(self):
+        super().setup()
+        self.store.settings = Settings.from_config(self.container.config.get("DISPATCH"))

@@ -1,0 +1,121 @@
+"""Console actions by RPC and officers' SMS replies by event: each step is an event, a repeat is a no-op,
+an invalid transition gets a clear error (RPC) or a log line (event) — never a dead letter."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from services.dispatch.service import DispatchService
+from tests.factories import of_type
+from tests.factories_dispatch import (
+    BHABIN_MENTENG,
+    POLISI_RW_MENTENG_RW05,
+    create_report_received,
+    dispatch_store,
+    load_demo_roster,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def store(mongo_client, db_names):
+    return load_demo_roster(dispatch_store(mongo_client, db_names))
+
+
+@pytest.fixture
+def events(tap):
+    return tap(("dispatch.events", "#"))
+
+
+@pytest.fixture
+def console(declared, store, container_factory, config_for, amqp_uri):
+    container_factory(DispatchService, config_for("dispatch")).start()
+    with ServiceRpcProxy("dispatch", {"AMQP_URI": amqp_uri}, timeout=20) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def assignment(console, events, publish_raw) -> dict:
+    publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
+    return events.wait_for(of_type("assignment_created"))["data"]
+
+
+def reply(publish_raw, assignment, action, nrp=None, text=None, id="reply-1"):
+    publish_raw({"specversion": "1.0", "id": id, "source": "/siaga/notify", "type": "officer_replied",
+                 "time": datetime.now(timezone.utc).isoformat(),
+                 "data": {"nrp": nrp or assignment["officer"]["nrp"], "phone": assignment["officer"]["phone"],
+                          "assignment_id": assignment["assignment_id"], "action": action, "text": text,
+                          "replied_at": datetime.now(timezone.utc).isoformat()}},
+                exchange="notify.events", routing_key="officer_replied")
+
+
+def test_console_takes_an_assignment_from_acknowledged_to_completed_and_the_officer_is_free_again(
+        console, assignment, events, store):
+    assignment_id = assignment["assignment_id"]
+    assert console.acknowledge_assignment(assignment_id)["state"] == "acknowledged"
+    assert console.mark_assignment_en_route(assignment_id)["state"] == "en_route"
+    assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "en_route"
+    assert console.mark_assignment_on_scene(assignment_id)["state"] == "on_scene"
+    done = console.complete_assignment(assignment_id, "Korban dibawa ke RS, lalu lintas normal")
+    assert [entry["state"] for entry in done["history"]] == [
+        "created", "acknowledged", "en_route", "on_scene", "completed"]
+
+    steps = ["assignment_acknowledged", "assignment_departed", "assignment_arrived", "assignment_completed"]
+    said = [events.wait_for(of_type(step, assignment_id=assignment_id)) for step in steps]
+    assert {event["data"]["via"] for event in said} == {"console"}
+    assert said[-1]["data"]["outcome"] == "Korban dibawa ke RS, lalu lintas normal"
+    officer = store.officer(POLISI_RW_MENTENG_RW05)
+    assert (officer["status"], officer["assignment_id"]) == ("available", None)
+
+
+def test_a_repeated_action_is_a_no_op_that_repeats_the_same_event(console, assignment, events):
+    console.acknowledge_assignment(assignment["assignment_id"])
+    console.acknowledge_assignment(assignment["assignment_id"])
+    acknowledged = [e for e in events.drain(idle=1.0) if e["type"] == "assignment_acknowledged"]
+    assert len(acknowledged) == 2 and len({e["id"] for e in acknowledged}) == 1
+
+
+def test_an_invalid_transition_gets_a_reason_a_person_can_read(console, assignment, events):
+    console.complete_assignment(assignment["assignment_id"], "selesai")
+    with pytest.raises(RemoteError) as caught:
+        console.decline_assignment(assignment["assignment_id"], "sedang di tempat lain")
+    assert caught.value.exc_type == "InvalidTransition"
+    assert f"report #{assignment['report']['number']} was already completed at" in caught.value.value
+    with pytest.raises(RemoteError) as caught:
+        console.acknowledge_assignment("no-such-assignment")
+    assert caught.value.exc_type == "AssignmentNotFound"
+    assert not [e for e in events.drain(idle=1.0) if e["type"] == "assignment_declined"]
+
+
+def test_a_decline_frees_the_officer_and_the_next_candidate_is_tried(console, assignment, events, store):
+    console.decline_assignment(assignment["assignment_id"], "sedang menangani kebakaran")
+    declined = events.wait_for(of_type("assignment_declined"))
+    assert declined["data"]["reason"] == "sedang menangani kebakaran"
+    following = events.wait_for(of_type("assignment_created", attempt=2))
+    assert following["data"]["officer"]["nrp"] == BHABIN_MENTENG
+    assert following["causationid"] == declined["id"]
+    tried = {"nrp": POLISI_RW_MENTENG_RW05,
+             "reason": "polisi_rw of 31.71.06.1001/RW05 was already tried for this report"}
+    assert tried in following["data"]["skipped"]
+    assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "available"
+
+
+def test_officer_sms_replies_move_the_assignment_and_misfits_are_logged_not_dead_lettered(
+        console, assignment, events, publish_raw, tap):
+    dead_letters = tap(("siaga.dead-letter", "#"))
+    reply(publish_raw, assignment, "acknowledge", nrp="99999999", id="r-wrong-officer")
+    reply(publish_raw, assignment, "acknowledge", text="OK", id="r-ok")
+    acknowledged = events.wait_for(of_type("assignment_acknowledged"))
+    assert acknowledged["data"]["via"] == "sms"
+    reply(publish_raw, assignment, "complete", text="SELESAI aman", id="r-done")
+    completed = events.wait_for(of_type("assignment_completed"))
+    assert completed["data"]["outcome"] == "SELESAI aman"
+    reply(publish_raw, assignment, "decline", text="TOLAK", id="r-late-decline")  # after completion: no effect
+    reply(publish_raw, assignment, "on_scene", id="r-late-arrival")  # already implied by completion: nothing
+    assert console.get_assignment(assignment["assignment_id"])["state"] == "completed"
+    assert not [e for e in events.drain(idle=1.5) if e["type"] in ("assignment_declined", "assignment_arrived")]
+    assert dead_letters.drain(idle=0.5) == []
