@@ -1,0 +1,111 @@
+"""Fuzzed intake messages: from the contract's own schema and far outside it.
+
+Used by the short fuzz test in the suite and by `python -m bench fuzz` (100k bodies). Every body
+is either *identifiable* (a JSON object with a string `source` and `id`: the sender can be
+answered with `report_rejected`) or not (it can only be dead-lettered with a reason).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import Schema, fields
+
+from shared.contract import INCIDENT_REPORTED
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+ANY_JSON = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4)
+                        | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+CONTENT_TYPES = ["application/json", "application/json; charset=utf-8", "text/plain", "application/xml", None,
+                 "application/x-msgpack"]
+
+
+PLAUSIBLE_STRINGS = st.sampled_from([
+    "citizen_app", "hotline_110", "cctv", "siskamling", "patrol", "open311", "laka lantas", "curanmor", "begal",
+    "31.71.06.1001", "31.71.06.1004", "31.71.06.1999", "99.99.99.9999", "0812-9999-1234", "+62 812", "",
+])
+
+
+def from_marshmallow(schema: Schema):
+    """Documents shaped like `schema` (any key may be missing), values plausible or hostile."""
+    return st.fixed_dictionaries({}, optional={
+        field.data_key or name: field_values(field) for name, field in schema.fields.items()})
+
+
+def field_values(field: fields.Field):
+    if isinstance(field, fields.Nested):
+        return from_marshmallow(field.schema) | JSON_LEAVES
+    if isinstance(field, fields.String):
+        return PLAUSIBLE_STRINGS | st.text(max_size=40) | JSON_LEAVES
+    if isinstance(field, (fields.Float, fields.Integer)):
+        return st.floats(-200, 200, allow_nan=False) | st.integers(-1000, 1000) | JSON_LEAVES
+    if isinstance(field, fields.Boolean):
+        return st.booleans() | JSON_LEAVES
+    if isinstance(field, fields.DateTime):
+        return st.datetimes().map(lambda moment: moment.isoformat()) | JSON_LEAVES
+    return ANY_JSON
+
+
+@dataclass
+class Fuzzed:
+    body: bytes
+    content_type: str | None
+    source: str | None
+    id: str | None
+
+    @property
+    def identifiable(self) -> bool:
+        return bool(self.source) and bool(self.id)
+
+
+def envelope(data: Any, **overrides: Any) -> dict:
+    return {"specversion": "1.0", "id": f"fz-{uuid.uuid4()}", "source": "/fuzz", "type": "incident_reported",
+            "time": "2026-11-23T01:00:00Z", "data": data} | overrides
+
+
+def as_json(document: Any, content_type: str | None = "application/json") -> Fuzzed:
+    ident = document if isinstance(document, dict) else {}
+    source, id_ = ident.get("source"), ident.get("id")
+    return Fuzzed(json.dumps(document).encode(), content_type,
+                  source if isinstance(source, str) else None, id_ if isinstance(id_, str) else None)
+
+
+@st.composite
+def fuzzed_messages(draw) -> Fuzzed:
+    kind = draw(st.sampled_from(["schema", "schema", "any-data", "bad-envelope", "bad-json", "huge", "content-type"]))
+    if kind == "schema":  # shaped by the contract's own schema, often breaking the rules behind it
+        return as_json(envelope(draw(from_marshmallow(INCIDENT_REPORTED.schema))))
+    if kind == "any-data":
+        return as_json(envelope(draw(ANY_JSON)))
+    if kind == "bad-envelope":
+        field = draw(st.sampled_from(["id", "source", "type", "time", "specversion", "data"]))
+        broken = envelope({"category": "theft"})
+        broken[field] = draw(JSON_LEAVES | st.lists(JSON_LEAVES, max_size=2))
+        if field == "id" and isinstance(broken["id"], str):
+            broken["id"] = f"fz-{uuid.uuid4()}-{broken['id']}"
+        return as_json(broken)
+    if kind == "bad-json":
+        return Fuzzed(draw(st.binary(max_size=200)).replace(b"{", b"") + b"{", "application/json", None, None)
+    if kind == "huge":
+        return as_json(envelope({"source_kind": "citizen_app", "category": "theft", "description": "x" * 300_000,
+                                 "location": {"village_code": "31.71.06.1001"}}))
+    document = envelope({"category": "fire"})
+    return as_json(document, draw(st.sampled_from(CONTENT_TYPES[2:])))
+
+
+def generate(count: int) -> list[Fuzzed]:
+    """`count` fuzzed messages, reproducibly (hypothesis drives generation; nothing is asserted here)."""
+    found: list[Fuzzed] = []
+
+    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(fuzzed_messages())
+    def collect(message: Fuzzed) -> None:
+        found.append(message)
+
+    collect()
+    return found[:count]

@@ -1,0 +1,59 @@
+"""Fuzzed bodies at the intake: no crashed worker, every message answered (report_* or a dead letter)."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from kombu import Connection, Queue
+
+from services.reports.service import ReportsService
+from shared import topology
+from tests.factories import create_incident, of_type
+from tests.fuzzing import generate
+
+pytestmark = pytest.mark.integration
+
+FUZZED = 250
+
+
+def answered_id(event: dict) -> str | None:
+    """Which incident an outcome event answers: its cause, or (for a dead-letter rejection) its original."""
+    if event["type"] == "report_rejected":
+        return event["data"]["original"]["id"]
+    return event.get("causationid")
+
+
+def unidentifiable_dead_letters(amqp_uri: str) -> int:
+    count = 0
+    with Connection(amqp_uri) as connection:
+        queue = Queue(topology.DEAD_LETTER_QUEUE, no_declare=True)(connection.default_channel)
+        while (message := queue.get(no_ack=True)) is not None:
+            try:
+                body = json.loads(message.body)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            ident = body if isinstance(body, dict) else {}
+            if not (isinstance(ident.get("source"), str) and ident["source"]
+                    and isinstance(ident.get("id"), str) and ident["id"]):
+                count += 1
+    return count
+
+
+def test_every_fuzzed_intake_message_is_answered_and_the_worker_survives(
+        declared, amqp_uri, publish_raw, tap, container_factory, config_for):
+    answers = tap(("reports.events", "#"))
+    container = container_factory(ReportsService, config_for("reports"))
+    container.start()
+    messages = generate(FUZZED)
+    for message in messages:
+        publish_raw(message.body, content_type=message.content_type)
+    expected = {m.id for m in messages if m.identifiable}
+    deadline = time.monotonic() + 90
+    while not expected <= {answered_id(e) for e in answers.seen} and time.monotonic() < deadline:
+        answers.drain(idle=0.5)
+    assert expected - {answered_id(e) for e in answers.seen} == set()
+    assert unidentifiable_dead_letters(amqp_uri) == sum(not m.identifiable for m in messages)
+    probe = create_incident()
+    publish_raw(probe)  # the worker still takes ordinary work
+    assert answers.wait_for(lambda e: of_type("report_received")(e) and e["causationid"] == probe["id"])
