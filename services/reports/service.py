@@ -1,39 +1,199 @@
 """reports: incident intake. Every upstream message becomes one stored report or one rejection.
 
-Consumes  intake.events   incident_reported
+Consumes  intake.events    incident_reported
           dead letters of handle_incident_reported (to answer the sender)
-Publishes reports.events  report_received, report_rejected
+          dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived,
+                           _completed, _expired, _escalated (the report's lifecycle)
+RPC       get_report, list_reports, review_report (consoles)
+HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services, services/{code},
+          POST requests, GET requests, requests/{id}, tokens/{token} — .json or .xml
+Publishes reports.events   report_received, report_rejected, duplicate_reported
 """
-from services.reports import domain
+from nameko.rpc import rpc
+from werkzeug.wrappers import Request, Response
+
+from services.reports import domain, open311
+from services.reports.dependencies import IntakeRules, Open311Config, http
+from services.reports.exceptions import InvalidFilter, InvalidReview, NotUnderReview, ReportNotFound
+from services.reports.intake import take_incident
+from services.reports.schemas import ReportFilterSchema, ReportViewSchema
 from services.reports.storage import Reports
-from shared.contract import INCIDENT_REPORTED, REPORT_RECEIVED, REPORT_REJECTED
+from shared.contract import (
+    ASSIGNMENT_ACKNOWLEDGED,
+    ASSIGNMENT_ARRIVED,
+    ASSIGNMENT_COMPLETED,
+    ASSIGNMENT_CREATED,
+    ASSIGNMENT_DECLINED,
+    ASSIGNMENT_DEPARTED,
+    ASSIGNMENT_ESCALATED,
+    ASSIGNMENT_EXPIRED,
+    INCIDENT_REPORTED,
+    REPORT_RECEIVED,
+    REPORT_REJECTED,
+)
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
+
+OPEN311 = "/open311/v2"
+FORMAT = "<any(json,xml):fmt>"
+CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview)
 
 
 class ReportsService:
     name = "reports"
 
     reports = Reports()
+    rules = IntakeRules()
+    open311_settings = Open311Config()
     publish = EventPublisher()
+
+    # ------------------------------------------------------------ intake
 
     @handles(INCIDENT_REPORTED)
     def handle_incident_reported(self, incident: Event) -> None:
-        """Store once and tell dispatch; a redelivery republishes the same outcome event."""
-        reasons = domain.rejection_reasons(incident.data)
-        if reasons:
-            self.publish(REPORT_REJECTED, domain.rejection(incident.source, incident.id, reasons, incident.data),
-                         cause=incident)
-            return
-        report = self.reports.add(domain.new_report(incident, utcnow()))
-        self.publish(REPORT_RECEIVED, domain.received_event_data(report),
-                     cause=incident, correlationid=report["_id"])
+        """Store once and tell dispatch (or link to the open report it repeats); a redelivery
+        republishes the same outcome event."""
+        take_incident(incident, self.reports, self.rules, self.publish)
 
     @handles_dead_letters(INCIDENT_REPORTED, "handle_incident_reported")
     def handle_incident_dead_lettered(self, letter: DeadLetter) -> None:
         """A sender we can identify learns why its message could not be taken."""
         if letter.source and letter.id:
             data = (letter.document or {}).get("data")
-            self.publish(REPORT_REJECTED, domain.rejection(letter.source, letter.id, letter.reasons, data),
+            rejection = domain.dead_letter_rejection(letter.source, letter.id, letter.reasons, data,
+                                                     self.rules, utcnow())
+            self.publish(REPORT_REJECTED, rejection,
                          id=derived_id(f"{letter.source}|{letter.id}", REPORT_REJECTED.name))
 
+    # ------------------------------------------------------------ lifecycle (from dispatch)
+
+    @handles(ASSIGNMENT_CREATED)
+    def handle_assignment_created(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "created"))
+
+    @handles(ASSIGNMENT_ACKNOWLEDGED)
+    def handle_assignment_acknowledged(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "acknowledged"))
+
+    @handles(ASSIGNMENT_DECLINED)
+    def handle_assignment_declined(self, event: Event) -> None:
+        """The report waits for the next officer, unless a later assignment already took over."""
+        self.reports.apply_step(domain.step_from(event, "declined"))
+
+    @handles(ASSIGNMENT_DEPARTED)
+    def handle_assignment_departed(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "departed"))
+
+    @handles(ASSIGNMENT_ARRIVED)
+    def handle_assignment_arrived(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "arrived"))
+
+    @handles(ASSIGNMENT_COMPLETED)
+    def handle_assignment_completed(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "completed"))
+
+    @handles(ASSIGNMENT_EXPIRED)
+    def handle_assignment_expired(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "expired"))
+
+    @handles(ASSIGNMENT_ESCALATED)
+    def handle_assignment_escalated(self, event: Event) -> None:
+        self.reports.apply_step(domain.step_from(event, "escalated"))
+
+    # ------------------------------------------------------------ consoles
+
+    @rpc(expected_exceptions=CONSOLE_ERRORS)
+    def get_report(self, report_id: str) -> dict:
+        return ReportViewSchema().dump(self._report(report_id))
+
+    @rpc(expected_exceptions=CONSOLE_ERRORS)
+    def list_reports(self, **filters) -> list[dict]:
+        """Newest first. Filters: status (one or a list), village_code, category (code or Bahasa
+        synonym), received_from / received_until (ISO 8601), limit (≤ 1000)."""
+        if isinstance(filters.get("status"), str):
+            filters["status"] = [filters["status"]]
+        errors = ReportFilterSchema().validate(filters)
+        if errors:
+            raise InvalidFilter(errors)
+        loaded = ReportFilterSchema().load(filters)
+        return ReportViewSchema(many=True).dump(self.reports.find(domain.list_query(loaded), loaded["limit"]))
+
+    @rpc(expected_exceptions=CONSOLE_ERRORS)
+    def review_report(self, report_id: str, decision: str, reviewer: str, note: str | None = None) -> dict:
+        """A person decides on a report held for review (a low-confidence CCTV detection):
+        `dispatch` sends it to dispatch as report_received, `dismiss` closes it."""
+        if decision not in domain.REVIEW_DECISIONS or not reviewer:
+            raise InvalidReview(f"decision must be one of {domain.REVIEW_DECISIONS} and reviewer is required")
+        report = self._report(report_id)
+        changes = domain.reviewed(report, decision, reviewer, note, utcnow())
+        if not self.reports.review(report, changes):
+            raise NotUnderReview(report_id, self.reports.get(report_id)["status"])
+        if decision == "dispatch":
+            self.publish(REPORT_RECEIVED, domain.received_event_data(report), id=domain.review_event_id(report_id),
+                         correlationid=report_id)
+        return ReportViewSchema().dump(report | changes)
+
+    def _report(self, report_id: str) -> dict:
+        report = self.reports.get(report_id)
+        if report is None:
+            raise ReportNotFound(report_id)
+        return report
+
+    # ------------------------------------------------------------ Open311 GeoReport v2
+
+    @http("GET", f"{OPEN311}/services.{FORMAT}")
+    def open311_services(self, request: Request, fmt: str) -> Response:
+        return self._open311(fmt, lambda: ("services", open311.service_list()), request)
+
+    @http("GET", f"{OPEN311}/services/<service_code>.{FORMAT}")
+    def open311_service_definition(self, request: Request, service_code: str, fmt: str) -> Response:
+        return self._open311(fmt, lambda: ("service_definition", open311.service_definition(service_code)), request)
+
+    @http("POST", f"{OPEN311}/requests.{FORMAT}")
+    def open311_post_request(self, request: Request, fmt: str) -> Response:
+        """Same validation, duplicate check and events as every other source, answered at once."""
+        def create():
+            form = request.form.to_dict()
+            client = self.open311_settings.client_for(form.get("api_key"))
+            incident = open311.incident_from_form(form, client, self.rules, utcnow())
+            outcome = take_incident(incident, self.reports, self.rules, self.publish)
+            if outcome.rejected:
+                raise open311.Open311Error(400, open311.describe(outcome.explanations))
+            return "service_requests", open311.post_response(outcome.report)
+        return self._open311(fmt, create, request)
+
+    @http("GET", f"{OPEN311}/requests.{FORMAT}")
+    def open311_requests(self, request: Request, fmt: str) -> Response:
+        def find():
+            query = open311.request_filters(request.args.to_dict(), utcnow(), self.open311_settings)
+            return "service_requests", [open311.request_view(r) for r in self.reports.find(query, open311.MAX_REQUESTS)]
+        return self._open311(fmt, find, request)
+
+    @http("GET", f"{OPEN311}/requests/<service_request_id>.{FORMAT}")
+    def open311_request(self, request: Request, service_request_id: str, fmt: str) -> Response:
+        def find():
+            report = self.reports.get(service_request_id)
+            if report is None or not open311.is_public(report, self.open311_settings):
+                raise open311.Open311Error(404, [f"service_request_id {service_request_id!r} not found"])
+            return "service_requests", [open311.request_view(report)]
+        return self._open311(fmt, find, request)
+
+    @http("GET", f"{OPEN311}/tokens/<token>.{FORMAT}")
+    def open311_token(self, request: Request, token: str, fmt: str) -> Response:
+        def find():
+            report = self.reports.by_origin_id(token)
+            if report is None or report["source_kind"] != "open311":
+                raise open311.Open311Error(404, [f"token {token!r} not found"])
+            return "service_requests", open311.token_view(report)
+        return self._open311(fmt, find, request)
+
+    def _open311(self, fmt: str, answer, request: Request) -> Response:
+        """Every Open311 answer: the jurisdiction check, then the body or the spec's error list."""
+        try:
+            self.open311_settings.check_jurisdiction(request.values.get("jurisdiction_id"))
+            root, body = answer()
+            content_type, text = open311.render(fmt, root, body)
+            return Response(text, status=200, content_type=content_type)
+        except open311.Open311Error as error:
+            content_type, text = open311.render_error(fmt, error)
+            return Response(text, status=error.status, content_type=content_type)

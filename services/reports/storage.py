@@ -1,19 +1,34 @@
-"""The reports database: one document per accepted incident, keyed by a deterministic id."""
+"""The reports database: one document per accepted incident, keyed by a deterministic id.
+
+Round trips on the intake path: one indexed lookup for near-duplicates, one insert (the duplicate
+key error is the idempotency fence), and for a duplicate one conditional update of its original.
+Each dispatch event is one update_one.
+"""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.reports import domain
 from shared.mongo import MongoStorage, Store
+
+log = logging.getLogger(__name__)
+
+# What the duplicate check needs of a candidate: no descriptions, no history.
+_CANDIDATE_FIELDS = {"_id": 1, "number": 1, "category": 1, "status": 1, "place": 1, "received_at": 1}
 
 
 class ReportStore(Store):
     def ensure_indexes(self) -> None:
-        self.db.reports.create_index(
-            [("status", ASCENDING), ("received_at", DESCENDING)], name="status_received_at"
-        )
+        reports = self.db.reports
+        reports.create_index([("dedup_keys", ASCENDING), ("received_at", ASCENDING)], name="dedup_keys_received_at")
+        reports.create_index([("status", ASCENDING), ("received_at", DESCENDING)], name="status_received_at")
+        reports.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
+                             name="village_received_at")
+        reports.create_index([("origin.id", ASCENDING)], name="origin_id")
 
     def add(self, report: dict[str, Any]) -> dict[str, Any]:
         """Insert once; a redelivered incident gets the report stored the first time."""
@@ -25,6 +40,45 @@ class ReportStore(Store):
 
     def get(self, report_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"_id": report_id})
+
+    def open_near(self, query: domain.DedupQuery | None) -> list[dict[str, Any]]:
+        """Open reports under any of the keys, received since the window began (index lookup)."""
+        if query is None:
+            return []
+        return list(self.db.reports.find(
+            {"dedup_keys": {"$in": query.keys}, "received_at": {"$gte": query.since},
+             "status": {"$in": list(domain.OPEN_STATUSES)}},
+            _CANDIDATE_FIELDS,
+        ))
+
+    def link_duplicate(self, duplicate: dict[str, Any]) -> bool:
+        """The original counts the duplicate and keeps its reporter, once however often this runs."""
+        link = domain.duplicate_link(duplicate)
+        result = self.db.reports.update_one(
+            {"_id": duplicate["duplicate_of"]["report_id"], "duplicates.report_id": {"$ne": duplicate["_id"]}},
+            {"$push": {"duplicates": link}, "$inc": {"duplicate_count": 1}},
+        )
+        return result.modified_count == 1
+
+    def apply_step(self, step: domain.Step) -> bool:
+        """Record a dispatch step; False when the report is unknown or not one dispatch handles."""
+        query, pipeline = domain.lifecycle_update(step)
+        result = self.db.reports.update_one(query, pipeline)
+        if result.matched_count == 0:
+            log.warning("assignment step %s for report %s ignored: no such dispatched report",
+                        step.name, step.report_id)
+        return result.matched_count == 1
+
+    def review(self, report: dict[str, Any], changes: dict[str, Any]) -> bool:
+        """Compare-and-set: only a report still held for review is decided, and only once."""
+        result = self.db.reports.update_one({"_id": report["_id"], "status": "needs_review"}, {"$set": changes})
+        return result.modified_count == 1
+
+    def find(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        return list(self.db.reports.find(query).sort([("received_at", DESCENDING)]).limit(limit))
+
+    def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
+        return self.db.reports.find_one({"origin.id": origin_id})
 
 
 class Reports(MongoStorage):

@@ -1,0 +1,53 @@
+"""Taking one incident in: the same steps for an event from an upstream app and an Open311 POST.
+
+validate → (rejected) | normalise → duplicate check → store once → publish the stored outcome.
+A redelivery finds the report stored the first time and republishes its outcome with the same id;
+a crash after the insert is healed the same way (linking a duplicate to its original is idempotent).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from services.reports import domain
+from services.reports.reasons import Explanation
+from services.reports.storage import ReportStore
+from shared.contract import DUPLICATE_REPORTED, REPORT_RECEIVED, REPORT_REJECTED
+from shared.envelope import Event, utcnow
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """rejected (with explanations), or the stored report (received, needs_review or duplicate)."""
+
+    report: dict[str, Any] | None = None
+    explanations: dict[str, Explanation] | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.report is None
+
+
+def take_incident(incident: Event, reports: ReportStore, rules: domain.Rules, publish: Callable) -> Outcome:
+    now = utcnow()
+    explanations = domain.rejection_reasons(incident.data, rules, now)
+    if explanations:
+        publish(REPORT_REJECTED, domain.rejection(incident.source, incident.id, explanations, incident.data),
+                cause=incident)
+        return Outcome(explanations=explanations)
+    report = domain.new_report(incident, rules, now)
+    found = domain.choose_original(report, reports.open_near(domain.dedup_query(report, rules)), rules)
+    if found:
+        report = domain.as_duplicate(report, *found)
+    stored = reports.add(report)
+    publish_outcome(stored, incident, reports, publish)
+    return Outcome(report=stored)
+
+
+def publish_outcome(report: dict[str, Any], cause: Event, reports: ReportStore, publish: Callable) -> None:
+    """What intake decided for the stored report; one held for review tells nobody (until reviewed)."""
+    if report["intake_status"] == "duplicate":
+        reports.link_duplicate(report)
+        publish(DUPLICATE_REPORTED, domain.duplicate_event_data(report), cause=cause, correlationid=report["_id"])
+    elif report["intake_status"] == "received":
+        publish(REPORT_RECEIVED, domain.received_event_data(report), cause=cause, correlationid=report["_id"])

@@ -1,0 +1,299 @@
+"""Open311 GeoReport v2, the pure half: forms in, service requests out, in JSON or XML. No I/O.
+
+Service codes are Siaga's category codes. A POST becomes an `incident_reported` event (source
+`/open311/<client>`, a deterministic id: the same form from the same client is the same request)
+and goes through intake like any other. Its id doubles as the Open311 `token`. Reports are public
+through GET: no reporter details are ever shown, the description only of reports that came in
+through Open311 (a 110 call's notes are not for the public), and categories configured as hidden
+(domestic violence by default) are not listed at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+from xml.etree import ElementTree
+
+from marshmallow import ValidationError
+
+from services.reports import domain
+from services.reports import reasons as why
+from services.reports.schemas import IncidentReportedSchema
+from shared import wilayah
+from shared.categories import CATEGORIES
+from shared.envelope import Event
+
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+CLOSED_STATUSES = ("resolved", "cancelled", "duplicate")
+DEFAULT_PERIOD = timedelta(days=90)  # the spec's default window for GET requests
+MAX_REQUESTS = 1000  # the spec's suggested maximum per response
+_NAMESPACE = uuid.UUID("0b9a3a4e-3f7c-4f43-8d0c-6a8f1b7d2e90")
+_XML_ITEMS = {"services": "service", "service_requests": "request", "errors": "error",
+              "attributes": "attribute", "values": "value"}
+STATUS_NOTES = {
+    "needs_review": "Waiting for an operator to review it / Menunggu pemeriksaan operator",
+    "received": "Received, finding an officer / Diterima, mencari petugas",
+    "awaiting_officer": "Finding another officer / Mencari petugas lain",
+    "assigned": "An officer was assigned / Petugas sudah ditugaskan",
+    "acknowledged": "The officer accepted / Petugas menerima tugas",
+    "en_route": "The officer is on the way / Petugas dalam perjalanan",
+    "on_scene": "The officer is on scene / Petugas di lokasi",
+    "escalated": "Handled by the Polsek duty desk / Ditangani piket Polsek",
+    "resolved": "Resolved / Selesai ditangani",
+    "cancelled": "Closed without action / Ditutup tanpa tindakan",
+    "duplicate": "Same incident as an earlier request / Kejadian yang sama dengan laporan sebelumnya",
+}
+
+
+class Open311Error(Exception):
+    """An answer in the spec's error format: HTTP status and one (code, description) per reason."""
+
+    def __init__(self, status: int, descriptions: Iterable[str]):
+        self.status = status
+        self.descriptions = list(descriptions)
+        super().__init__("; ".join(self.descriptions))
+
+
+def hash_key(api_key: str) -> str:
+    """What config holds for an API key: its sha256 digest (hex), never the key."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Open311Settings:
+    jurisdiction_id: str = "siaga"
+    key_digests: dict[str, str] = field(default_factory=dict)  # sha256 hex → client name
+    hidden_categories: tuple[str, ...] = ("domestic_violence",)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None) -> "Open311Settings":
+        """API_KEYS: "client:sha256hex,client2:sha256hex" (as `python -m services.reports.open311 KEY` prints)."""
+        config = config or {}
+        digests = {}
+        for entry in str(config.get("API_KEYS") or "").split(","):
+            if ":" in entry:
+                client, digest = entry.strip().split(":", 1)
+                digests[digest.strip().lower()] = client.strip()
+        hidden = config.get("HIDDEN_CATEGORIES", "domestic_violence")
+        if isinstance(hidden, str):
+            hidden = [code.strip() for code in hidden.split(",") if code.strip()]
+        return cls(str(config.get("JURISDICTION_ID") or "siaga"), digests, tuple(hidden))
+
+    def client_for(self, api_key: str | None) -> str:
+        """The client an API key belongs to; Open311Error 403 for a missing or unknown key."""
+        if api_key:
+            digest = hash_key(api_key)
+            for known, client in self.key_digests.items():
+                if hmac.compare_digest(known, digest):
+                    return client
+        raise Open311Error(403, ["api_key missing or not valid / api_key tidak ada atau tidak sah"])
+
+    def check_jurisdiction(self, jurisdiction_id: str | None) -> None:
+        if jurisdiction_id and jurisdiction_id != self.jurisdiction_id:
+            raise Open311Error(404, [f"jurisdiction_id {jurisdiction_id!r} not found; this is "
+                                     f"{self.jurisdiction_id!r}"])
+
+
+# --- Services -----------------------------------------------------------------------------------
+
+def service_list() -> list[dict[str, Any]]:
+    return [{
+        "service_code": category.code,
+        "service_name": category.name_id,
+        "description": f"{category.name_id} ({category.code.replace('_', ' ')}), priority {category.priority}",
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ", ".join(category.synonyms),
+        "group": "kepolisian",
+    } for category in CATEGORIES.values()]
+
+
+def service_definition(service_code: str) -> dict[str, Any]:
+    if service_code not in CATEGORIES:
+        raise Open311Error(404, [f"service_code {service_code!r} not found"])
+    return {"service_code": service_code, "attributes": [
+        {"variable": True, "code": "village_code", "datatype": "string", "required": False,
+         "datatype_description": "Kemendagri village code PP.KK.CC.DDDD", "order": 1,
+         "description": "Village (desa/kelurahan); required when lat and long are not given"},
+        {"variable": True, "code": "rw", "datatype": "number", "required": False,
+         "datatype_description": "RW number, 1-999", "order": 2, "description": "RW (rukun warga)"},
+    ]}
+
+
+# --- POST requests ------------------------------------------------------------------------------
+
+def incident_from_form(form: dict[str, str], client: str, rules: domain.Rules, now: datetime) -> Event:
+    """The incident_reported event a POST stands for; Open311Error 400 listing every reason."""
+    if not form.get("service_code"):
+        raise Open311Error(400, ["service_code: required / wajib diisi"])
+    if form["service_code"] not in CATEGORIES:
+        raise Open311Error(400, [f"service_code: {form['service_code']!r} is not a service / bukan layanan"])
+    attributes = {key[len("attribute["):-1]: value for key, value in form.items()
+                  if key.startswith("attribute[") and key.endswith("]")}
+    has_point = bool(form.get("lat") or form.get("long"))
+    if not has_point and not (form.get("address_string") and attributes.get("village_code")):
+        text = why.open311_needs_place()
+        raise Open311Error(400, [f"location: {text['en']} / {text['id']}"])
+    name = " ".join(form[key] for key in ("first_name", "last_name") if form.get(key)) or None
+    data = {
+        "source_kind": "open311",
+        "category": form["service_code"],
+        "description": form.get("description"),
+        "location": {"lat": form.get("lat") or None, "lon": form.get("long") or None,
+                     "village_code": attributes.get("village_code") or None,
+                     "rw": attributes.get("rw") or None, "address": form.get("address_string") or None},
+        "reporter": {"name": name, "phone": form.get("phone") or None,
+                     "anonymous": not (name or form.get("phone"))},
+        "details": {key: form[key] for key in (
+            "service_code", "jurisdiction_id", "email", "first_name", "last_name", "device_id", "account_id",
+            "media_url") if form.get(key)} | {"client": client, "attributes": attributes},
+    }
+    try:
+        loaded = IncidentReportedSchema().load(data)
+    except ValidationError:
+        raise Open311Error(400, describe(domain.every_reason(data, rules, now))) from None
+    return Event(id=request_token(client, form), source=f"/open311/{client}", type="incident_reported",
+                 time=now, data=loaded)
+
+
+def request_token(client: str, form: dict[str, str]) -> str:
+    """Deterministic: a client re-sending the same form (a retry) gets the same request back."""
+    canonical = json.dumps({k: v for k, v in sorted(form.items()) if k != "api_key"}, ensure_ascii=False)
+    return str(uuid.uuid5(_NAMESPACE, f"{client}|{canonical}"))
+
+
+def describe(explanations: dict[str, why.Explanation]) -> list[str]:
+    return [f"{path}: {text['en']} / {text['id']}" for path, text in explanations.items()]
+
+
+def post_response(report: dict[str, Any]) -> list[dict[str, Any]]:
+    notice = STATUS_NOTES.get(report["status"], "")
+    if report["status"] == "duplicate":
+        notice = f"{notice}: {report['duplicate_of']['number']}"
+    return [{"service_request_id": report["_id"], "token": report["origin"]["id"],
+             "service_notice": notice, "account_id": report.get("source_details", {}).get("account_id")}]
+
+
+# --- GET requests -------------------------------------------------------------------------------
+
+def request_filters(args: dict[str, str], now: datetime, settings: Open311Settings) -> dict[str, Any]:
+    """The Mongo query for GET requests and its limit; Open311Error 400 for a filter it cannot read."""
+    problems = []
+    query: dict[str, Any] = {"category": {"$nin": list(settings.hidden_categories)}}
+    if args.get("service_request_id"):
+        query["_id"] = {"$in": _split(args["service_request_id"])}
+    else:
+        end = _date(args, "end_date", problems) or now
+        start = _date(args, "start_date", problems) or end - DEFAULT_PERIOD
+        query["received_at"] = {"$gte": start, "$lte": end}
+    if args.get("service_code"):
+        codes = _split(args["service_code"])
+        problems += [f"service_code: {code!r} is not a service / bukan layanan" for code in codes
+                     if code not in CATEGORIES]
+        query["category"]["$in"] = codes
+    if args.get("status"):
+        wanted = set(_split(args["status"]))
+        problems += [f"status: {s!r} must be open or closed / harus open atau closed"
+                     for s in wanted - {"open", "closed"}]
+        if wanted == {"closed"}:
+            query["status"] = {"$in": list(CLOSED_STATUSES)}
+        elif wanted == {"open"}:
+            query["status"] = {"$nin": list(CLOSED_STATUSES)}
+    if problems:
+        raise Open311Error(400, problems)
+    return query
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _date(args: dict[str, str], key: str, problems: list[str]) -> datetime | None:
+    if not args.get(key):
+        return None
+    try:
+        value = datetime.fromisoformat(args[key].replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(f"{key}: not a W3C date-time, e.g. 2026-11-23T08:00:00+07:00 / format tanggal salah")
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def is_public(report: dict[str, Any], settings: Open311Settings) -> bool:
+    return report["category"] not in settings.hidden_categories
+
+
+def request_view(report: dict[str, Any]) -> dict[str, Any]:
+    """A report as an Open311 service request: no reporter details; description only if sent by Open311."""
+    place = report["place"]
+    category = CATEGORIES.get(report["category"], CATEGORIES["other"])
+    district = wilayah.village_name(wilayah.district_code(place["village_code"])) if place.get("village_code") else None
+    details = report.get("source_details") or {}
+    return {
+        "service_request_id": report["_id"],
+        "status": "closed" if report["status"] in CLOSED_STATUSES else "open",
+        "status_notes": STATUS_NOTES.get(report["status"], report["status"]),
+        "service_name": category.name_id,
+        "service_code": category.code,
+        "description": report["description"] if report["source_kind"] == "open311" else None,
+        "agency_responsible": f"Polsek {district}" if district else "Polri",
+        "service_notice": None,
+        "requested_datetime": _w3c(report["received_at"]),
+        "updated_datetime": _w3c(report.get("updated_at") or report["received_at"]),
+        "expected_datetime": None,
+        "address": ", ".join(part for part in (place.get("address"), place.get("village_name")) if part) or None,
+        "address_id": place.get("village_code"),
+        "zipcode": None,
+        "lat": place.get("lat"),
+        "long": place.get("lon"),
+        "media_url": details.get("media_url") or next(iter(details.get("media") or []), None),
+    }
+
+
+def token_view(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"service_request_id": report["_id"], "token": report["origin"]["id"]}]
+
+
+def _w3c(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --- Rendering ----------------------------------------------------------------------------------
+
+def render(fmt: str, root: str, items: list[dict[str, Any]] | dict[str, Any]) -> tuple[str, str]:
+    """(content type, body): JSON as the spec shows it (a list, a definition object), or its XML."""
+    if fmt == "json":
+        return FORMATS["json"], json.dumps(items, ensure_ascii=False)
+    element = ElementTree.Element(root)
+    _to_xml(element, items)
+    return FORMATS["xml"], '<?xml version="1.0" encoding="utf-8"?>' + ElementTree.tostring(element, "unicode")
+
+
+def _to_xml(parent: ElementTree.Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _to_xml(ElementTree.SubElement(parent, key), inner)
+    elif isinstance(value, list):
+        child_tag = _XML_ITEMS.get(parent.tag, "item")
+        for inner in value:
+            _to_xml(ElementTree.SubElement(parent, child_tag), inner)
+    elif isinstance(value, bool):
+        parent.text = "true" if value else "false"
+    elif value is not None:
+        parent.text = str(value)
+
+
+def render_error(fmt: str, error: Open311Error) -> tuple[str, str]:
+    return render(fmt if fmt in FORMATS else "json", "errors",
+                  [{"code": error.status, "description": text} for text in error.descriptions])
+
+
+if __name__ == "__main__":  # python -m services.reports.open311 KEY → the digest to put in OPEN311_API_KEYS
+    import sys
+
+    for key in sys.argv[1:]:
+        print(hash_key(key))

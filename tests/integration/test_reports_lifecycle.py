@@ -1,0 +1,139 @@
+"""The report follows dispatch's events, in whatever order and however often they arrive."""
+from __future__ import annotations
+
+import itertools
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.reports import domain
+from services.reports.service import ReportsService
+from services.reports.storage import ReportStore
+from shared.contract import EVENT_TYPES, INCIDENT_REPORTED, load_event
+from tests.factories import create_incident, of_type
+from tests.factories_reports import create_step, wait_until
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def store(mongo_client, db_names):
+    store = ReportStore(mongo_client[db_names["reports"]])
+    store.ensure_indexes()
+    return store
+
+
+def stored_report(store: ReportStore, **overrides) -> str:
+    report = domain.new_report(load_event(create_incident(), INCIDENT_REPORTED), domain.Rules(), T0) | overrides
+    store.add(report)
+    return report["_id"]
+
+
+def step(name: str, report_id: str, assignment: str, minutes: float) -> domain.Step:
+    event_type = f"assignment_{name}"
+    return domain.step_from(load_event(create_step(event_type, report_id, assignment, at(minutes)),
+                                       EVENT_TYPES[event_type]), name)
+
+
+HAPPY_PATH = [("created", "A", 1), ("acknowledged", "A", 2), ("departed", "A", 3), ("arrived", "A", 4),
+              ("completed", "A", 5)]
+REASSIGNED = [("created", "A", 1), ("declined", "A", 2), ("created", "B", 3), ("acknowledged", "B", 4)]
+EXPIRED_THEN_ESCALATED = [("created", "A", 1), ("expired", "A", 3), ("escalated", None, 4)]
+
+
+@pytest.mark.parametrize("steps, final, officer", [
+    (HAPPY_PATH, "resolved", "90120344"), (REASSIGNED, "acknowledged", "90120344"),
+    (EXPIRED_THEN_ESCALATED, "escalated", None),
+], ids=["happy-path", "declined-then-reassigned", "expired-then-escalated"])
+def test_every_order_of_the_same_events_ends_in_the_same_status(store, steps, final, officer):
+    orders = list(itertools.permutations(steps))
+    random.Random(4).shuffle(orders)
+    for order in orders[:24]:
+        report_id = stored_report(store)
+        ids = {"A": str(uuid.uuid4()), "B": str(uuid.uuid4()), None: None}
+        for name, assignment, minutes in order + order[:2]:  # and the first two again: redelivered
+            store.apply_step(step(name, report_id, ids[assignment], minutes))
+        report = store.get(report_id)
+        assert report["status"] == final, [s[0] for s in order]
+        assert (report.get("officer") or {}).get("nrp") == officer or final == "escalated"
+
+
+def test_in_order_every_transition_is_kept_with_its_time(store):
+    report_id = stored_report(store)
+    assignment = str(uuid.uuid4())
+    for name, _, minutes in HAPPY_PATH:
+        store.apply_step(step(name, report_id, assignment, minutes))
+    report = store.get(report_id)
+    assert [(h["status"], h["at"]) for h in report["history"]] == [
+        ("received", T0), ("assigned", at(1)), ("acknowledged", at(2)), ("en_route", at(3)),
+        ("on_scene", at(4)), ("resolved", at(5))]
+    assert report["assignments"][assignment]["steps"] == {
+        "created": at(1), "acknowledged": at(2), "departed": at(3), "arrived": at(4), "completed": at(5)}
+    assert report["assignments"][assignment]["notes"]["completed"] == "korban dibawa ke RS"
+
+
+def test_a_late_acknowledgement_never_moves_a_report_backwards(store):
+    report_id = stored_report(store)
+    assignment = str(uuid.uuid4())
+    store.apply_step(step("arrived", report_id, assignment, 4))
+    store.apply_step(step("acknowledged", report_id, assignment, 2))
+    store.apply_step(step("created", report_id, assignment, 1))
+    report = store.get(report_id)
+    assert report["status"] == "on_scene"
+    assert [h["status"] for h in report["history"]] == ["received", "on_scene"]
+    assert set(report["assignments"][assignment]["steps"]) == {"created", "acknowledged", "arrived"}
+
+
+def test_a_declined_assignment_returns_the_report_to_waiting_for_the_next_officer(store):
+    report_id = stored_report(store)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    store.apply_step(step("created", report_id, first, 1))
+    store.apply_step(step("declined", report_id, first, 2))
+    assert store.get(report_id)["status"] == "awaiting_officer"
+    store.apply_step(step("created", report_id, second, 3))
+    report = store.get(report_id)
+    assert (report["status"], report["current"]) == ("assigned", second)
+    store.apply_step(step("expired", report_id, first, 2.5))  # a stale end of the first one changes nothing
+    assert store.get(report_id)["status"] == "assigned"
+
+
+def test_resolved_is_final(store):
+    report_id = stored_report(store)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    store.apply_step(step("completed", report_id, first, 5))
+    store.apply_step(step("created", report_id, second, 9))
+    assert store.get(report_id)["status"] == "resolved"
+
+
+def test_reports_dispatch_never_saw_ignore_assignment_events(store):
+    held = stored_report(store, status="needs_review")
+    assert store.apply_step(step("created", held, str(uuid.uuid4()), 1)) is False
+    assert store.apply_step(step("created", "no-such-report", str(uuid.uuid4()), 1)) is False
+    assert store.get(held)["status"] == "needs_review"
+
+
+def test_out_of_order_events_on_the_broker_end_resolved(declared, tap, publish_raw, container_factory, config_for,
+                                                      mongo_client, db_names):
+    received = tap(("reports.events", "report_received"))
+    container_factory(ReportsService, config_for("reports")).start()
+    publish_raw(create_incident())
+    report_id = received.wait_for(of_type("report_received"))["data"]["report_id"]
+    assignment = str(uuid.uuid4())
+    for event_type, minutes in [("assignment_completed", 5), ("assignment_arrived", 4), ("assignment_created", 1),
+                                ("assignment_acknowledged", 2), ("assignment_completed", 5)]:
+        publish_raw(create_step(event_type, report_id, assignment, at(minutes)), exchange="dispatch.events",
+                    routing_key=event_type)
+    reports = mongo_client[db_names["reports"]].reports
+    report = wait_until(lambda: reports.find_one({"_id": report_id}),
+                        lambda r: len((r["assignments"].get(assignment) or {}).get("steps", {})) == 4)
+    assert report["status"] == "resolved"
+    assert report["history"][-1] == {"status": "resolved", "at": at(5), "assignment_id": assignment,
+                                     "officer_nrp": "90120344"}
