@@ -19,6 +19,8 @@ from shared.embedded_db import EmbeddedMongo
 
 SERVICES = ("reports", "dispatch", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+SIMULATOR = "sms-gateway"
+SIMULATOR_QUEUE = "evt-notify-sms_requested--sms-gateway"
 
 
 class System:
@@ -26,7 +28,8 @@ class System:
 
     def __init__(self, amqp_uri: str | None = None, mongo_uri: str | None = None,
                  storage_path: str = str(PROJECT_ROOT / "var" / "mongo"),
-                 log_dir: Path = PROJECT_ROOT / "var" / "log", extra_env: dict[str, str] | None = None):
+                 log_dir: Path = PROJECT_ROOT / "var" / "log", extra_env: dict[str, str] | None = None,
+                 gateway_simulator: bool = False, simulator_args: tuple[str, ...] = ()):
         self.amqp_uri = amqp_uri or os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
         self.mongo_uri = mongo_uri or os.environ.get("MONGO_URI")
         self.storage_path = storage_path
@@ -34,6 +37,9 @@ class System:
         self.extra_env = extra_env or {}
         self.mongo: EmbeddedMongo | None = None
         self.processes: dict[str, subprocess.Popen] = {}
+        # Off by default: the end-to-end tests read the gateway's queue themselves.
+        self.gateway_simulator = gateway_simulator
+        self.simulator_args = tuple(simulator_args)
 
     def start(self, timeout: float = 60.0) -> "System":
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -43,9 +49,22 @@ class System:
         topology.declare_topology(self.amqp_uri)
         for service in SERVICES:
             self.processes[service] = self._spawn(service)
-        self.wait_until_consuming([queue.name for service_cls in topology.siaga_service_classes()
-                                   for queue in topology.service_queues(service_cls)], timeout)
+        queues = [queue.name for service_cls in topology.siaga_service_classes()
+                  for queue in topology.service_queues(service_cls)]
+        if self.gateway_simulator:
+            self.processes[SIMULATOR] = self._spawn_simulator()
+            queues.append(SIMULATOR_QUEUE)
+        self.wait_until_consuming(queues, timeout)
         return self
+
+    def _spawn_simulator(self) -> subprocess.Popen:
+        """The SMS gateway simulator (`python -m siaga.gateway_simulator`), one more process."""
+        env = os.environ | self.extra_env | {"AMQP_URI": self.amqp_uri, "PYTHONPATH": str(PROJECT_ROOT)}
+        log = open(self.log_dir / f"{SIMULATOR}.log", "ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "siaga.gateway_simulator", *self.simulator_args],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
 
     def _spawn(self, service: str) -> subprocess.Popen:
         env = os.environ | self.extra_env | {

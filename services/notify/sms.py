@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import lru_cache
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
@@ -20,8 +21,19 @@ _LOOKALIKES = str.maketrans({
 
 def gsm7_septets(text: str) -> int | None:
     """Septets the text needs in GSM-7 (extension characters take two), or None if it cannot be."""
+    total = 0
+    for char in text:
+        septets = _char_septets(char)
+        if septets is None:
+            return None
+        total += septets
+    return total
+
+
+@lru_cache(maxsize=4096)
+def _char_septets(char: str) -> int | None:
     try:
-        return len(text.encode("gsm03.38"))
+        return len(char.encode("gsm03.38"))
     except UnicodeEncodeError:
         return None
 
@@ -37,6 +49,15 @@ def transliterate(text: str) -> str:
         stripped = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
         out.append(stripped if stripped and gsm7_septets(stripped) is not None else char)
     return "".join(out)
+
+
+def gsm7_text(text: str) -> str:
+    """Free text made safe for GSM-7: look-alikes transliterated, what has none (emoji) left out.
+
+    What a citizen typed must never turn an officer's SMS into UCS-2 (70 characters a part).
+    """
+    kept = "".join(char for char in transliterate(text) if gsm7_septets(char) is not None)
+    return " ".join(kept.split())
 
 
 def encode_info(text: str) -> tuple[str, int, int]:

@@ -1,0 +1,20 @@
+"""Errors of the notify service, each with a reason a person can read."""
+from __future__ import annotations
+
+
+class TemplateDoesNotFit(ValueError):
+    """A template that cannot be made one SMS segment even with every shrinkable field emptied."""
+
+    def __init__(self, template: str, text: str):
+        super().__init__(f"SMS template {template!r} does not fit one segment even shortened "
+                         f"({len(text)} characters): {text!r}")
+        self.template = template
+        self.text = text
+
+
+class NotAPhoneNumber(ValueError):
+    """An inbound SMS whose sender is not a phone number Siaga can answer."""
+
+    def __init__(self, sender: str):
+        super().__init__(f"inbound SMS from {sender!r}, which is not a valid phone number: no reply is possible")
+        self.sender = sender

@@ -1,0 +1,163 @@
+"""Factories for the events notify consumes, as their publishers send them (envelope included).
+
+Each `create_*` returns a JSON-ready envelope; `data=` overrides payload keys, other keywords
+override envelope keys. `as_event` loads one the way a handler receives it.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.contract import (
+    ASSIGNMENT_COMPLETED,
+    ASSIGNMENT_CREATED,
+    ASSIGNMENT_DECLINED,
+    ASSIGNMENT_DEPARTED,
+    ASSIGNMENT_ESCALATED,
+    ASSIGNMENT_EXPIRED,
+    DUPLICATE_REPORTED,
+    EVENT_TYPES,
+    REPORT_RECEIVED,
+    REPORT_REJECTED,
+    SMS_ACCEPTED,
+    SMS_DELIVERY_REPORTED,
+    SMS_RECEIVED,
+    SMS_REFUSED,
+    EventType,
+    dump_event,
+    load_event,
+)
+from shared.envelope import Event
+
+REPORTER_PHONE = "+6281299991234"
+DUPLICATE_PHONE = "+6285755501234"
+OFFICER = {"nrp": "90120344", "name": "Rizky Pratama", "rank": "Bripda", "role": "polisi_rw",
+           "phone": "+6281210010505"}
+OTHER_OFFICER = {"nrp": "75030412", "name": "Bripka Agus Setiawan", "rank": "Bripka", "role": "bhabinkamtibmas",
+                 "phone": "+6281210014412"}
+DUTY_DESK = {"nrp": "70010001", "name": "SPKT Polsek Metro Menteng", "rank": "Piket", "role": "duty_desk",
+             "phone": "+6281231710600"}
+MENTENG = {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "village_name": "Menteng", "rw": 5,
+           "address": "Jl. HOS Cokroaminoto 12"}
+
+# The longest realistic values a template may meet: the longest Kemendagri village name, a
+# three-digit RW, a long street address, a rank plus a long name, a citizen's long text with
+# curly quotes, a dash and an emoji.
+LONG_PLACE = {"lat": -0.95, "lon": 100.35, "village_code": "13.05.16.2006",
+              "village_name": "Kampuang Tanjuang Koto Mambang Sungai Durian", "rw": 123,
+              "address": "Jl. Kebon Sirih Timur Dalam Gang Masjid Al-Ikhlas No. 123A RT 015"}
+LONG_DESCRIPTION = ("Terdengar teriakan “tolong” berulang kali dari rumah bercat hijau — tetangga melihat seorang "
+                    "perempuan berlari keluar sambil menggendong anak kecil 🙏 ") * 3
+LONG_OFFICER = {"nrp": "198501012010121001", "name": "Muhammad Abdurrahman Syaifuddin Nasution Siregar",
+                "rank": "Brigadir Polisi Kepala", "role": "bhabinkamtibmas", "phone": "+6281299998888"}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def envelope(event_type: EventType, data: dict[str, Any], **overrides: Any) -> dict:
+    source = f"/siaga/{event_type.publisher}" if event_type.publisher != "gateway" else "/sms-gateway/test"
+    body = dump_event(event_type, data, source=source, id=overrides.pop("id", str(uuid.uuid4())),
+                      correlationid=overrides.pop("correlationid", None))
+    return body | overrides
+
+
+def as_event(body: dict) -> Event:
+    return load_event(body, EVENT_TYPES[body["type"]])
+
+
+def new_report_id() -> str:
+    return str(uuid.uuid4())
+
+
+def number_of(report_id: str) -> str:
+    return report_id.replace("-", "")[:6].upper()
+
+
+def create_report_received(report_id: str | None = None, data: dict | None = None, **overrides: Any) -> dict:
+    report_id = report_id or new_report_id()
+    payload = {
+        "report_id": report_id, "number": number_of(report_id), "source_kind": "citizen_app",
+        "category": "traffic_accident", "priority": "P1", "skills": ["first_aid"],
+        "description": "Tabrakan motor dan mobil, satu orang luka", "place": MENTENG, "anonymous": False,
+        "reporter": {"name": "Budi Santoso", "phone": REPORTER_PHONE}, "received_at": now(),
+    } | (data or {})
+    return envelope(REPORT_RECEIVED, payload, correlationid=report_id, **overrides)
+
+
+def create_duplicate_reported(original: dict, data: dict | None = None, **overrides: Any) -> dict:
+    report_id = new_report_id()
+    payload = {
+        "report_id": report_id, "number": number_of(report_id),
+        "original_report_id": original["data"]["report_id"], "original_number": original["data"]["number"],
+        "category": original["data"]["category"], "priority": original["data"]["priority"],
+        "place": original["data"]["place"], "anonymous": False,
+        "reporter": {"name": "Siti Aminah", "phone": DUPLICATE_PHONE}, "received_at": now(),
+    } | (data or {})
+    return envelope(DUPLICATE_REPORTED, payload, correlationid=original["data"]["report_id"], **overrides)
+
+
+def create_report_rejected(data: dict | None = None, **overrides: Any) -> dict:
+    payload = {"original": {"source": "/citizen-app/android", "id": str(uuid.uuid4())},
+               "reasons": {"location.village_code": "31.71.06.1999 is not a Kemendagri village code"},
+               "reporter_phone": REPORTER_PHONE} | (data or {})
+    return envelope(REPORT_REJECTED, payload, **overrides)
+
+
+def report_summary(received: dict) -> dict:
+    data = received["data"]
+    return {"report_id": data["report_id"], "number": data["number"], "category": data["category"],
+            "priority": data["priority"], "description": data["description"]} | {
+        key: data["place"].get(key) for key in ("village_code", "village_name", "rw", "address")}
+
+
+def create_assignment_created(received: dict, officer: dict = OFFICER, data: dict | None = None,
+                              **overrides: Any) -> dict:
+    payload = {"assignment_id": str(uuid.uuid4()), "officer": officer, "report": report_summary(received),
+               "rule": "area_polisi_rw", "reason": "polisi_rw of 31.71.06.1001/RW05", "skipped": [],
+               "ack_deadline": now()} | (data or {})
+    return envelope(ASSIGNMENT_CREATED, payload, correlationid=received["data"]["report_id"], **overrides)
+
+
+_STEPS = {"declined": ASSIGNMENT_DECLINED, "departed": ASSIGNMENT_DEPARTED,
+          "completed": ASSIGNMENT_COMPLETED, "expired": ASSIGNMENT_EXPIRED}
+_STEP_EXTRA = {"declined": {"reason": "sedang sakit"}, "completed": {"outcome": "Korban dibawa ke RS"},
+               "expired": {"attempt": 1, "reason": "no acknowledgement by the deadline"}}
+
+
+def create_step(step: str, created: dict, data: dict | None = None, via: str = "console", **overrides: Any) -> dict:
+    """assignment_declined / _departed / _completed / _expired of an assignment_created."""
+    assignment = created["data"]
+    payload = {"assignment_id": assignment["assignment_id"], "report_id": assignment["report"]["report_id"],
+               "number": assignment["report"]["number"], "officer": assignment["officer"], "at": now(),
+               "via": via} | _STEP_EXTRA.get(step, {}) | (data or {})
+    return envelope(_STEPS[step], payload, correlationid=payload["report_id"], **overrides)
+
+
+def create_assignment_escalated(received: dict, duty_desk: dict | None = DUTY_DESK, **overrides: Any) -> dict:
+    payload = {"report": report_summary(received), "polsek": "31.71.06", "duty_desk": duty_desk,
+               "reason": "no area officer free", "skipped": []}
+    return envelope(ASSIGNMENT_ESCALATED, payload, correlationid=received["data"]["report_id"], **overrides)
+
+
+def create_sms_accepted(sms_id: str, attempt: int | None = None) -> dict:
+    return envelope(SMS_ACCEPTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "at": now(),
+                                   "attempt": attempt})
+
+
+def create_sms_refused(sms_id: str, temporary: bool, attempt: int | None = None) -> dict:
+    return envelope(SMS_REFUSED, {"sms_id": sms_id, "reason": "throttled" if temporary else "number blocked",
+                                  "temporary": temporary, "at": now(), "attempt": attempt})
+
+
+def create_delivery_reported(sms_id: str, status: str) -> dict:
+    return envelope(SMS_DELIVERY_REPORTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "status": status,
+                                            "at": now()})
+
+
+def create_sms_received(sender: str, text: str) -> dict:
+    gateway_id = f"IN-{uuid.uuid4().hex[:12]}"
+    return envelope(SMS_RECEIVED, {"gateway_id": gateway_id, "sender": sender, "text": text, "at": now()},
+                    id=gateway_id)

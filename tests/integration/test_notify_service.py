@@ -1,0 +1,367 @@
+"""notify on the real broker and the real Mongo-wire server: recipients, the gateway contract, replies.
+
+Events are published as their publishers send them (reports, dispatch, the gateway) and what
+notify publishes is read from `notify.events` through a tap, as dispatch and the gateway read it.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pytest
+
+from services.notify.service import NotifyService
+from shared.contract import EVENT_TYPES
+from tests.factories import of_type
+from tests.factories_notify import (
+    DUPLICATE_PHONE,
+    DUTY_DESK,
+    OFFICER,
+    OTHER_OFFICER,
+    REPORTER_PHONE,
+    create_assignment_created,
+    create_assignment_escalated,
+    create_delivery_reported,
+    create_duplicate_reported,
+    create_report_received,
+    create_report_rejected,
+    create_sms_accepted,
+    create_sms_received,
+    create_sms_refused,
+    create_step,
+)
+
+pytestmark = pytest.mark.integration
+
+# Short enough that a test sees every retry in about a second; RETRY_POLL drives the timer.
+FAST = {"ANSWER_TIMEOUT": 0.6, "MAX_ATTEMPTS": 3, "BACKOFF_BASE": 0.1, "BACKOFF_MAX": 0.3, "RETRY_POLL": 0.1}
+# For tests about who gets what: the gateway is silent there and must not cause retries meanwhile.
+PATIENT = {"ANSWER_TIMEOUT": 60, "RETRY_POLL": 0.2}
+
+
+@pytest.fixture
+def start_notify(declared, container_factory, config_for):
+    def start(**sms: Any):
+        container = container_factory(NotifyService, config_for("notify", SMS=sms or PATIENT))
+        container.start()
+        return container
+    return start
+
+
+@pytest.fixture
+def outbox(tap):
+    """notify.events as dispatch and the gateway see them (the tap also makes every event routable)."""
+    return tap(("notify.events", "#"))
+
+
+@pytest.fixture
+def send(publish_raw) -> Callable[[dict], dict]:
+    def publish(body: dict) -> dict:
+        event_type = EVENT_TYPES[body["type"]]
+        publish_raw(body, exchange=event_type.exchange, routing_key=event_type.name)
+        return body
+    return publish
+
+
+@pytest.fixture
+def db(mongo_client, db_names):
+    return mongo_client[db_names["notify"]]
+
+
+def sms_to(phone: str, kind: str | None = None, attempt: int | None = None) -> Callable[[dict], bool]:
+    return lambda body: (body["type"] == "sms_requested" and body["data"]["to"] == phone
+                         and kind in (None, body["data"]["kind"]) and attempt in (None, body["data"]["attempt"]))
+
+
+def eventually(read: Callable[[], Any], holds: Callable[[Any], bool], timeout: float = 10.0) -> Any:
+    """Poll the database until `holds`, with a deadline (a write has no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if holds(value):
+            return value
+        assert time.monotonic() < deadline, f"never held; last value {value!r}"
+        time.sleep(0.05)
+
+
+def assigned(send, outbox, **report: Any) -> tuple[dict, dict, dict]:
+    """A report with an officer assigned; returns (report_received, assignment_created, the officer's SMS)."""
+    received = send(create_report_received(**report))
+    created = send(create_assignment_created(received))
+    return received, created, outbox.wait_for(sms_to(OFFICER["phone"], "officer_assignment"))
+
+
+# ---- who gets what ----------------------------------------------------------------------------------------
+
+def test_reporter_is_told_the_report_arrived_and_the_sms_is_stored_with_encoding_and_segments(
+        start_notify, outbox, send, db):
+    start_notify()
+    received = send(create_report_received())
+    sms = outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_received"))
+    assert received["data"]["number"] in sms["data"]["text"] and "WIB" in sms["data"]["text"]
+    assert (sms["data"]["encoding"], sms["data"]["segments"], sms["data"]["attempt"]) == ("GSM-7", 1, 1)
+    assert sms["correlationid"] == received["data"]["report_id"] and sms["causationid"] == received["id"]
+    stored = db.notifications.find_one({"_id": sms["data"]["sms_id"]})
+    assert (stored["encoding"], stored["segments"], stored["state"]) == ("GSM-7", 1, "requested")
+
+
+@pytest.mark.parametrize("reporter, anonymous", [
+    ({"name": "Budi Santoso", "phone": REPORTER_PHONE}, True),  # anonymous wins over a phone given anyway
+    (None, True),
+    ({"name": "Budi Santoso", "phone": None}, False),
+])
+def test_an_anonymous_reporter_or_one_without_a_phone_gets_nothing_and_the_officer_never_learns_who(
+        start_notify, outbox, send, reporter, anonymous):
+    start_notify()
+    _, _, officer_sms = assigned(send, outbox, data={"reporter": reporter, "anonymous": anonymous})
+    assert "Budi" not in officer_sms["data"]["text"] and "99991234" not in officer_sms["data"]["text"]
+    sent = outbox.drain(idle=1.5)
+    assert [m["data"]["to"] for m in sent if m["type"] == "sms_requested"] == [OFFICER["phone"]]
+
+
+def test_the_officer_gets_number_category_place_description_and_how_to_answer(start_notify, outbox, send, db):
+    start_notify()
+    received, created, sms = assigned(send, outbox)
+    number, text = received["data"]["number"], sms["data"]["text"]
+    assert text.startswith(f"SIAGA P1 #{number} Laka lantas di Kel. Menteng, RW 05, Jl. HOS Cokroaminoto 12.")
+    assert "Tabrakan motor" in text and text.endswith(f"Balas OK/TOLAK/JALAN/TIBA/SELESAI {number}")
+    assert sms["data"]["assignment_id"] == created["data"]["assignment_id"]
+    assert db.assignments.find_one({"_id": created["data"]["assignment_id"]})["phone"] == OFFICER["phone"]
+
+
+def test_the_reporters_of_a_report_and_of_its_duplicate_hear_who_is_on_the_way_and_that_it_is_resolved(
+        start_notify, outbox, send):
+    start_notify()
+    received = send(create_report_received())
+    outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_received"))
+    duplicate = send(create_duplicate_reported(received))
+    told = outbox.wait_for(sms_to(DUPLICATE_PHONE, "reporter_duplicate"))
+    assert received["data"]["number"] in told["data"]["text"]
+    created = send(create_assignment_created(received))
+    send(create_step("departed", created))
+    on_the_way = [outbox.wait_for(sms_to(phone, "reporter_en_route")) for phone in (REPORTER_PHONE, DUPLICATE_PHONE)]
+    for sms in on_the_way:
+        assert "Bripda Rizky Pratama" in sms["data"]["text"]
+        assert "10010505" not in sms["data"]["text"]  # never the officer's phone
+    send(create_step("completed", created))
+    for phone in (REPORTER_PHONE, DUPLICATE_PHONE):
+        resolved = outbox.wait_for(sms_to(phone, "reporter_resolved"))
+        assert "selesai ditangani" in resolved["data"]["text"]
+    assert duplicate["data"]["reporter"]["phone"] == DUPLICATE_PHONE
+
+
+def test_a_rejected_report_with_a_known_phone_gets_one_sms_however_often_it_is_rejected(
+        start_notify, outbox, send, db):
+    start_notify()
+    first = send(create_report_rejected())
+    send(create_report_rejected(data={"original": first["data"]["original"]}))  # e.g. the dead-letter path too
+    sms = outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_rejected"))
+    assert "lokasi" in sms["data"]["text"] and "110" in sms["data"]["text"]
+    sent = [m for m in outbox.drain(idle=1.5) if m["type"] == "sms_requested"]
+    assert {m["id"] for m in sent} == {sms["id"]}
+    assert db.notifications.count_documents({}) == 1
+
+
+def test_escalation_reaches_the_duty_desk(start_notify, outbox, send):
+    start_notify()
+    received = send(create_report_received())
+    send(create_assignment_escalated(received))
+    sms = outbox.wait_for(sms_to(DUTY_DESK["phone"], "duty_desk_escalation"))
+    assert sms["data"]["text"].startswith(f"SIAGA ESKALASI P1 #{received['data']['number']} Laka lantas")
+    assert sms["data"]["recipient_role"] == "duty_desk"
+
+
+def test_the_duty_desk_learns_how_many_officers_declined_or_never_answered(start_notify, outbox, send, db):
+    start_notify()
+    received = send(create_report_received())
+    declined = create_step("declined", create_assignment_created(received, officer=OFFICER))
+    send(declined)
+    send(declined)  # a redelivery counts once
+    send(create_step("expired", create_assignment_created(received, officer=OTHER_OFFICER)))
+    eventually(lambda: db.followed.find_one({"_id": received["data"]["report_id"]}),
+               lambda doc: len((doc or {}).get("not_taken", [])) == 2)
+    send(create_assignment_escalated(received))
+    sms = outbox.wait_for(sms_to(DUTY_DESK["phone"], "duty_desk_declines"))
+    assert "2 petugas menolak/tak menjawab, mohon ditangani." in sms["data"]["text"]
+
+
+# ---- the gateway contract ------------------------------------------------------------------------
+# An anonymous report here: the officer's SMS is the only one, so every retry seen is its retry.
+
+def officer_sms(send, outbox) -> tuple[dict, dict, dict]:
+    return assigned(send, outbox, data={"reporter": None, "anonymous": True})
+
+
+def attempts(outbox, sms_id: str) -> list[int]:
+    """Every attempt of one SMS seen so far, after the queue stays quiet (longer than the answer timeout)."""
+    return [m["data"]["attempt"] for m in outbox.drain(idle=1.5)
+            if m["type"] == "sms_requested" and m["data"]["sms_id"] == sms_id]
+
+
+def test_an_sms_is_sent_only_when_accepted_then_delivered_and_never_retried(start_notify, outbox, send, db):
+    start_notify(**FAST)
+    _, _, sms = officer_sms(send, outbox)
+    sms_id = sms["data"]["sms_id"]
+    assert db.notifications.find_one({"_id": sms_id})["state"] == "requested"
+    send(create_sms_accepted(sms_id, attempt=1))
+    eventually(lambda: db.notifications.find_one({"_id": sms_id}), lambda doc: doc["state"] == "sent")
+    send(create_delivery_reported(sms_id, "delivered"))
+    stored = eventually(lambda: db.notifications.find_one({"_id": sms_id}), lambda doc: doc["state"] == "delivered")
+    assert stored["gateway_id"] == f"GW-{sms_id[:8]}" and stored["delivery"]["status"] == "delivered"
+    assert attempts(outbox, sms_id) == [1]  # an accepted SMS is not retried
+
+
+def test_a_temporary_refusal_is_retried_with_the_same_sms_id_until_accepted(start_notify, outbox, send, db):
+    start_notify(**FAST)
+    _, _, sms = officer_sms(send, outbox)
+    sms_id = sms["data"]["sms_id"]
+    send(create_sms_refused(sms_id, temporary=True, attempt=1))
+    retry = outbox.wait_for(sms_to(OFFICER["phone"], attempt=2))
+    assert retry["data"]["sms_id"] == sms_id and retry["data"]["text"] == sms["data"]["text"]
+    assert retry["id"] != sms["id"] and retry["correlationid"] == sms["correlationid"]
+    send(create_sms_accepted(sms_id, attempt=2))
+    eventually(lambda: db.notifications.find_one({"_id": sms_id}), lambda doc: doc["state"] == "sent")
+    assert attempts(outbox, sms_id) == [1, 2]
+
+
+def test_a_gateway_that_never_answers_gets_every_attempt_then_sms_failed(start_notify, outbox, send, db):
+    start_notify(**FAST)
+    _, created, sms = officer_sms(send, outbox)
+    failed = outbox.wait_for(of_type("sms_failed", sms_id=sms["data"]["sms_id"]), timeout=15)
+    assert attempts(outbox, sms["data"]["sms_id"]) == [1, 2, 3]
+    assert failed["data"] | {"reason": None} == {
+        "sms_id": sms["data"]["sms_id"], "to": OFFICER["phone"], "recipient_role": "officer",
+        "kind": "officer_assignment", "report_id": created["data"]["report"]["report_id"],
+        "assignment_id": created["data"]["assignment_id"], "attempts": 3, "reason": None}
+    assert "no answer from the gateway" in failed["data"]["reason"]
+    assert failed["correlationid"] == created["data"]["report"]["report_id"]
+    eventually(lambda: db.notifications.find_one({"_id": sms["data"]["sms_id"]}), lambda d: d["state"] == "failed")
+
+
+def test_a_final_refusal_fails_at_once_so_dispatch_can_reassign_the_unreachable_officer(
+        start_notify, outbox, send):
+    start_notify(**FAST)
+    _, created, sms = officer_sms(send, outbox)
+    send(create_sms_refused(sms["data"]["sms_id"], temporary=False, attempt=1))
+    failed = outbox.wait_for(of_type("sms_failed", sms_id=sms["data"]["sms_id"]))
+    assert (failed["data"]["attempts"], failed["data"]["assignment_id"]) == (1, created["data"]["assignment_id"])
+    assert "number blocked" in failed["data"]["reason"]
+    assert attempts(outbox, sms["data"]["sms_id"]) == [1]
+
+
+@pytest.mark.parametrize("status", ["undelivered", "expired", "rejected"])
+def test_a_receipt_saying_the_phone_never_got_it_fails_the_sms(start_notify, outbox, send, status):
+    start_notify(**FAST)
+    _, _, sms = officer_sms(send, outbox)
+    send(create_sms_accepted(sms["data"]["sms_id"]))
+    send(create_delivery_reported(sms["data"]["sms_id"], status))
+    failed = outbox.wait_for(of_type("sms_failed", sms_id=sms["data"]["sms_id"]))
+    assert failed["data"]["reason"] == f"not delivered: {status}"
+
+
+def test_a_redelivered_assignment_after_acceptance_sends_no_second_sms(start_notify, outbox, send, db):
+    start_notify(**FAST)
+    _, created, sms = officer_sms(send, outbox)
+    send(create_sms_accepted(sms["data"]["sms_id"]))
+    eventually(lambda: db.notifications.find_one({"_id": sms["data"]["sms_id"]}), lambda d: d["state"] == "sent")
+    send(created)  # the broker redelivers the cause
+    send(created)
+    sent = [m for m in outbox.drain(idle=1.5) if m["type"] == "sms_requested"]
+    assert [m["id"] for m in sent] == [sms["id"]]
+    assert db.notifications.count_documents({"recipient_role": "officer"}) == 1
+
+
+def test_a_retry_stored_before_a_restart_is_sent_after_it(start_notify, outbox, send, db):
+    sleepy = start_notify(**FAST | {"RETRY_POLL": 3600})  # its timer never fires
+    _, _, sms = officer_sms(send, outbox)
+    sms_id = sms["data"]["sms_id"]
+    send(create_sms_refused(sms_id, temporary=True, attempt=1))
+    eventually(lambda: db.notifications.find_one({"_id": sms_id}), lambda doc: doc["state"] == "retrying")
+    sleepy.stop()
+    start_notify(**FAST)
+    retry = outbox.wait_for(sms_to(OFFICER["phone"], attempt=2))
+    assert retry["data"]["sms_id"] == sms_id
+
+
+def test_two_replicas_send_each_retry_once(start_notify, outbox, send, db):
+    start_notify(**FAST | {"ANSWER_TIMEOUT": 30})
+    start_notify(**FAST | {"ANSWER_TIMEOUT": 30})
+    _, _, sms = officer_sms(send, outbox)
+    send(create_sms_refused(sms["data"]["sms_id"], temporary=True, attempt=1))
+    outbox.wait_for(sms_to(OFFICER["phone"], attempt=2))
+    assert attempts(outbox, sms["data"]["sms_id"]) == [1, 2]
+
+
+# ---- officers' replies ---------------------------------------------------------------------------
+
+REPLY_FORMS = [
+    ("OK {number}", "acknowledge", None),
+    ("ok {lower}", "acknowledge", None),
+    ("  Ok ,#{number} ", "acknowledge", None),
+    ("ok{number}", "acknowledge", None),
+    ("ok", "acknowledge", None),  # no number: the sender has exactly one open assignment
+    ("TOLAK {number} sedang sakit", "decline", "sedang sakit"),
+    ("otw", "en_route", None),
+    ("Tiba {lower}", "on_scene", None),
+    ("SELESAI {number} korban dibawa ke RS", "complete", "korban dibawa ke RS"),
+]
+
+
+def test_every_reply_form_of_the_assigned_officer_becomes_officer_replied(start_notify, outbox, send):
+    start_notify()
+    received, created, _ = assigned(send, outbox)
+    number = received["data"]["number"]
+    for text, action, reason in REPLY_FORMS:  # one service for all forms: a reply changes nothing in notify
+        inbound = send(create_sms_received("0812-1001-0505", text.format(number=number, lower=number.lower())))
+        replied = outbox.wait_for(lambda body, cause=inbound["id"]: body["type"] == "officer_replied"
+                                  and body["causationid"] == cause)
+        assert replied["data"] | {"replied_at": None} == {
+            "nrp": OFFICER["nrp"], "phone": OFFICER["phone"], "assignment_id": created["data"]["assignment_id"],
+            "action": action, "text": reason, "replied_at": None}, text
+        assert replied["correlationid"] == received["data"]["report_id"]
+
+
+def test_a_reply_from_another_phone_acts_on_nothing_and_gets_a_short_answer(start_notify, outbox, send):
+    start_notify()
+    received, _, _ = assigned(send, outbox)
+    send(create_sms_received(OTHER_OFFICER["phone"], f"OK {received['data']['number']}"))
+    answer = outbox.wait_for(sms_to(OTHER_OFFICER["phone"], "officer_reply_not_yours"))
+    assert "bukan tugas aktif" in answer["data"]["text"]
+    assert not [m for m in outbox.drain(idle=1.5) if m["type"] == "officer_replied"]
+
+
+def test_a_late_reply_to_an_expired_assignment_acts_on_nothing(start_notify, outbox, send, db):
+    start_notify()
+    received, created, _ = assigned(send, outbox)
+    send(create_step("expired", created))
+    eventually(lambda: db.assignments.find_one({"_id": created["data"]["assignment_id"]}), lambda a: not a["open"])
+    send(create_sms_received(OFFICER["phone"], f"OK {received['data']['number']}"))
+    outbox.wait_for(sms_to(OFFICER["phone"], "officer_reply_not_yours"))
+    assert not [m for m in outbox.drain(idle=1.5) if m["type"] == "officer_replied"]
+
+
+def test_an_officer_with_two_open_assignments_must_say_which(start_notify, outbox, send):
+    start_notify()
+    first, _, _ = assigned(send, outbox)
+    second = send(create_report_received())
+    send(create_assignment_created(second))
+    outbox.wait_for(lambda b: sms_to(OFFICER["phone"], "officer_assignment")(b)
+                    and second["data"]["number"] in b["data"]["text"])
+    send(create_sms_received(OFFICER["phone"], "tiba"))
+    which = outbox.wait_for(sms_to(OFFICER["phone"], "officer_reply_which"))
+    assert first["data"]["number"] in which["data"]["text"] and second["data"]["number"] in which["data"]["text"]
+    assert not [m for m in outbox.drain(idle=1.5) if m["type"] == "officer_replied"]
+
+
+def test_anything_else_gets_one_short_help_sms_per_interval(start_notify, outbox, send, db):
+    start_notify()
+    assigned(send, outbox)
+    send(create_sms_received(OFFICER["phone"], "Lokasi persisnya di mana, pak?"))
+    help_sms = outbox.wait_for(sms_to(OFFICER["phone"], "officer_reply_help"))
+    assert "OK=terima" in help_sms["data"]["text"] and help_sms["data"]["segments"] == 1
+    stranger = "+6287712345678"
+    send(create_sms_received(stranger, "Ada maling!"))
+    send(create_sms_received(stranger, "Halo?"))
+    outbox.wait_for(sms_to(stranger, "stranger_help"))
+    outbox.drain(idle=1.5)
+    assert db.notifications.count_documents({"to": stranger}) == 1
