@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -27,7 +28,6 @@ from shared.config import PROJECT_ROOT
 from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
 
 LOCAL_PASSWORDS = PROJECT_ROOT / "var" / "broker-users.json"
-NOTHING = "^$"
 
 
 def parties() -> dict[str, dict[str, str]]:
@@ -35,10 +35,15 @@ def parties() -> dict[str, dict[str, str]]:
     grants = {cls.name: topology.broker_permissions(cls) for cls in topology.siaga_service_classes()}
     gateway_queue = topology.external_queue("sms-gateway", EXTERNAL_CONSUMERS["sms-gateway"][0]).name
     upstream_queue = topology.external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
-    grants["sms-gateway"] = {"configure": NOTHING, "write": r"^gateway\.events$", "read": f"^{gateway_queue}$"}
-    grants["upstream-apps"] = {"configure": NOTHING, "write": f"^{INCIDENT_REPORTED.exchange}$".replace(".", r"\."),
-                               "read": f"^{upstream_queue}$"}
+    # Outside parties may (re)declare and bind their own queue, publish on their own exchange.
+    grants["sms-gateway"] = own_queue_grant(gateway_queue, "notify.events", "gateway.events")
+    grants["upstream-apps"] = own_queue_grant(upstream_queue, "reports.events", INCIDENT_REPORTED.exchange)
     return grants
+
+
+def own_queue_grant(queue: str, bound_to: str, publishes_on: str) -> dict[str, str]:
+    queue, bound_to, publishes_on = map(re.escape, (queue, bound_to, publishes_on))
+    return {"configure": f"^{queue}$", "write": f"^({queue}|{publishes_on})$", "read": f"^({queue}|{bound_to})$"}
 
 
 def user_name(party: str, prefix: str = "siaga-") -> str:

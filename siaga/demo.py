@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -30,7 +31,9 @@ from shared.topology import external_queue
 from siaga.system import System
 
 ROSTER = PROJECT_ROOT / "services" / "dispatch" / "demo_roster.json"
-GATEWAY_QUEUE = external_queue("sms-gateway", EXTERNAL_CONSUMERS["sms-gateway"][0]).name
+# The simulated gateway accepts and delivers every SMS; simulated officers answer "OK <number>".
+SIMULATOR_ARGS = ("--auto-reply", "OK {number}", "--reply-delay", "1")
+DEMO_HTTP = {"reports": "127.0.0.1:8311"}
 UPSTREAM_QUEUE = external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
 
 SAMPLES: list[dict[str, Any]] = [
@@ -76,8 +79,8 @@ def incident_envelope(sample: dict[str, Any]) -> dict[str, Any]:
 
 
 class Observer:
-    """Follows a demo run as the outside parties do: the upstream apps' and the SMS gateway's queues,
-    plus a private tap on the decisions in between."""
+    """Follows a demo run: the upstream apps' own queue (for rejections) and a private tap on the
+    decisions and SMS requests in between (the simulator consumes the gateway's queue)."""
 
     def __init__(self, amqp_uri: str):
         self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
@@ -86,8 +89,8 @@ class Observer:
         self.tap.declare()
         channel.queue_bind(self.tap.name, "reports.events", "report_received")
         channel.queue_bind(self.tap.name, "dispatch.events", "#")
+        channel.queue_bind(self.tap.name, "notify.events", "sms_requested")
         self.upstream = Queue(UPSTREAM_QUEUE, no_declare=True)(channel)
-        self.gateway = Queue(GATEWAY_QUEUE, no_declare=True)(channel)
         self.events: list[dict] = []
         self.sms: list[dict] = []
 
@@ -100,10 +103,10 @@ class Observer:
     def poll(self) -> list[dict]:
         """New messages since the last poll (events and SMS), acknowledged as read."""
         fresh = []
-        for queue, sink in ((self.tap, self.events), (self.upstream, self.events), (self.gateway, self.sms)):
+        for queue in (self.tap, self.upstream):
             while (message := queue.get(no_ack=True)) is not None:
                 body = json.loads(message.body)
-                sink.append(body)
+                (self.sms if body["type"] == "sms_requested" else self.events).append(body)
                 fresh.append(body)
         return fresh
 
@@ -122,13 +125,18 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
         return None
     decision = next((e for e in events if e["type"] in ("assignment_created", "assignment_escalated")
                      and e["causationid"] == received["id"]), None)
-    message = next((s for s in sms if decision and s["causationid"] == decision["id"]), None)
+    message = next((s for s in sms if decision and s["causationid"] == decision["id"]
+                    and s["data"]["recipient_role"] in ("officer", "duty_desk")), None)
     if not decision or not message:
         return None
     if decision["type"] == "assignment_created":
         officer = decision["data"]["officer"]
         who = f"{officer['name']} ({officer['role']})\n{decision['data']['reason']}"
-        status = "ditugaskan"
+        acknowledged = next((e for e in events if e["type"] == "assignment_acknowledged"
+                             and e["data"]["assignment_id"] == decision["data"]["assignment_id"]), None)
+        if not acknowledged:
+            return None  # the simulated officer answers "OK <number>" by SMS a moment later
+        status = f"diterima ({acknowledged['data']['via']})"
     else:
         who = f"{(decision['data']['duty_desk'] or {}).get('name', '-')}\n{decision['data']['reason']}"
         status = "eskalasi"
@@ -205,14 +213,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after showing the demo (also SIAGA_DEMO_EXIT=1)")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 160))
-    system = System()
-    where = system.mongo_uri or f"embedded SecantusDB, data in {system.storage_path}"
+    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, http_addresses=DEMO_HTTP,
+                    least_privilege=shutil.which("rabbitmqctl") is not None, fresh_databases=True)
+    where = system.mongo_uri or f"embedded SecantusDB, data in {system.storage_path} (emptied for the demo)"
     console.print(f"Starting Siaga: broker {Connection(system.amqp_uri).as_uri()}, database {where}")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     observer = None
     try:
         system.start()
-        console.print(f"Services reports, dispatch, notify are consuming; logs in {system.log_dir}")
+        console.print(f"Services reports, dispatch, notify and the SMS gateway simulator are consuming"
+                      f"{', each as its own broker user' if system.amqp_uris else ''}; logs in {system.log_dir}")
+        console.print(f"Open311 GeoReport v2: http://{system.http_addresses['reports']}/open311/v2/services.json")
         observer, complete = run_demo(system, console)
         if args.exit_after_demo:
             return 0 if complete else 1

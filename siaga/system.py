@@ -14,13 +14,16 @@ from pathlib import Path
 from kombu import Connection
 
 from shared import topology
-from shared.config import PROJECT_ROOT
-from shared.embedded_db import EmbeddedMongo
+from shared.config import PROJECT_ROOT, service_config
+from shared.embedded_db import EmbeddedMongo, free_port
+from shared.mongo import connect
 
 SERVICES = ("reports", "dispatch", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 SIMULATOR = "sms-gateway"
 SIMULATOR_QUEUE = "evt-notify-sms_requested--sms-gateway"
+# Services with an HTTP side, and the variable their config.yml reads the address from.
+HTTP_SETTINGS = {"reports": "REPORTS_HTTP_ADDRESS"}
 
 
 class System:
@@ -29,7 +32,9 @@ class System:
     def __init__(self, amqp_uri: str | None = None, mongo_uri: str | None = None,
                  storage_path: str = str(PROJECT_ROOT / "var" / "mongo"),
                  log_dir: Path = PROJECT_ROOT / "var" / "log", extra_env: dict[str, str] | None = None,
-                 gateway_simulator: bool = False, simulator_args: tuple[str, ...] = ()):
+                 gateway_simulator: bool = False, simulator_args: tuple[str, ...] = (),
+                 http_addresses: dict[str, str] | None = None, least_privilege: bool = False,
+                 fresh_databases: bool = False):
         self.amqp_uri = amqp_uri or os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
         self.mongo_uri = mongo_uri or os.environ.get("MONGO_URI")
         self.storage_path = storage_path
@@ -40,13 +45,29 @@ class System:
         # Off by default: the end-to-end tests read the gateway's queue themselves.
         self.gateway_simulator = gateway_simulator
         self.simulator_args = tuple(simulator_args)
+        # An address from the caller or the environment wins; otherwise a free port, so that
+        # several systems (a demo and a test run) can share one machine.
+        given = http_addresses or {}
+        self.http_addresses = {service: given.get(service) or os.environ.get(variable)
+                               or f"127.0.0.1:{free_port()}" for service, variable in HTTP_SETTINGS.items()}
+        # Each service as its own least-privilege broker user (needs rabbitmqctl on this machine).
+        self.least_privilege = least_privilege
+        self.amqp_uris: dict[str, str] = {}
+        # Only ever the embedded server's own demo data: never a MongoDB given by MONGO_URI.
+        self.fresh_databases = fresh_databases
 
     def start(self, timeout: float = 60.0) -> "System":
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if not self.mongo_uri:
             self.mongo = EmbeddedMongo(self.storage_path, log_path=str(self.log_dir / "mongo.log")).start()
             self.mongo_uri = self.mongo.uri
+            if self.fresh_databases:
+                self._drop_service_databases()
         topology.declare_topology(self.amqp_uri)
+        if self.least_privilege:
+            from siaga.broker_users import ensure_users
+
+            self.amqp_uris = ensure_users(self.amqp_uri)
         for service in SERVICES:
             self.processes[service] = self._spawn(service)
         queues = [queue.name for service_cls in topology.siaga_service_classes()
@@ -57,9 +78,22 @@ class System:
         self.wait_until_consuming(queues, timeout)
         return self
 
+    def database_name(self, service: str) -> str:
+        variable = f"{service.upper()}_MONGO_DATABASE"
+        return self.extra_env.get(variable) or service_config(service)["MONGO_DATABASE"]
+
+    def _drop_service_databases(self) -> None:
+        client = connect(self.mongo_uri)
+        try:
+            for service in SERVICES:
+                client.drop_database(self.database_name(service))
+        finally:
+            client.close()
+
     def _spawn_simulator(self) -> subprocess.Popen:
         """The SMS gateway simulator (`python -m siaga.gateway_simulator`), one more process."""
-        env = os.environ | self.extra_env | {"AMQP_URI": self.amqp_uri, "PYTHONPATH": str(PROJECT_ROOT)}
+        env = os.environ | self.extra_env | {"AMQP_URI": self.amqp_uris.get(SIMULATOR, self.amqp_uri),
+                                             "PYTHONPATH": str(PROJECT_ROOT)}
         log = open(self.log_dir / f"{SIMULATOR}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "siaga.gateway_simulator", *self.simulator_args],
@@ -68,11 +102,13 @@ class System:
 
     def _spawn(self, service: str) -> subprocess.Popen:
         env = os.environ | self.extra_env | {
-            "AMQP_URI": self.amqp_uri,
+            "AMQP_URI": self.amqp_uris.get(service, self.amqp_uri),
             "MONGO_URI": self.mongo_uri,
             "PYTHONPATH": str(PROJECT_ROOT),
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
         }
+        if service in HTTP_SETTINGS:
+            env[HTTP_SETTINGS[service]] = self.http_addresses[service]
         log = open(self.log_dir / f"{service}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(PROJECT_ROOT / "services" / service / "config.yml"),
