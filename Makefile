@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --quiet -c constraints.txt
 
-.PHONY: setup demo test unit integration e2e bench contract lint clean
+.PHONY: setup demo test unit integration e2e bench chaos fuzz contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -33,8 +33,14 @@ integration: setup
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e
 
-bench: setup
+bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify
 	$(BIN)/python -m bench
+
+chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restarts (CHAOS_* to shrink)
+	$(BIN)/python -m bench.chaos
+
+fuzz: setup  ## 100k fuzzed bodies to every consumer (FUZZ_COUNT to shrink)
+	$(BIN)/python -m bench.fuzz
 
 contract: setup  ## regenerate contract/asyncapi.yaml from the code's schemas
 	$(BIN)/python -m contract.generate

@@ -13,8 +13,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kombu import Connection, Queue
 from marshmallow import Schema, fields
 
+from shared import topology
 from shared.contract import INCIDENT_REPORTED
 
 JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
@@ -109,3 +111,26 @@ def generate(count: int) -> list[Fuzzed]:
 
     collect()
     return found[:count]
+
+
+def answered_id(event: dict) -> str | None:
+    """Which incident an outcome event answers: its cause, or (for a dead-letter rejection) its original."""
+    if event["type"] == "report_rejected":
+        return event["data"]["original"]["id"]
+    return event.get("causationid")
+
+
+def unidentifiable_dead_letters(amqp_uri: str) -> int:
+    count = 0
+    with Connection(amqp_uri) as connection:
+        queue = Queue(topology.DEAD_LETTER_QUEUE, no_declare=True)(connection.default_channel)
+        while (message := queue.get(no_ack=True)) is not None:
+            try:
+                body = json.loads(message.body)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            ident = body if isinstance(body, dict) else {}
+            if not (isinstance(ident.get("source"), str) and ident["source"]
+                    and isinstance(ident.get("id"), str) and ident["id"]):
+                count += 1
+    return count

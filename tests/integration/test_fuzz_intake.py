@@ -1,43 +1,17 @@
 """Fuzzed bodies at the intake: no crashed worker, every message answered (report_* or a dead letter)."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from kombu import Connection, Queue
 
 from services.reports.service import ReportsService
-from shared import topology
 from tests.factories import create_incident, of_type
-from tests.fuzzing import generate
+from tests.fuzzing import answered_id, generate, unidentifiable_dead_letters
 
 pytestmark = pytest.mark.integration
 
 FUZZED = 250
-
-
-def answered_id(event: dict) -> str | None:
-    """Which incident an outcome event answers: its cause, or (for a dead-letter rejection) its original."""
-    if event["type"] == "report_rejected":
-        return event["data"]["original"]["id"]
-    return event.get("causationid")
-
-
-def unidentifiable_dead_letters(amqp_uri: str) -> int:
-    count = 0
-    with Connection(amqp_uri) as connection:
-        queue = Queue(topology.DEAD_LETTER_QUEUE, no_declare=True)(connection.default_channel)
-        while (message := queue.get(no_ack=True)) is not None:
-            try:
-                body = json.loads(message.body)
-            except (ValueError, UnicodeDecodeError):
-                body = None
-            ident = body if isinstance(body, dict) else {}
-            if not (isinstance(ident.get("source"), str) and ident["source"]
-                    and isinstance(ident.get("id"), str) and ident["id"]):
-                count += 1
-    return count
 
 
 def test_every_fuzzed_intake_message_is_answered_and_the_worker_survives(
