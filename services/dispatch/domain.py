@@ -2,12 +2,14 @@
 how an assignment moves from created to completed. No I/O: the store and the service call these."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from services.dispatch import geo, shifts
-from services.dispatch.exceptions import InvalidTransition, NotAssignedOfficer
+from services.dispatch.exceptions import DispatchError, InvalidTransition, NotAssignedOfficer, OfficerNotFree
+from services.dispatch.schemas import STATUSES
 from shared import wilayah
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
@@ -31,7 +33,9 @@ NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)
 AREA_RULES = (("polisi_rw", "area_polisi_rw"), ("bhabinkamtibmas", "area_bhabinkamtibmas"))
 NEAREST_RULE = "nearest_skilled"
 REPORTING_RULE = "reporting_officer"
-RULES = tuple(rule for _, rule in AREA_RULES) + (NEAREST_RULE, REPORTING_RULE)
+# A duty officer named the officer by hand on a console (the officer called in by radio).
+NAMED_RULE = "named_by_console"
+RULES = tuple(rule for _, rule in AREA_RULES) + (NEAREST_RULE, REPORTING_RULE, NAMED_RULE)
 
 NO_ACK_REASON = "not acknowledged by the deadline"
 # Phones' clocks drift: a fix up to this far in the future is taken as now.
@@ -529,3 +533,78 @@ def officer_view(officer: Mapping[str, Any]) -> dict[str, Any]:
     if officer.get("located_at") == NEVER:
         view["located_at"] = None
     return {"nrp": officer["_id"]} | view
+
+
+# ---------------------------------------------------------------- by hand, from a console
+
+REASSIGN_NOTE_LIMIT = 300  # AssignmentDeclinedSchema.reason
+
+
+def check_reassignment(assignment: Mapping[str, Any], officer: Mapping[str, Any]) -> None:
+    """May a console move this assignment to this officer? InvalidTransition / OfficerNotFree say why not.
+
+    The duty officer heard the officer on the radio, so shifts are not checked; a busy officer is refused
+    (the claim would fail anyway) so the current assignment is not ended for nothing.
+    """
+    state, number = assignment["state"], assignment["report"]["number"]
+    if state in TERMINAL:
+        at = _local_time(_history_at(assignment, state), assignment)
+        raise InvalidTransition(f"assignment for report #{number} was already {STATE_TEXT[state]} at {at}; "
+                                "nothing to reassign")
+    if officer["_id"] == assignment["officer"]["nrp"]:
+        raise InvalidTransition(f"report #{number} is already assigned to {officer['name']}")
+    if officer["role"] == "duty_desk":
+        raise OfficerNotFree(f"{officer['name']} is the duty desk, not an officer one can send")
+    if officer.get("assignment_id") or officer.get("status") != "available":
+        busy = f" on another report (assignment {officer['assignment_id']})" if officer.get("assignment_id") else ""
+        raise OfficerNotFree(f"{officer['name']} is {officer.get('status')}{busy}: choose a free officer")
+
+
+def reassignment_step(assignment: Mapping[str, Any], officer: Mapping[str, Any], reason: str,
+                      now: datetime) -> dict[str, Any]:
+    """The current assignment ends as declined via the console, naming who takes over (so a follow-up
+    finished later by a sweep, after a crash, still claims the named officer)."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DispatchError("say why the report is reassigned (for the record and the next shift)")
+    note = f"reassigned by console to {officer['name']} ({officer['_id']}): {reason}"
+    entry = step(assignment, "declined", now, "console", note[:REASSIGN_NOTE_LIMIT])
+    return entry | {"reassign_to": officer["_id"], "reassign_reason": reason}
+
+
+def named_officer(ended: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(NRP, reason) when the assignment ended because a console named the next officer."""
+    last = ended["history"][-1]
+    return (last["reassign_to"], last.get("reassign_reason", "")) if last.get("reassign_to") else None
+
+
+def named_candidate(officer: dict[str, Any], reason: str, own: bool = False) -> Candidate:
+    return Candidate(officer, NAMED_RULE, f"named by the duty officer on the console: {reason}", None, own)
+
+
+def roster_filter(polsek: str, village: str | None, status: str | None) -> dict[str, Any]:
+    """A console's roster filter, checked; DispatchError says what is wrong with it."""
+    if not re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", polsek or ""):
+        raise DispatchError(f"polsek {polsek!r}: give a district code like 31.71.06")
+    if village and not (wilayah.VILLAGE_CODE.match(village) and village.startswith(polsek + ".")):
+        raise DispatchError(f"village {village!r}: give a village code of Polsek {polsek}, like {polsek}.1001")
+    if status and status not in STATUSES:
+        raise DispatchError(f"status {status!r}: one of {', '.join(STATUSES)}")
+    return {"polsek": polsek, "village": village or None, "status": status or None}
+
+
+def roster_matches(officer: Mapping[str, Any], village: str | None, status: str | None) -> bool:
+    """Village: officers whose areas lie in it (the village itself or one of its RWs)."""
+    if status and officer.get("status") != status:
+        return False
+    return not village or any(area == village or area.startswith(village + "/") for area in officer.get("areas", ()))
+
+
+def roster_entry(officer: Mapping[str, Any], assignment: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """An officer as a roster view shows them: who, where, whether on shift and what they are on now."""
+    current = None
+    if assignment is not None:
+        report = assignment["report"]
+        current = {"assignment_id": assignment["_id"], "state": assignment["state"], "report_id": report["report_id"],
+                   "number": report["number"], "category": report["category"], "priority": report["priority"]}
+    return officer_view(officer) | {"on_shift": is_on_duty(officer, now), "assignment": current}

@@ -40,3 +40,7 @@ class InvalidOfficer(DispatchError):
 
 class OfficerOnAssignment(DispatchError):
     """An officer's status cannot be changed by hand while an assignment holds the officer."""
+
+
+class OfficerNotFree(DispatchError):
+    """A console named an officer by hand who is busy, off duty or not someone one can send."""

@@ -7,7 +7,7 @@ from services.dispatch import shifts
 from shared.schema import EventSchema
 
 # Kept in step with domain.RULES (the schema module must not import the rules).
-RULES = ("area_polisi_rw", "area_bhabinkamtibmas", "nearest_skilled", "reporting_officer")
+RULES = ("area_polisi_rw", "area_bhabinkamtibmas", "nearest_skilled", "reporting_officer", "named_by_console")
 ROLES = ("polisi_rw", "bhabinkamtibmas", "patrol_unit", "duty_desk")
 STATUSES = ("off_duty", "available", "assigned", "en_route", "on_scene", "unavailable")
 AREA = validate.Regexp(
@@ -78,7 +78,8 @@ class AssignmentCreatedSchema(EventSchema):
     report = fields.Nested(ReportSummarySchema, required=True)
     rule = fields.String(required=True, validate=validate.OneOf(RULES), metadata={
         "description": "why this officer: the RW's Polisi RW, the village's Bhabinkamtibmas, the nearest "
-                       "skilled officer, or the officer who reported it on patrol"})
+                       "skilled officer, the officer who reported it on patrol, or the officer a duty officer "
+                       "named on a console (reassignment by hand)"})
     reason = fields.String(required=True)
     skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
     ack_deadline = fields.AwareDateTime(required=True)

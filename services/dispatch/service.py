@@ -5,7 +5,8 @@ Consumes  reports.events   report_received
           notify.events    officer_replied, sms_failed
           timer            expire_overdue_assignments (every DISPATCH.SWEEP_SECONDS, on every replica)
 RPC       acknowledge_assignment, decline_assignment, mark_assignment_en_route, mark_assignment_on_scene,
-          complete_assignment, get_assignment, get_officer, save_officer, update_officer_status
+          complete_assignment, reassign_assignment, get_assignment, list_officers, get_officer, save_officer,
+          update_officer_status
 Publishes dispatch.events  assignment_created, assignment_escalated, assignment_acknowledged,
           assignment_declined, assignment_departed, assignment_arrived, assignment_completed, assignment_expired
 """
@@ -107,6 +108,17 @@ class DispatchService:
         return self.act(assignment_id, "complete", "console", outcome)
 
     @rpc(expected_exceptions=DispatchError)
+    def reassign_assignment(self, assignment_id: str, nrp: str, reason: str) -> dict:
+        """By hand, to a named free officer (who called in by radio): the current assignment ends as declined
+        via the console and the named officer is claimed like any other, one event per step."""
+        ended = self.dispatch.reassign(assignment_id, nrp, reason, utcnow())
+        self.publish_step(ended)
+        outcome = self.follow_up(ended)
+        return {"ended": domain.assignment_view(ended),
+                "assignment": domain.assignment_view(outcome.assignment) if outcome.assignment else None,
+                "escalation": outcome.escalation and {"reason": outcome.escalation["reason"]}}
+
+    @rpc(expected_exceptions=DispatchError)
     def get_assignment(self, assignment_id: str) -> dict:
         return domain.assignment_view(self.dispatch.assignment(assignment_id))
 
@@ -132,6 +144,12 @@ class DispatchService:
     @rpc(expected_exceptions=DispatchError)
     def get_officer(self, nrp: str) -> dict:
         return domain.officer_view(self.dispatch.officer(nrp))
+
+    @rpc(expected_exceptions=DispatchError)
+    def list_officers(self, polsek: str, village: str | None = None, status: str | None = None) -> list[dict]:
+        """A Polsek's roster for a console: role, areas, status, shift and the current assignment."""
+        wanted, now = domain.roster_filter(polsek, village, status), utcnow()
+        return [domain.roster_entry(officer, assignment, now) for officer, assignment in self.dispatch.roster(**wanted)]
 
     @rpc(expected_exceptions=DispatchError)
     def save_officer(self, entry: dict) -> dict:
@@ -165,10 +183,11 @@ class DispatchService:
             self.publish_step(ended)
             self.follow_up(ended)
 
-    def follow_up(self, ended: dict) -> None:
+    def follow_up(self, ended: dict) -> domain.Outcome:
         outcome = self.dispatch.follow_up(ended, utcnow())
         self.publish_outcome(outcome, domain.step_cause(ended, ended["state"]))
         self.dispatch.finish_follow_up(ended, outcome)
+        return outcome
 
     def publish_step(self, assignment: dict) -> None:
         state = assignment["state"]

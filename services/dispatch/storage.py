@@ -43,6 +43,7 @@ class DispatchStore(Store):
     def ensure_indexes(self) -> None:
         self.db.officers.create_index([("keys", ASCENDING)], name="keys")
         self.db.officers.create_index([("free_cell", ASCENDING)], name="free_cell")
+        self.db.officers.create_index([("polsek", ASCENDING)], name="polsek")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
 
@@ -190,9 +191,17 @@ class DispatchStore(Store):
         return result.matched_count == 1
 
     def follow_up(self, ended: dict[str, Any], now: datetime) -> Outcome:
-        """After a decline or expiry: the next candidate not yet tried, or the duty desk after N tries."""
+        """After a decline or expiry: the officer a console named, else the next candidate not yet tried,
+        or the duty desk after N tries."""
         self.release(ended["officer"]["nrp"], ended["_id"])
         request = ended["request"] | {"reporting_officer_nrp": None}
+        if named := domain.named_officer(ended):
+            outcome = self.assign_named(request, domain.successor_id(ended), *named, now,
+                                        domain.step_cause(ended, ended["state"]),
+                                        attempt=ended["attempt"] + 1, tried=ended["tried"])
+            if outcome is not None:
+                return outcome
+            # the named officer was taken by another report meanwhile: the usual rules choose
         if ended["attempt"] >= self.settings.max_tries:
             polsek = domain.polsek_of(request["place"])
             desk = next(iter(self.officers_by_keys([domain.desk_key(polsek)] if polsek else [])), None)
@@ -202,6 +211,31 @@ class DispatchStore(Store):
                 attempts=ended["attempt"], last_assignment_id=ended["_id"]))
         return self.assign(request, domain.successor_id(ended), now, domain.step_cause(ended, ended["state"]),
                            attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"])
+
+    def assign_named(self, request: dict[str, Any], assignment_id: str, nrp: str, reason: str, now: datetime,
+                     cause: Event, *, attempt: int, tried: Iterable[str]) -> Outcome | None:
+        """Claim the officer a console named (same compare-and-set as any claim); None if not free now."""
+        try:
+            officer = self.officer(nrp)
+        except OfficerNotFound:
+            return None
+        own = officer.get("assignment_id") == assignment_id  # a repeated follow-up finds its own claim
+        if not own and not self.claim(nrp, assignment_id, now):
+            return None
+        assignment = domain.new_assignment(assignment_id, request, domain.named_candidate(officer, reason, own), [],
+                                           now, cause, settings=self.settings, attempt=attempt, tried=tried)
+        return Outcome(assignment=self.add_assignment(assignment))
+
+    def reassign(self, assignment_id: str, nrp: str, reason: str, now: datetime) -> dict[str, Any]:
+        """End the assignment as declined via the console, naming the officer who takes over; the
+        follow-up claims that officer. Checked against fresh reads, moved with a compare-and-set."""
+        for _ in range(3):
+            assignment, officer = self.assignment(assignment_id), self.officer(nrp)
+            domain.check_reassignment(assignment, officer)
+            ended = self._move(assignment, domain.reassignment_step(assignment, officer, reason, now))
+            if ended is not None:
+                return ended
+        raise DispatchError("the assignment changed several times while it was reassigned; try again")
 
     def finish_follow_up(self, ended: dict[str, Any], outcome: Outcome) -> None:
         successor = outcome.assignment["_id"] if outcome.assignment else "escalated"
@@ -215,6 +249,16 @@ class DispatchStore(Store):
         if found is None:
             raise OfficerNotFound(nrp)
         return found
+
+    def roster(self, polsek: str, village: str | None = None, status: str | None = None,
+               ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """A Polsek's officers with their current assignment: two queries (officers, then their assignments)."""
+        officers = [o for o in self.db.officers.find({"polsek": polsek}).sort("_id", ASCENDING)
+                    if domain.roster_matches(o, village, status)]
+        held = [o["assignment_id"] for o in officers if o.get("assignment_id")]
+        assignments = {a["_id"]: a for a in self.db.assignments.find(
+            {"_id": {"$in": held}}, {"report": 1, "state": 1})} if held else {}
+        return [(o, assignments.get(o.get("assignment_id"))) for o in officers]
 
     def replace_roster(self, officers: Iterable[dict[str, Any]]) -> int:
         """Upsert roster entries by NRP. Roster fields are replaced; an officer's live state (status,

@@ -1,0 +1,65 @@
+"""Errors a console user (or its browser) can see, each with a reason a person can read and an HTTP status.
+
+Reasons are in Bahasa Indonesia: the people reading them are duty officers. A refusal that comes
+from dispatch keeps dispatch's own reason (`DispatchRefused.reason`)."""
+from __future__ import annotations
+
+
+class ConsoleError(Exception):
+    """Base: `reason` is shown to the operator; `status` is the HTTP status the browser receives."""
+
+    status = 400
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotLoggedIn(ConsoleError):
+    status = 401
+
+    def __init__(self, reason: str = "Sesi tidak ada atau sudah berakhir: silakan masuk lagi."):
+        super().__init__(reason)
+
+
+class LoginFailed(ConsoleError):
+    status = 401
+
+    def __init__(self, reason: str = "Nama pengguna atau kata sandi salah."):
+        super().__init__(reason)
+
+
+class AccountLocked(ConsoleError):
+    status = 429
+
+
+class Forbidden(ConsoleError):
+    """Another Polsek's report or officer, or a request without the session's CSRF token."""
+
+    status = 403
+
+
+class NotFound(ConsoleError):
+    status = 404
+
+
+class InvalidRequest(ConsoleError):
+    status = 400
+
+
+class DispatchRefused(ConsoleError):
+    """dispatch said no (e.g. the assignment already expired); the reason is dispatch's own."""
+
+    status = 409
+
+
+class DispatchUnavailable(ConsoleError):
+    status = 503
+
+    def __init__(self, reason: str = "Layanan dispatch tidak menjawab. Coba lagi sebentar; "
+                                     "bila tetap gagal, hubungi teknisi jaga."):
+        super().__init__(reason)
+
+
+class BoardConflict(Exception):
+    """The same report's board entry kept changing under a handler; the event is retried (bounded)."""

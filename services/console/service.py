@@ -1,0 +1,175 @@
+"""console: the duty officer's web console — a live board, actions for officers who call in by radio,
+the roster and a map — served by the service itself (no CDN, no map tiles).
+
+Consumes  reports.events   report_received, duplicate_reported
+          dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived, _completed,
+                           _expired, _escalated                      → the board (its own read model)
+HTTP      GET  /                      the page (static/), GET /static/<name>
+          POST /api/login, /api/logout; GET /api/me
+          GET  /api/board             the operator's board (JSON)
+          GET  /api/board/stream      the same, live (server-sent events)
+          GET  /api/officers          the roster (dispatch.list_officers)
+          POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
+RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs
+Publishes nothing: every action is dispatch's to decide and to announce.
+"""
+from werkzeug.wrappers import Request
+
+from services.console import domain, web
+from services.console.dependencies import DispatchClient
+from services.console.exceptions import NotLoggedIn
+from services.console.storage import BoardFeed, ConsoleStorage
+from services.console.web import http
+from shared.contract import (
+    ASSIGNMENT_ACKNOWLEDGED,
+    ASSIGNMENT_ARRIVED,
+    ASSIGNMENT_COMPLETED,
+    ASSIGNMENT_CREATED,
+    ASSIGNMENT_DECLINED,
+    ASSIGNMENT_DEPARTED,
+    ASSIGNMENT_ESCALATED,
+    ASSIGNMENT_EXPIRED,
+    DUPLICATE_REPORTED,
+    REPORT_RECEIVED,
+)
+from shared.envelope import Event, utcnow
+from shared.messaging import handles
+
+
+class ConsoleService:
+    name = "console"
+
+    store = ConsoleStorage()
+    feed = BoardFeed()
+    dispatch = DispatchClient()
+    files = web.static_files()
+
+    # ------------------------------------------------------------ the board, from events
+
+    @handles(REPORT_RECEIVED)
+    def handle_report_received(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(DUPLICATE_REPORTED)
+    def handle_duplicate_reported(self, event: Event) -> None:
+        """The duplicate is closed; its original counts one more report of the same incident."""
+        self.follow(event)
+
+    @handles(ASSIGNMENT_CREATED)
+    def handle_assignment_created(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_ACKNOWLEDGED)
+    def handle_assignment_acknowledged(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_DECLINED)
+    def handle_assignment_declined(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_DEPARTED)
+    def handle_assignment_departed(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_ARRIVED)
+    def handle_assignment_arrived(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_COMPLETED)
+    def handle_assignment_completed(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_EXPIRED)
+    def handle_assignment_expired(self, event: Event) -> None:
+        self.follow(event)
+
+    @handles(ASSIGNMENT_ESCALATED)
+    def handle_assignment_escalated(self, event: Event) -> None:
+        self.follow(event)
+
+    # ------------------------------------------------------------ pages and login
+
+    @http("GET", "/")
+    def page(self, request: Request):
+        return web.static_response(self.files, "index.html")
+
+    @http("GET", "/static/<name>")
+    def static(self, request: Request, name: str):
+        return web.static_response(self.files, name)
+
+    @http("GET", "/healthz")
+    def health(self, request: Request):
+        return web.json_response({"ok": True})
+
+    @http("POST", "/api/login")
+    def log_in(self, request: Request):
+        body = web.json_body(request)
+        username = str(body.get("username") or "").strip().lower()
+        operator, token, session = self.store.log_in(username, str(body.get("password") or ""), utcnow())
+        settings = self.store.settings
+        return web.with_session_cookie(web.json_response(self.profile(operator, session)), token,
+                                       int(settings.session_hours * 3600), settings.cookie_secure)
+
+    @http("POST", "/api/logout")
+    def log_out(self, request: Request):
+        self.store.log_out(web.session_token(request))
+        return web.without_session_cookie(web.json_response({"ok": True}), self.store.settings.cookie_secure)
+
+    @http("GET", "/api/me")
+    def who_am_i(self, request: Request):
+        """The page asks this first: not being logged in yet is an answer here, not an error."""
+        try:
+            session, operator = self.signed_in(request)
+        except NotLoggedIn:
+            return web.json_response({"logged_in": False})
+        return web.json_response(self.profile(operator, session))
+
+    # ------------------------------------------------------------ the board, the roster
+
+    @http("GET", "/api/board")
+    def board(self, request: Request):
+        _, operator = self.signed_in(request)
+        return web.json_response(web.board_payload(self.store.board(operator["polseks"], utcnow())))
+
+    @http("GET", "/api/board/stream")
+    def board_stream(self, request: Request):
+        """Server-sent events: a snapshot, then each change within FEED_POLL_SECONDS of its write."""
+        _, operator = self.signed_in(request)
+        return web.event_stream(request, web.live_board(self.feed, web.session_token(request), operator["polseks"]))
+
+    @http("GET", "/api/officers")
+    def officers(self, request: Request):
+        _, operator = self.signed_in(request)
+        polsek = domain.chosen_polsek(operator, request.args.get("polsek"))
+        roster = self.dispatch("list_officers", polsek, request.args.get("village") or None,
+                               request.args.get("status") or None)
+        return web.json_response({"polsek": polsek, "officers": roster})
+
+    # ------------------------------------------------------------ actions for an officer on the radio
+
+    @http("POST", "/api/assignments/<assignment_id>/<action>")
+    def act(self, request: Request, assignment_id: str, action: str):
+        """Checked here (own Polsek, CSRF, required notes), decided and announced by dispatch."""
+        _, operator = self.signed_in(request, csrf=True)
+        method, arguments = domain.action_call(action, web.json_body(request))
+        domain.check_may_act(operator, self.dispatch("get_assignment", assignment_id))
+        if action == "reassign":
+            domain.check_may_send(operator, self.dispatch("get_officer", arguments[0]))
+        return web.json_response(self.dispatch(method, assignment_id, *arguments))
+
+    # ------------------------------------------------------------ helpers (not entrypoints)
+
+    def follow(self, event: Event) -> None:
+        for change in domain.changes_from(event):
+            self.store.apply(change)
+
+    def signed_in(self, request: Request, csrf: bool = False) -> tuple[dict, dict]:
+        session, operator = self.store.session(web.session_token(request), utcnow())
+        if csrf:
+            web.check_csrf(request, session)
+        return session, operator
+
+    def profile(self, operator: dict, session: dict) -> dict:
+        return {"logged_in": True, "username": operator["_id"], "name": operator.get("name") or operator["_id"],
+                "polseks": domain.polsek_directory(operator["polseks"]), "csrf": session["csrf"],
+                "expires_at": session["expires_at"].isoformat()}

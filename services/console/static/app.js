@@ -1,0 +1,483 @@
+/* Siaga console: live board (server-sent events), actions, roster and a locally drawn map.
+   Plain JavaScript, no libraries, nothing loaded from outside the console. Every text from the server is
+   inserted as text (never as HTML). */
+"use strict";
+
+const STATUS = {
+  received: "Menunggu petugas", assigned: "Menunggu konfirmasi petugas", acknowledged: "Dikonfirmasi",
+  en_route: "Menuju lokasi", on_scene: "Di lokasi", escalated: "Dieskalasi ke piket", resolved: "Selesai",
+  duplicate: "Laporan ganda",
+};
+const STEP = {
+  created: "ditugaskan", acknowledged: "dikonfirmasi", en_route: "menuju lokasi", on_scene: "di lokasi",
+  completed: "selesai", declined: "ditolak", expired: "tidak dikonfirmasi (batas waktu lewat)", escalated: "dieskalasi",
+};
+const RULE = {
+  area_polisi_rw: "Polisi RW wilayah", area_bhabinkamtibmas: "Bhabinkamtibmas kelurahan",
+  nearest_skilled: "Petugas terdekat yang sesuai", reporting_officer: "Petugas pelapor (sudah di lokasi)",
+  named_by_console: "Dipilih operator konsol",
+};
+const ROLE = { polisi_rw: "Polisi RW", bhabinkamtibmas: "Bhabinkamtibmas", patrol_unit: "Unit patroli",
+               duty_desk: "Piket (SPKT)" };
+const OFFICER_STATUS = { off_duty: "Lepas dinas", available: "Siaga (bebas)", assigned: "Ditugaskan",
+                         en_route: "Menuju lokasi", on_scene: "Di lokasi", unavailable: "Tidak tersedia" };
+const VIA = { console: "konsol", sms: "SMS", officer_app: "aplikasi", system: "sistem" };
+const SOURCE = { citizen_app: "aplikasi warga", hotline_110: "110", cctv: "CCTV", siskamling: "pos siskamling",
+                 patrol: "patroli", open311: "Open311" };
+const BUTTONS = {  // what a duty officer can do for the assigned officer, by assignment state
+  created: ["acknowledge", "en_route", "on_scene", "decline", "reassign"],
+  acknowledged: ["en_route", "on_scene", "complete", "decline", "reassign"],
+  en_route: ["on_scene", "complete", "reassign"],
+  on_scene: ["complete", "reassign"],
+};
+const ACTION = {
+  acknowledge: "Konfirmasi", decline: "Tolak…", en_route: "Menuju lokasi", on_scene: "Di lokasi",
+  complete: "Selesai…", reassign: "Pindahkan…",
+};
+
+const state = {
+  me: null, cards: new Map(), clockOffset: 0, source: null, view: "board", roster: [], areas: null,
+  fresh: new Set(), toastTimer: null,
+};
+
+/* ---------------------------------------------------------------- small helpers */
+
+const $ = (id) => document.getElementById(id);
+
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+const serverNow = () => Date.now() + state.clockOffset;
+const zone = () => (state.me && state.me.polseks[0]) || { zone: "WIB", utc_offset: 7 };
+
+function clock(iso) {
+  if (!iso) return "—";
+  const local = new Date(new Date(iso).getTime() + zone().utc_offset * 3600e3);
+  return `${local.toISOString().slice(11, 16)} ${zone().zone}`;
+}
+
+function ago(iso) {
+  const minutes = Math.max(0, Math.floor((serverNow() - new Date(iso).getTime()) / 60e3));
+  if (minutes < 1) return "baru saja";
+  if (minutes < 60) return `${minutes} mnt lalu`;
+  return `${Math.floor(minutes / 60)} j ${minutes % 60} mnt lalu`;
+}
+
+function countdown(iso) {
+  const seconds = Math.round((new Date(iso).getTime() - serverNow()) / 1000);
+  const abs = Math.abs(seconds);
+  const text = `${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  return { seconds, text: seconds >= 0 ? text : `lewat ${text}` };
+}
+
+function toast(text, bad) {
+  const node = $("toast");
+  node.textContent = text;
+  node.className = bad ? "toast bad" : "toast";
+  node.hidden = false;
+  clearTimeout(state.toastTimer);
+  state.toastTimer = setTimeout(() => { node.hidden = true; }, bad ? 9000 : 3500);
+}
+
+async function api(path, options = {}) {
+  const init = { credentials: "same-origin", headers: {}, ...options };
+  if (options.body !== undefined) {
+    init.body = JSON.stringify(options.body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  if (state.me) init.headers["X-CSRF-Token"] = state.me.csrf;
+  const response = await fetch(path, init);
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  if (response.status === 401 && path !== "/api/login") { showLogin(data && data.error); }
+  if (!response.ok) {
+    const error = new Error((data && data.error) || `Server menjawab ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+/* ---------------------------------------------------------------- login */
+
+function showLogin(message) {
+  if (state.source) { state.source.close(); state.source = null; }
+  state.me = null;
+  $("app").hidden = true;
+  $("login").hidden = false;
+  const error = $("login-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  $("username").focus();
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  try {
+    state.me = await api("/api/login", { method: "POST",
+      body: { username: $("username").value, password: $("password").value } });
+    $("password").value = "";
+    showApp();
+  } catch (error) {
+    showLogin(error.message);
+  }
+}
+
+async function logOut() {
+  try { await api("/api/logout", { method: "POST", body: {} }); } catch (e) { /* already gone */ }
+  state.cards.clear();
+  showLogin("Anda sudah keluar.");
+}
+
+/* ---------------------------------------------------------------- the app shell */
+
+function showApp() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("operator-name").textContent = state.me.name;
+  $("polsek-name").textContent = state.me.polseks.map((p) => `Polsek ${p.name}`).join(", ");
+  const polsek = $("filter-polsek");
+  polsek.replaceChildren(...state.me.polseks.map((p) => h("option", { value: p.code }, `${p.name} (${p.code})`)));
+  fillVillages();
+  connect();
+  switchView(state.view);
+}
+
+function switchView(view) {
+  state.view = view;
+  for (const tab of document.querySelectorAll(".tabs button")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === view));
+  }
+  for (const name of ["board", "map", "roster"]) $(`view-${name}`).hidden = name !== view;
+  if (view === "roster" || view === "map") loadRoster();
+  if (view === "map") drawMap();
+}
+
+/* ---------------------------------------------------------------- the live board */
+
+function connect() {
+  if (state.source) state.source.close();
+  const source = new EventSource("/api/board/stream");
+  state.source = source;
+  setLive("Menyambung…", "");
+  source.addEventListener("open", () => setLive("Langsung", "on"));
+  source.addEventListener("snapshot", (event) => {
+    const data = JSON.parse(event.data);
+    state.cards.clear();
+    merge(data, false);
+  });
+  source.addEventListener("changes", (event) => merge(JSON.parse(event.data), true));
+  source.addEventListener("logged_out", (event) => showLogin(JSON.parse(event.data).error));
+  source.addEventListener("error", async () => {
+    setLive("Terputus — menyambung ulang…", "off");
+    if (source.readyState === EventSource.CLOSED) {  // refused (e.g. the session ended): find out why
+      try {
+        const me = await api("/api/me");
+        if (me.logged_in) setTimeout(connect, 3000); else showLogin("Sesi berakhir: silakan masuk lagi.");
+      } catch (e) { setTimeout(connect, 3000); }  // the console itself is away: keep trying
+    }
+  });
+}
+
+function setLive(text, cls) {
+  $("live-text").textContent = text;
+  $("live").className = `live ${cls}`;
+}
+
+function merge(data, live) {
+  state.clockOffset = new Date(data.now).getTime() - Date.now();
+  for (const card of data.cards) {
+    const known = state.cards.get(card.report_id);
+    if (known && known.version >= card.version) continue;  // an older copy arriving late
+    if (live && !known && card.priority === "P1") state.fresh.add(card.report_id);
+    state.cards.set(card.report_id, card);
+  }
+  renderBoard();
+  if (state.view === "map") drawMap();
+}
+
+function visibleCards() {
+  const showClosed = $("show-closed").checked;
+  const rank = { P1: 0, P2: 1, P3: 2, P4: 3 };
+  return [...state.cards.values()]
+    .filter((c) => c.status !== "duplicate" && (c.open || showClosed))
+    .sort((a, b) => (a.open === b.open ? 0 : a.open ? -1 : 1)
+      || (rank[a.priority] ?? 9) - (rank[b.priority] ?? 9)
+      || String(a.received_at).localeCompare(String(b.received_at)));
+}
+
+function renderBoard() {
+  const cards = visibleCards();
+  $("board").replaceChildren(...cards.map(renderCard));
+  $("board-empty").hidden = cards.length > 0;
+  $("open-count").textContent = [...state.cards.values()].filter((c) => c.open && c.status !== "duplicate").length;
+  state.fresh.clear();
+  tick();
+}
+
+function renderCard(card) {
+  const a = card.assignment;
+  const place = card.place || {};
+  const where = [place.village_name || place.village_code, place.rw ? `RW ${String(place.rw).padStart(2, "0")}` : null,
+                 place.address].filter(Boolean).join(", ");
+  const classes = ["card", (card.priority || "").toLowerCase(), card.open ? "open" : "closed",
+                   state.fresh.has(card.report_id) ? "fresh" : ""].join(" ");
+  return h("article", { class: classes, "data-report": card.report_id, "data-number": card.number,
+                        "data-status": card.status },
+    h("div", { class: "card-head" },
+      h("span", { class: `prio ${card.priority}` }, card.priority),
+      h("span", { class: "number" }, `#${card.number}`),
+      h("span", { class: "category" }, card.category_name),
+      h("span", { class: `status ${card.status}`, "data-role": "status" }, STATUS[card.status] || card.status)),
+    h("div", { class: "place" }, where || "lokasi tidak diketahui"),
+    card.description ? h("div", { class: "desc" }, card.description) : null,
+    h("div", { class: "meta muted" },
+      `Dilaporkan ${clock(card.received_at)} (`, h("span", { "data-ago": card.received_at }, ago(card.received_at)),
+      `) via ${SOURCE[card.source_kind] || card.source_kind || "?"}`,
+      card.reporter && card.reporter.name ? ` · pelapor ${card.reporter.name}` : "",
+      card.reporter && card.reporter.phone ? ` ${card.reporter.phone}` : "",
+      card.duplicates.length ? ` · +${card.duplicates.length} laporan serupa` : ""),
+    a ? officerBlock(a) : null,
+    card.resolved ? h("div", { class: "reason" }, h("b", {}, "Hasil: "),
+      (card.resolved.steps.completed || {}).outcome || "selesai", ` — ${officerName(card.resolved.officer)}`) : null,
+    !a && card.last_ended && card.status === "received" ? h("div", { class: "reason" },
+      h("b", {}, `${officerName(card.last_ended.officer)} ${STEP[card.last_ended.state]}: `),
+      noteOf(card.last_ended) || "", " — mencari petugas berikutnya…") : null,
+    card.escalation && card.status === "escalated" ? h("div", { class: "reason" },
+      h("b", {}, "Eskalasi ke piket: "), card.escalation.reason,
+      card.escalation.duty_desk ? ` (${card.escalation.duty_desk.name}, ${card.escalation.duty_desk.phone})` : "") : null,
+    history(card),
+    h("div", { class: "buttons" },
+      ...(a ? (BUTTONS[a.state] || []).map((action) =>
+        h("button", { class: action === "acknowledge" ? "primary" : "", "data-action": action,
+                      onclick: () => act(card, action) }, ACTION[action])) : []),
+      card.open ? h("button", { disabled: true, title: "Belum tersedia: pembatalan laporan menunggu RPC di layanan reports" },
+        "Batalkan laporan") : null));
+}
+
+function officerBlock(a) {
+  const deadline = a.state === "created" && a.ack_deadline
+    ? h("div", { class: "meta" }, "Batas konfirmasi ", clock(a.ack_deadline), ": ",
+        h("span", { class: "deadline", "data-deadline": a.ack_deadline }, countdown(a.ack_deadline).text))
+    : null;
+  const officer = a.officer || {};
+  return h("div", {},
+    h("div", { class: "meta" }, h("b", {}, officerName(officer)),
+      officer.role ? ` · ${ROLE[officer.role] || officer.role}` : "", officer.phone ? ` · ${officer.phone}` : "",
+      a.attempt > 1 ? ` · percobaan ke-${a.attempt}` : ""),
+    deadline,
+    h("div", { class: "reason" }, h("b", {}, `Alasan dispatch: ${RULE[a.rule] || a.rule || "?"}. `), a.reason || "",
+      a.skipped ? ` (${a.skipped} petugas dilewati)` : ""));
+}
+
+const officerName = (officer) => (officer ? `${officer.name || officer.nrp}` : "petugas");
+const noteOf = (a) => { const step = a.steps[a.state] || {}; return step.reason || step.outcome; };
+
+function history(card) {
+  if (!card.timeline.length) return null;
+  return h("details", { class: "history" }, h("summary", {}, `Riwayat (${card.timeline.length})`),
+    h("ol", {}, ...card.timeline.map((step) => h("li", {}, `${clock(step.at)} — `,
+      step.officer ? `${step.officer} ` : "", STEP[step.state] || step.state,
+      step.via && step.via !== "system" ? ` (via ${VIA[step.via] || step.via})` : "",
+      step.note ? `: ${step.note}` : ""))));
+}
+
+function tick() {
+  for (const node of document.querySelectorAll("[data-deadline]")) {
+    const left = countdown(node.dataset.deadline);
+    node.textContent = left.text;
+    node.className = `deadline ${left.seconds < 0 ? "late" : left.seconds < 30 ? "soon" : ""}`;
+  }
+  for (const node of document.querySelectorAll("[data-ago]")) node.textContent = ago(node.dataset.ago);
+}
+
+/* ---------------------------------------------------------------- actions */
+
+async function act(card, action) {
+  const a = card.assignment;
+  let body = {};
+  if (action === "decline" || action === "complete" || action === "reassign") {
+    body = await askFor(card, action);
+    if (!body) return;
+  }
+  try {
+    await api(`/api/assignments/${encodeURIComponent(a.assignment_id)}/${action}`, { method: "POST", body });
+    toast(`#${card.number}: ${ACTION[action].replace("…", "")} — tercatat.`);
+  } catch (error) {
+    toast(`#${card.number}: ditolak — ${error.message}`, true);
+  }
+}
+
+async function askFor(card, action) {
+  const dialog = $("dialog");
+  const texts = {
+    decline: ["Tolak penugasan", `Petugas ${officerName(card.assignment.officer)} menolak laporan #${card.number}. Laporan akan diteruskan ke petugas berikutnya.`, "Alasan"],
+    complete: ["Selesaikan laporan", `Laporan #${card.number} selesai ditangani oleh ${officerName(card.assignment.officer)}.`, "Hasil penanganan"],
+    reassign: ["Pindahkan ke petugas lain", `Laporan #${card.number} dipindahkan dari ${officerName(card.assignment.officer)} ke petugas yang siaga.`, "Alasan"],
+  }[action];
+  $("dialog-title").textContent = texts[0];
+  $("dialog-text").textContent = texts[1];
+  $("dialog-note-name").textContent = texts[2];
+  $("dialog-note").value = "";
+  $("dialog-note").maxLength = action === "complete" ? 500 : 280;
+  $("dialog-officer-label").hidden = action !== "reassign";
+  if (action === "reassign") {
+    const select = $("dialog-officer");
+    select.replaceChildren(h("option", { value: "" }, "Memuat…"));
+    api(`/api/officers?polsek=${encodeURIComponent(card.polsek)}&status=available`).then((data) => {
+      const free = data.officers.filter((o) => o.role !== "duty_desk");
+      select.replaceChildren(...(free.length ? free.map((o) => h("option", { value: o.nrp },
+        `${o.name} — ${ROLE[o.role] || o.role}${o.on_shift ? "" : " (di luar jadwal)"}`))
+        : [h("option", { value: "" }, "Tidak ada personel siaga")]));
+    }).catch((error) => select.replaceChildren(h("option", { value: "" }, error.message)));
+  }
+  dialog.returnValue = "";
+  dialog.showModal();
+  await new Promise((resolve) => dialog.addEventListener("close", resolve, { once: true }));
+  if (dialog.returnValue !== "ok") return null;
+  const note = $("dialog-note").value.trim();
+  if (action === "decline") return { reason: note };
+  if (action === "complete") return { outcome: note };
+  return { nrp: $("dialog-officer").value, reason: note };
+}
+
+/* ---------------------------------------------------------------- roster */
+
+function fillVillages() {
+  const polsek = state.me.polseks.find((p) => p.code === $("filter-polsek").value) || state.me.polseks[0];
+  $("filter-village").replaceChildren(h("option", { value: "" }, "Semua"),
+    ...polsek.villages.map((v) => h("option", { value: v.code }, `${v.name} (${v.code.slice(-4)})`)));
+}
+
+async function loadRoster() {
+  const params = new URLSearchParams({ polsek: $("filter-polsek").value });
+  if ($("filter-village").value) params.set("village", $("filter-village").value);
+  if ($("filter-status").value) params.set("status", $("filter-status").value);
+  try {
+    const data = await api(`/api/officers?${params}`);
+    state.roster = data.officers;
+    renderRoster();
+    if (state.view === "map") drawMap();
+  } catch (error) {
+    toast(`Daftar personel: ${error.message}`, true);
+  }
+}
+
+function renderRoster() {
+  $("roster-body").replaceChildren(...state.roster.map((o) => h("tr", { "data-nrp": o.nrp },
+    h("td", {}, h("b", {}, o.name), h("div", { class: "muted" }, `NRP ${o.nrp} · ${o.phone}`)),
+    h("td", {}, ROLE[o.role] || o.role),
+    h("td", {}, o.areas.length ? o.areas.map(areaName).join(", ") : "—"),
+    h("td", {}, h("span", { class: `pill ${o.status}` }, OFFICER_STATUS[o.status] || o.status),
+      o.on_shift ? "" : h("div", { class: "muted" }, "di luar jadwal")),
+    h("td", {}, o.assignment ? `#${o.assignment.number} ${o.assignment.priority} (${STEP[o.assignment.state] || o.assignment.state})` : "—"))));
+}
+
+function areaName(code) {
+  const [village, rw] = code.split("/");
+  const polsek = state.me.polseks.find((p) => village.startsWith(p.code)) || { villages: [] };
+  const found = polsek.villages.find((v) => v.code === village);
+  return `${found ? found.name : village}${rw ? ` ${rw.replace("RW", "RW ")}` : ""}`;
+}
+
+/* ---------------------------------------------------------------- map (SVG, drawn here) */
+
+async function drawMap() {
+  if (!state.areas) {
+    try { state.areas = await (await fetch("/static/areas.json")).json(); } catch (e) { state.areas = { areas: [] }; }
+  }
+  const areas = state.areas.areas.filter((area) => state.me.polseks.some((p) => area.code.startsWith(p.code)));
+  const centroid = Object.fromEntries(areas.map((area) => [area.code, area.label_at]));
+  const incidents = [...state.cards.values()].filter((c) => c.open && c.status !== "duplicate").map((c) => {
+    const place = c.place || {};
+    if (place.lat != null && place.lon != null) return { card: c, lon: place.lon, lat: place.lat, approx: false };
+    const at = centroid[place.village_code];
+    if (!at) return null;
+    const spread = (parseInt(String(c.number).replace(/\D/g, "").slice(-2) || "0", 10) % 7 - 3) * 0.0006;
+    return { card: c, lon: at[0] + spread, lat: at[1] - spread, approx: true };
+  }).filter(Boolean);
+  const officers = state.roster.filter((o) => o.lat != null && o.lon != null && o.role !== "duty_desk");
+  const points = [...areas.flatMap((a) => a.outline), ...incidents.map((i) => [i.lon, i.lat]),
+                  ...officers.map((o) => [o.lon, o.lat])];
+  const map = $("map");
+  if (!points.length) {
+    map.replaceChildren();
+    $("map-note").textContent = "Belum ada yang bisa digambar.";
+    return;
+  }
+  const lons = points.map((p) => p[0]), lats = points.map((p) => p[1]);
+  const [minLon, maxLon, minLat, maxLat] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  const kx = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);  // equirectangular: a degree of longitude is shorter
+  const width = 1000, pad = 30;
+  const scale = (width - 2 * pad) / Math.max((maxLon - minLon) * kx, 1e-6);
+  const height = Math.max(300, (maxLat - minLat) * scale + 2 * pad);
+  const x = (lon) => pad + (lon - minLon) * kx * scale;
+  const y = (lat) => pad + (maxLat - lat) * scale;
+  map.setAttribute("viewBox", `0 0 ${width} ${Math.round(height)}`);
+  const nodes = [];
+  for (const area of areas) {
+    nodes.push(svg("polygon", { class: "area", points: area.outline.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
+      svg("title", {}, `${area.name} (${area.code})`)));
+    nodes.push(svg("text", { class: "area-label", x: x(area.label_at[0]), y: y(area.label_at[1]) - 14 }, area.name));
+  }
+  for (const o of officers) {
+    const kind = o.status === "available" ? "free" : ["off_duty", "unavailable"].includes(o.status) ? "away" : "busy";
+    nodes.push(svg("rect", { class: `off ${kind}`, x: x(o.lon) - 6, y: y(o.lat) - 6, width: 12, height: 12 },
+      svg("title", {}, `${o.name} — ${OFFICER_STATUS[o.status] || o.status}`)));
+  }
+  for (const i of incidents) {
+    const c = i.card;
+    nodes.push(svg("circle", { class: `inc ${c.priority === "P1" ? "p1" : ""} ${i.approx ? "approx" : ""}`,
+                               cx: x(i.lon), cy: y(i.lat), r: c.priority === "P1" ? 11 : 8, "data-report": c.report_id },
+      svg("title", {}, `#${c.number} ${c.category_name} — ${STATUS[c.status] || c.status}`)));
+    nodes.push(svg("text", { class: "inc-label", x: x(i.lon) + 12, y: y(i.lat) + 4 }, `#${c.number}`));
+  }
+  map.replaceChildren(...nodes);
+  const unplaced = state.roster.filter((o) => (o.lat == null || o.lon == null) && o.role !== "duty_desk").length;
+  $("map-note").textContent = `${incidents.length} kejadian terbuka, ${officers.length} personel dengan lokasi` +
+    (unplaced ? `; ${unplaced} personel belum mengirim lokasi.` : ".");
+}
+
+/* ---------------------------------------------------------------- start */
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("login-form").addEventListener("submit", logIn);
+  $("logout").addEventListener("click", logOut);
+  $("show-closed").addEventListener("change", renderBoard);
+  $("roster-refresh").addEventListener("click", loadRoster);
+  $("filter-polsek").addEventListener("change", () => { fillVillages(); loadRoster(); });
+  $("filter-village").addEventListener("change", loadRoster);
+  $("filter-status").addEventListener("change", loadRoster);
+  $("dialog-ok").addEventListener("click", (event) => {
+    const note = $("dialog-note");
+    if (!note.value.trim()) { event.preventDefault(); note.focus(); toast("Isi dulu alasannya / hasilnya.", true); }
+  });
+  for (const tab of document.querySelectorAll(".tabs button")) tab.addEventListener("click", () => switchView(tab.dataset.view));
+  setInterval(tick, 1000);
+  setInterval(() => { if (state.me && state.view !== "board") loadRoster(); }, 15000);
+  try {
+    const me = await api("/api/me");
+    if (me.logged_in) { state.me = me; showApp(); } else { showLogin(""); }
+  } catch (error) {
+    showLogin(error.message);
+  }
+});

@@ -1,0 +1,97 @@
+"""Drives the console in a real headless Chromium, as a duty officer would; run by test_console_browser.py.
+
+It runs as its own plain Python process: Playwright's sync API runs its own event loop, which does not
+mix with the eventlet monkey-patching of the test process. It logs in, publishes an incident as an upstream
+app would (plain kombu, JSON on intake.events), waits for the incident to appear on the board without a
+reload, acknowledges it with the card's button, waits for the status to change and takes a screenshot.
+Prints one JSON line with what it saw and how long the incident took to appear (publish → visible).
+
+    SIAGA_CONSOLE_PASSWORD=... python tests/e2e/console_browser.py URL AMQP_URI USERNAME SCREENSHOT
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+from kombu import Connection
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = os.environ.get("SIAGA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000
+
+
+def incident(description: str) -> dict:
+    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/hotline-110/jakarta-pusat",
+            "type": "incident_reported", "time": datetime.now(timezone.utc).isoformat(),
+            "data": {"source_kind": "hotline_110", "category": "laka lantas", "description": description,
+                     "location": {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "rw": 5,
+                                  "address": "Jl. HOS Cokroaminoto 12"},
+                     "reporter": {"name": "Budi Santoso", "phone": "0812-9999-1234"}}}
+
+
+def publish(amqp_uri: str, body: dict) -> None:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        connection.Producer().publish(json.dumps(body), exchange="intake.events", routing_key="incident_reported",
+                                      content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+                                      mandatory=True)
+
+
+def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
+    description = f"Tabrakan motor dan angkot, pengendara luka (uji {uuid.uuid4().hex[:6]})"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="id-ID")
+        page.set_default_timeout(TIMEOUT_MS)
+        console_errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+        page.goto(url)
+        page.fill("#username", username)
+        page.fill("#password", os.environ["SIAGA_CONSOLE_PASSWORD"])
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#live")).to_have_class("live on")  # the live stream is open
+        page.evaluate("window.__sameDocument = 'yes'")  # gone if the page reloads
+
+        published = time.monotonic()
+        publish(amqp_uri, incident(description))
+        card = page.locator("article.card", has_text=description)
+        card.wait_for(state="visible")
+        time_to_board = time.monotonic() - published
+        number = card.get_attribute("data-number")
+        acknowledge = card.locator("button[data-action=acknowledge]")
+        acknowledge.wait_for(state="visible")  # the officer has been assigned
+        status_before = card.locator("[data-role=status]").inner_text()
+        time_to_assigned = time.monotonic() - published
+        p1_border = card.evaluate("node => getComputedStyle(node).borderLeftWidth")
+
+        acknowledge.click()
+        expect(card.locator("[data-role=status]")).to_have_text("Dikonfirmasi")
+        status_after = card.locator("[data-role=status]").inner_text()
+        toast = page.locator("#toast").inner_text()
+        page.screenshot(path=screenshot, full_page=True)
+        same_document = page.evaluate("window.__sameDocument")
+
+        page.click(".tabs button[data-view=map]")
+        map_incident = page.locator(f"#map circle[data-report='{card.get_attribute('data-report')}']")
+        map_incident.wait_for(state="attached")
+        page.locator("#map rect.off").first.wait_for(state="attached")  # officers from the roster
+        page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        page.click(".tabs button[data-view=board]")
+        phone_fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.screenshot(path=screenshot.replace(".png", "-phone.png"), full_page=False)
+        browser.close()
+    return {"number": number, "time_to_board_s": round(time_to_board, 3),
+            "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
+            "status_after": status_after, "toast": toast, "same_document": same_document,
+            "p1_border": p1_border, "map_shows_incident": True, "phone_fits": phone_fits,
+            "console_errors": console_errors}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(*sys.argv[1:5]), ensure_ascii=False))

@@ -1,0 +1,91 @@
+"""End to end in a real headless Chromium: a duty officer logs in, sees a newly reported incident appear
+on the board without reloading, acknowledges it, and sees its status change — with reports, dispatch and
+the console running on the real broker and database. Keeps a screenshot in test-artifacts/."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nameko.testing.utils import find_free_port
+
+from services.console.service import ConsoleService
+from services.dispatch.service import DispatchService
+from services.reports.service import ReportsService
+from shared.config import PROJECT_ROOT
+from tests.factories import of_type
+from tests.factories_console import (
+    PASSWORD,
+    base_url,
+    console_config,
+    console_store,
+    create_operator,
+    declare_with_console,
+)
+from tests.factories_dispatch import dispatch_store, load_demo_roster
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "console.png"
+DRIVER = Path(__file__).with_name("console_browser.py")
+CHROMIUM = os.environ.get("SIAGA_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def system(amqp_uri, mongo_client, db_names, container_factory, config_for):
+    declare_with_console(amqp_uri)
+    load_demo_roster(dispatch_store(mongo_client, db_names))
+    container_factory(ReportsService, config_for("reports", WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")).start()
+    container_factory(DispatchService, config_for("dispatch")).start()
+    config = console_config(config_for, db_names, FEED_POLL_SECONDS=0.5)  # as configured for production
+    container_factory(ConsoleService, config).start()
+    create_operator(console_store(mongo_client, db_names))
+    return config
+
+
+def run_browser(url: str, amqp_uri: str, timeout: float = 150.0) -> dict:
+    """The driver in its own process (Playwright and eventlet do not share a process), waited for greenly
+    so that the services in this process keep serving meanwhile."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    output, errors = ARTIFACTS / "console-browser.out", ARTIFACTS / "console-browser.err"
+    env = os.environ | {"SIAGA_CONSOLE_PASSWORD": PASSWORD, "SIAGA_CHROMIUM": CHROMIUM}
+    with output.open("w") as out, errors.open("w") as err:
+        process = subprocess.Popen([sys.executable, str(DRIVER), url, amqp_uri, "piket.menteng", str(SCREENSHOT)],
+                                   cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)
+        deadline = time.monotonic() + timeout
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail(f"the browser did not finish within {timeout}s; see {errors}")
+            time.sleep(0.2)
+    if process.returncode != 0:
+        pytest.fail(f"the browser driver failed ({process.returncode}):\n{errors.read_text()[-4000:]}")
+    return json.loads(output.read_text().strip().splitlines()[-1])
+
+
+def test_a_duty_officer_sees_a_new_incident_live_and_acknowledges_it_in_the_browser(system, amqp_uri, tap):
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):  # a skip would hide a broken console in CI
+        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (or set SIAGA_CHROMIUM)")
+    events = tap(("dispatch.events", "assignment_acknowledged"))
+    seen = run_browser(base_url(system), amqp_uri)
+
+    print(f"\nconsole: incident #{seen['number']} appeared on the board {seen['time_to_board_s']:.2f} s after it was "
+          f"published (assigned officer shown after {seen['time_to_assigned_s']:.2f} s); screenshot {SCREENSHOT}")
+    (ARTIFACTS / "console-timing.txt").write_text(json.dumps(seen, ensure_ascii=False, indent=2) + "\n")
+    assert seen["status_before"] == "Menunggu konfirmasi petugas"
+    assert seen["status_after"] == "Dikonfirmasi"
+    assert seen["same_document"] == "yes", "the page reloaded: the board must update by itself"
+    assert seen["toast"].endswith("tercatat.")
+    assert seen["p1_border"] == "10px"  # P1 stands out
+    assert seen["phone_fits"], "the board is wider than a phone's screen"
+    assert seen["console_errors"] == []
+    acknowledged = events.wait_for(of_type("assignment_acknowledged", number=seen["number"]))
+    assert acknowledged["data"]["via"] == "console"
+    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,92 @@
+"""Fixture factories for the console: its config, topology, operators and an HTTP client like a browser's."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import requests
+from nameko.testing.utils import find_free_port
+
+from services.console.operators import add_operator
+from services.console.service import ConsoleService
+from services.console.storage import ConsoleStore
+from shared import topology
+
+PASSWORD = "sandi-uji-menteng"  # a throwaway test password, nothing real
+
+
+def console_db(db_names: dict[str, str]) -> str:
+    return db_names["dispatch"].replace("_dispatch", "_console")
+
+
+def console_config(config_for: Callable[..., dict], db_names: dict[str, str], **settings: Any) -> dict[str, Any]:
+    config = config_for("dispatch", MONGO_DATABASE=console_db(db_names),
+                        WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")
+    config["CONSOLE"] = {"FEED_POLL_SECONDS": 0.2, "RPC_TIMEOUT_SECONDS": 10} | settings
+    return config
+
+
+def declare_with_console(amqp_uri: str) -> list[str]:
+    """The whole topology including the console's queues (until shared/topology lists the console)."""
+    return topology.declare_topology(amqp_uri, [*topology.siaga_service_classes(), ConsoleService])
+
+
+def console_store(mongo_client, db_names) -> ConsoleStore:
+    store = ConsoleStore(mongo_client[console_db(db_names)])
+    store.ensure_indexes()
+    return store
+
+
+def create_operator(store: ConsoleStore, username: str = "piket.menteng", polseks: tuple[str, ...] = ("31.71.06",),
+                    password: str = PASSWORD) -> dict[str, Any]:
+    return add_operator(store, username, list(polseks), f"Operator {username}", password)
+
+
+class ConsoleClient:
+    """What the console's page does over HTTP: log in, read the board, act with the CSRF token."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.csrf: str | None = None
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log_in(self, username: str = "piket.menteng", password: str = PASSWORD) -> requests.Response:
+        response = self.http.post(self.url("/api/login"), json={"username": username, "password": password}, timeout=10)
+        if response.ok:
+            self.csrf = response.json()["csrf"]
+        return response
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.http.get(self.url(path), timeout=10, **kwargs)
+
+    def post(self, path: str, body: dict | None = None, csrf: bool = True) -> requests.Response:
+        headers = {"X-CSRF-Token": self.csrf} if csrf and self.csrf else {}
+        return self.http.post(self.url(path), json=body or {}, headers=headers, timeout=20)
+
+    def act(self, assignment_id: str, action: str, **body: Any) -> requests.Response:
+        return self.post(f"/api/assignments/{assignment_id}/{action}", body)
+
+    def board(self) -> list[dict[str, Any]]:
+        response = self.get("/api/board")
+        response.raise_for_status()
+        return response.json()["cards"]
+
+    def wait_for_card(self, predicate: Callable[[dict], bool], timeout: float = 20.0) -> dict[str, Any]:
+        """The first card on the board matching, polling until the deadline (the board is built from events)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            cards = self.board()
+            for card in cards:
+                if predicate(card):
+                    return card
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching card within {timeout}s; board: "
+                                     f"{[(c['number'], c['status']) for c in cards]}")
+            time.sleep(0.1)
+
+
+def base_url(config: dict[str, Any]) -> str:
+    return f"http://{config['WEB_SERVER_ADDRESS']}"

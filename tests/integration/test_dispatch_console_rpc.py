@@ -1,0 +1,139 @@
+"""The RPCs a console adds to dispatch: a Polsek's roster, and reassigning a report by hand to a named officer
+with the same compare-and-set claims and the usual events — on the real broker and database."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from services.dispatch.domain import NAMED_RULE
+from services.dispatch.service import DispatchService
+from shared.envelope import utcnow
+from tests.factories import of_type
+from tests.factories_dispatch import (
+    BHABIN_MENTENG,
+    PATROL_YOGA,
+    POLISI_RW_MENTENG_RW05,
+    create_report_received,
+    dispatch_store,
+    load_demo_roster,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def store(mongo_client, db_names):
+    return load_demo_roster(dispatch_store(mongo_client, db_names))
+
+
+@pytest.fixture
+def events(tap):
+    return tap(("dispatch.events", "#"))
+
+
+def start_dispatch(container_factory, config_for, **dispatch_settings):
+    config = config_for("dispatch")
+    if dispatch_settings:
+        config["DISPATCH"] = dispatch_settings
+    container_factory(DispatchService, config).start()
+
+
+@pytest.fixture
+def rpc(declared, store, container_factory, config_for, amqp_uri):
+    start_dispatch(container_factory, config_for)
+    with ServiceRpcProxy("dispatch", {"AMQP_URI": amqp_uri}, timeout=20) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def assignment(rpc, events, publish_raw) -> dict:
+    publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
+    return events.wait_for(of_type("assignment_created"))["data"]
+
+
+def test_list_officers_shows_a_polseks_roster_with_each_officers_current_assignment(rpc, assignment):
+    roster = rpc.list_officers("31.71.06")
+    assert len(roster) == 13
+    by_nrp = {officer["nrp"]: officer for officer in roster}
+    busy = by_nrp[POLISI_RW_MENTENG_RW05]
+    assert (busy["role"], busy["areas"], busy["status"]) == ("polisi_rw", ["31.71.06.1001/RW05"], "assigned")
+    assert busy["assignment"] == {
+        "assignment_id": assignment["assignment_id"], "state": "created",
+        "report_id": assignment["report"]["report_id"], "number": assignment["report"]["number"],
+        "category": "traffic_accident", "priority": "P1"}
+    assert by_nrp[BHABIN_MENTENG]["assignment"] is None
+    assert isinstance(by_nrp[BHABIN_MENTENG]["on_shift"], bool)
+
+
+def test_list_officers_filters_by_village_and_status_and_explains_a_bad_filter(rpc, assignment):
+    menteng = {o["nrp"] for o in rpc.list_officers("31.71.06", village="31.71.06.1001")}
+    assert menteng == {BHABIN_MENTENG, POLISI_RW_MENTENG_RW05}  # the village's officer and its RW's
+    assert [o["nrp"] for o in rpc.list_officers("31.71.06", status="assigned")] == [POLISI_RW_MENTENG_RW05]
+    assert rpc.list_officers("31.71.01") == []
+    for bad, reason in ((dict(polsek="menteng"), "district code"),
+                        (dict(polsek="31.71.06", village="31.71.07.1001"), "village code of Polsek 31.71.06"),
+                        (dict(polsek="31.71.06", status="sleeping"), "one of off_duty")):
+        with pytest.raises(RemoteError) as caught:
+            rpc.list_officers(**bad)
+        assert caught.value.exc_type == "DispatchError" and reason in caught.value.value
+
+
+def test_reassigning_by_hand_declines_via_console_and_claims_the_named_officer(rpc, assignment, events, store):
+    result = rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "Yoga sudah dekat lokasi (radio)")
+
+    declined = events.wait_for(of_type("assignment_declined", assignment_id=assignment["assignment_id"]))
+    assert declined["data"]["via"] == "console"
+    assert declined["data"]["reason"] == ("reassigned by console to Brigpol Yoga Saputra (85060788): "
+                                          "Yoga sudah dekat lokasi (radio)")
+    created = events.wait_for(of_type("assignment_created", attempt=2))["data"]
+    assert (created["officer"]["nrp"], created["rule"]) == (PATROL_YOGA, NAMED_RULE)
+    assert created["reason"] == "named by the duty officer on the console: Yoga sudah dekat lokasi (radio)"
+    assert result["assignment"]["assignment_id"] == created["assignment_id"]
+    assert result["ended"]["state"] == "declined"
+    assert store.officer(PATROL_YOGA)["assignment_id"] == created["assignment_id"]
+    assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "available"
+    assert rpc.acknowledge_assignment(created["assignment_id"])["state"] == "acknowledged"
+
+
+def test_reassigning_to_a_busy_officer_or_a_finished_assignment_is_refused_and_changes_nothing(
+        rpc, assignment, events, store, publish_raw):
+    publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
+    other = events.wait_for(lambda e: e["type"] == "assignment_created"
+                            and e["data"]["assignment_id"] != assignment["assignment_id"])["data"]
+    with pytest.raises(RemoteError) as caught:
+        rpc.reassign_assignment(assignment["assignment_id"], other["officer"]["nrp"], "dekat")
+    assert caught.value.exc_type == "OfficerNotFree"
+    assert f"{other['officer']['name']} is assigned on another report" in caught.value.value
+    with pytest.raises(RemoteError) as caught:
+        rpc.reassign_assignment(assignment["assignment_id"], POLISI_RW_MENTENG_RW05, "dekat")
+    assert "already assigned to Bripda Rizky Pratama" in caught.value.value
+    with pytest.raises(RemoteError) as caught:
+        rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "   ")
+    assert "say why" in caught.value.value
+    assert store.assignment(assignment["assignment_id"])["state"] == "created"
+
+    rpc.complete_assignment(assignment["assignment_id"], "selesai")
+    with pytest.raises(RemoteError) as caught:
+        rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "dekat")
+    assert caught.value.exc_type == "InvalidTransition" and "already completed" in caught.value.value
+    assert not [e for e in events.drain(idle=1.0) if e["type"] == "assignment_declined"]
+
+
+def test_a_reassignment_whose_follow_up_died_is_finished_by_the_sweep_with_the_named_officer(
+        declared, store, container_factory, config_for, events, publish_raw):
+    start_dispatch(container_factory, config_for, SWEEP_SECONDS=0.2, FOLLOW_UP_GRACE_S=0)
+    publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
+    first = events.wait_for(of_type("assignment_created"))["data"]
+
+    store.reassign(first["assignment_id"], PATROL_YOGA, "radio", utcnow())  # a worker that died right after this
+
+    created = events.wait_for(of_type("assignment_created", attempt=2))["data"]
+    assert (created["officer"]["nrp"], created["rule"]) == (PATROL_YOGA, NAMED_RULE)
+    assert store.officer(PATROL_YOGA)["assignment_id"] == created["assignment_id"]
+    deadline = time.monotonic() + 10  # the follow-up is marked finished just after its event is published
+    while store.assignment(first["assignment_id"]).get("successor") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.assignment(first["assignment_id"])["successor"] == created["assignment_id"]

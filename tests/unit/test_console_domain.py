@@ -1,0 +1,217 @@
+"""The console's pure rules: the board from events in any order and any number of times, Polsek scoping,
+the actions' required notes, login lock-out and password hashing."""
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.console import auth, domain
+from services.console.exceptions import Forbidden, InvalidRequest
+from shared.envelope import Event
+
+T0 = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
+OFFICER = {"nrp": "90120344", "name": "Bripda Rizky Pratama", "rank": "Bripda", "role": "polisi_rw",
+           "phone": "+6281210010505"}
+NEXT_OFFICER = {"nrp": "75030412", "name": "Bripka Agus Setiawan", "rank": "Bripka", "role": "bhabinkamtibmas",
+                "phone": "+6281210014412"}
+SUMMARY = {"report_id": "rep-1", "number": "MTG-0001", "category": "traffic_accident", "priority": "P1",
+           "description": "Tabrakan motor", "village_code": "31.71.06.1001", "village_name": "Menteng", "rw": 5,
+           "address": "Jl. HOS Cokroaminoto 12"}
+OPERATOR = {"_id": "piket", "polseks": ["31.71.06"]}
+
+
+def event(type_: str, data: dict, at: datetime = T0, id: str | None = None) -> Event:
+    return Event(id=id or f"{type_}-{data.get('assignment_id', '')}", source="/siaga/test", type=type_, time=at,
+                 data=data)
+
+
+def received(at=T0):
+    return event("report_received", {
+        "report_id": "rep-1", "number": "MTG-0001", "source_kind": "citizen_app", "category": "traffic_accident",
+        "priority": "P1", "skills": ["first_aid"], "description": "Tabrakan motor",
+        "place": {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "village_name": "Menteng",
+                  "rw": 5, "address": "Jl. HOS Cokroaminoto 12"},
+        "anonymous": False, "reporter": {"name": "Budi", "phone": "+6281299991234"}, "received_at": at}, at)
+
+
+def created(assignment_id="a1", attempt=1, officer=OFFICER, at=T0):
+    return event("assignment_created", {
+        "assignment_id": assignment_id, "officer": officer, "report": SUMMARY, "rule": "area_polisi_rw",
+        "reason": "polisi_rw of 31.71.06.1001/RW05", "skipped": [], "ack_deadline": at + timedelta(minutes=2),
+        "distance_m": None, "attempt": attempt, "state": "created"}, at)
+
+
+def step(type_, assignment_id="a1", officer=OFFICER, at=T0, **extra):
+    return event(type_, {"assignment_id": assignment_id, "report_id": "rep-1", "number": "MTG-0001",
+                         "officer": officer, "at": at, "via": "console", **extra}, at)
+
+
+def board_after(events) -> dict:
+    entry = None
+    for each in events:
+        for change in domain.changes_from(each):
+            entry = domain.applied(entry, change, T0) or entry
+    return entry
+
+
+def test_a_report_on_the_board_follows_its_assignment_to_resolved():
+    minute = timedelta(minutes=1)
+    entry = board_after([received(), created(at=T0 + minute)])
+    assert (entry["status"], entry["polsek"], entry["open"]) == ("assigned", "31.71.06", True)
+    card = domain.card(entry)
+    assert card["assignment"]["officer"]["name"] == "Bripda Rizky Pratama"
+    assert card["assignment"]["reason"] == "polisi_rw of 31.71.06.1001/RW05"
+    assert card["assignment"]["ack_deadline"] == "2026-01-05T01:03:00Z"
+    assert card["category_name"] == "kecelakaan lalu lintas"
+
+    entry = board_after([received(), created(), step("assignment_acknowledged"), step("assignment_departed"),
+                         step("assignment_arrived"),
+                         step("assignment_completed", outcome="Korban ke RS", at=T0 + minute)])
+    assert (entry["status"], entry["open"]) == ("resolved", False)
+    assert entry["visible_until"] == T0 + minute + timedelta(minutes=120)
+    assert domain.card(entry)["resolved"]["steps"]["completed"]["outcome"] == "Korban ke RS"
+
+
+STORY = [received(), created(), step("assignment_acknowledged"), step("assignment_departed")]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(len(STORY)))))
+def test_the_board_reaches_the_same_state_whatever_order_the_events_arrive_in(order):
+    entry = board_after([STORY[i] for i in order])
+    assert entry["status"] == "en_route"
+    assert entry["report"]["partial"] is False
+    assert entry["version"] == len(STORY)
+
+
+def test_an_event_applied_twice_changes_nothing_the_second_time():
+    entry = board_after([received(), created()])
+    for change in domain.changes_from(created()):
+        assert domain.applied(entry, change, T0) is None
+
+
+def test_a_late_acknowledgement_never_moves_an_assignment_back():
+    entry = board_after([received(), created(), step("assignment_arrived"), step("assignment_acknowledged")])
+    assert entry["status"] == "on_scene"
+
+
+def test_completion_beats_a_decline_that_raced_it():
+    entry = board_after([received(), created(), step("assignment_completed", outcome="aman"),
+                         step("assignment_declined", reason="sibuk")])
+    assert entry["status"] == "resolved"
+
+
+def test_after_a_decline_the_report_waits_for_and_then_follows_the_next_officer():
+    declined = step("assignment_declined", reason="sedang di tempat lain")
+    entry = board_after([received(), created(), declined])
+    assert entry["status"] == "received"
+    assert domain.card(entry)["last_ended"]["steps"]["declined"]["reason"] == "sedang di tempat lain"
+    # the next assignment may even be seen before the decline that caused it
+    entry = board_after([received(), created("a2", attempt=2, officer=NEXT_OFFICER), created(), declined])
+    assert entry["status"] == "assigned"
+    assert domain.card(entry)["assignment"]["officer"]["nrp"] == NEXT_OFFICER["nrp"]
+
+
+def test_an_escalation_after_every_try_puts_the_report_with_the_duty_desk():
+    escalated = event("assignment_escalated", {
+        "report": SUMMARY, "polsek": "31.71.06", "duty_desk": None, "reason": "1 officers tried, none took it",
+        "skipped": [], "attempts": 1, "last_assignment_id": "a1"})
+    entry = board_after([escalated, created(), step("assignment_expired", attempt=1, reason="no ack")])
+    assert entry["status"] == "escalated"
+    assert domain.card(entry)["escalation"]["reason"] == "1 officers tried, none took it"
+    assert entry["report"]["partial"] is True  # shown from the events' summary until report_received arrives
+    entry = board_after([escalated, created(), step("assignment_expired", attempt=1, reason="no ack"), received()])
+    assert entry["report"]["partial"] is False and entry["status"] == "escalated"
+
+
+def test_a_duplicate_is_closed_and_counted_on_its_original():
+    duplicate = event("duplicate_reported", {
+        "report_id": "rep-2", "number": "MTG-0002", "original_report_id": "rep-1", "original_number": "MTG-0001",
+        "category": "traffic_accident", "priority": "P1", "place": {"village_code": "31.71.06.1001"},
+        "anonymous": True, "reporter": None, "received_at": T0, "source_kind": "hotline_110", "distance_m": 40})
+    changes = domain.changes_from(duplicate)
+    original = domain.applied(board_after([received()]), changes[1], T0)
+    assert [d["number"] for d in original["duplicates"]] == ["MTG-0002"]
+    assert domain.applied(original, changes[1], T0) is None
+    copy = domain.applied(None, changes[0], T0)
+    assert (copy["status"], copy["open"], copy["duplicate_of"]["number"]) == ("duplicate", False, "MTG-0001")
+
+
+def test_an_entry_known_only_from_a_step_event_is_not_shown_until_the_report_is_known():
+    entry = board_after([step("assignment_acknowledged")])
+    assert entry["visible_until"] == domain.EPOCH
+
+
+# ---------------------------------------------------------------- scoping and actions
+
+def test_an_operator_acts_only_on_reports_of_their_own_polsek():
+    domain.check_may_act(OPERATOR, {"report": SUMMARY})
+    with pytest.raises(Forbidden, match="bukan wilayah Polsek Anda"):
+        domain.check_may_act(OPERATOR, {"report": SUMMARY | {"village_code": "31.71.01.1001"}})
+    with pytest.raises(Forbidden):
+        domain.check_may_act(OPERATOR, {"report": SUMMARY | {"village_code": None}})
+    with pytest.raises(Forbidden):
+        domain.check_may_send(OPERATOR, {"name": "Bripka Lain", "polsek": "31.71.01"})
+    assert domain.chosen_polsek(OPERATOR, None) == "31.71.06"
+    with pytest.raises(Forbidden):
+        domain.chosen_polsek(OPERATOR, "31.71.01")
+
+
+@pytest.mark.parametrize("action, body, call", [
+    ("acknowledge", {}, ("acknowledge_assignment", [])),
+    ("decline", {"reason": "  ban   bocor "}, ("decline_assignment", ["ban bocor"])),
+    ("complete", {"outcome": "aman"}, ("complete_assignment", ["aman"])),
+    ("reassign", {"nrp": "85060788", "reason": "dekat"}, ("reassign_assignment", ["85060788", "dekat"])),
+])
+def test_actions_map_to_dispatch_rpcs(action, body, call):
+    assert domain.action_call(action, body) == call
+
+
+@pytest.mark.parametrize("action, body, reason", [
+    ("decline", {}, "Isi alasan."),
+    ("complete", {"outcome": "   "}, "Isi hasil penanganan."),
+    ("reassign", {}, "Isi petugas pengganti (NRP) dan alasan."),
+    ("explode", {}, "tidak dikenal"),
+    ("decline", {"reason": "x" * 301}, "terlalu panjang"),
+])
+def test_an_action_without_its_note_is_refused_with_a_reason(action, body, reason):
+    with pytest.raises(InvalidRequest, match=re.escape(reason)):
+        domain.action_call(action, body)
+
+
+def test_too_many_failed_logins_lock_the_account_for_a_while():
+    settings = domain.Settings(max_failed_logins=3, lock_minutes=15)
+    operator = {"failed_logins": 1}
+    assert domain.after_failed_login(operator, T0, settings) == {"failed_logins": 2}
+    locked = domain.after_failed_login({"failed_logins": 2}, T0, settings)
+    assert locked == {"failed_logins": 0, "locked_until": T0 + timedelta(minutes=15)}
+    assert domain.login_locked_until(locked, T0 + timedelta(minutes=5)) == T0 + timedelta(minutes=15)
+    assert domain.login_locked_until(locked, T0 + timedelta(minutes=16)) is None
+
+
+def test_settings_come_from_config_strings():
+    settings = domain.Settings.from_config({"SESSION_HOURS": "8", "COOKIE_SECURE": "true", "FEED_POLL_SECONDS": 0.2})
+    assert (settings.session_hours, settings.cookie_secure, settings.feed_poll_seconds) == (8.0, True, 0.2)
+
+
+# ---------------------------------------------------------------- passwords and tokens
+
+def test_passwords_are_stored_as_argon2id_hashes_and_verified():
+    hashed = auth.hash_password("kata-sandi-piket")
+    assert hashed.startswith("$argon2id$") and "kata-sandi-piket" not in hashed
+    assert auth.verify_password(hashed, "kata-sandi-piket")
+    assert not auth.verify_password(hashed, "kata-sandi-salah")
+    assert not auth.verify_password("not a hash", "kata-sandi-piket")
+    assert auth.hash_password("kata-sandi-piket") != hashed  # salted
+    with pytest.raises(ValueError):
+        auth.hash_password("pendek")
+
+
+def test_generated_passwords_and_tokens_are_random_and_only_digests_are_kept():
+    passwords = {auth.generate_password() for _ in range(50)}
+    assert len(passwords) == 50 and all(len(p) == 23 for p in passwords)
+    token = auth.new_token()
+    assert len(token) >= 40 and auth.token_digest(token) != token and len(auth.token_digest(token)) == 64
+    assert auth.same_token(token, token) and not auth.same_token(token, None) and not auth.same_token(None, None)
