@@ -23,7 +23,9 @@ MAX_ATTEMPTS = 5
 # The broker's own limit is a backstop above ours, for workers that die mid-message.
 BROKER_DELIVERY_LIMIT = MAX_ATTEMPTS + 2
 
-SERVICE_MODULES = ("services.reports.service", "services.dispatch.service", "services.notify.service")
+SERVICE_MODULES = (
+    "services.reports.service", "services.dispatch.service", "services.notify.service", "services.console.service",
+)
 
 
 def event_exchange(name: str, declare: bool = False) -> Exchange:

@@ -23,6 +23,7 @@ from kombu import Connection, Exchange, Queue
 from rich.console import Console
 from rich.table import Table
 
+from services.console.operators import add_operator, open_store
 from services.dispatch.roster import load_roster_file
 from shared.config import PROJECT_ROOT
 from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
@@ -33,7 +34,8 @@ from siaga.system import System
 ROSTER = PROJECT_ROOT / "services" / "dispatch" / "demo_roster.json"
 # The simulated gateway accepts and delivers every SMS; simulated officers answer "OK <number>".
 SIMULATOR_ARGS = ("--auto-reply", "OK {number}", "--reply-delay", "1")
-DEMO_HTTP = {"reports": "127.0.0.1:8311"}
+DEMO_HTTP = {"reports": "127.0.0.1:8311", "console": "127.0.0.1:8080"}
+DEMO_OPERATOR = "piket.menteng"
 UPSTREAM_QUEUE = external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
 
 SAMPLES: list[dict[str, Any]] = [
@@ -177,9 +179,21 @@ def outcome_table(incidents: list[dict], outcomes: list[dict | None]) -> Table:
     return table
 
 
+def demo_operator(system: System) -> str:
+    """A duty officer's console login for Polsek Metro Menteng, with a fresh password each run."""
+    client, store = open_store(system.mongo_uri)
+    try:
+        login = add_operator(store, DEMO_OPERATOR, ["31.71.06"], "Piket Polsek Metro Menteng", reset_password=True)
+    finally:
+        client.close()
+    return login["password"]
+
+
 def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[Observer, bool]:
     count = load_roster_file(ROSTER, system.mongo_uri)
     console.print(f"Roster loaded: {count} officers of Polsek Metro Menteng from {ROSTER.relative_to(PROJECT_ROOT)}")
+    console.print(f"[bold]Konsol piket: http://{system.http_addresses['console']}/[/]  masuk sebagai "
+                  f"[bold]{DEMO_OPERATOR}[/] / [bold]{demo_operator(system)}[/]")
     observer = Observer(system.amqp_uri)
     incidents = [incident_envelope(sample) for sample in SAMPLES]
     for incident in incidents:
@@ -221,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     observer = None
     try:
         system.start()
-        console.print(f"Services reports, dispatch, notify and the SMS gateway simulator are consuming"
+        console.print(f"Services reports, dispatch, notify, console and the SMS gateway simulator are consuming"
                       f"{', each as its own broker user' if system.amqp_uris else ''}; logs in {system.log_dir}")
         console.print(f"Open311 GeoReport v2: http://{system.http_addresses['reports']}/open311/v2/services.json")
         observer, complete = run_demo(system, console)
@@ -235,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]Siaga could not run the demo:[/] {exc}")
         return 1
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second Ctrl-C/TERM must not cut the shutdown short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if observer:
             observer.close()
         system.stop()

@@ -18,12 +18,12 @@ from shared.config import PROJECT_ROOT, service_config
 from shared.embedded_db import EmbeddedMongo, free_port
 from shared.mongo import connect
 
-SERVICES = ("reports", "dispatch", "notify")
+SERVICES = ("reports", "dispatch", "notify", "console")
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 SIMULATOR = "sms-gateway"
 SIMULATOR_QUEUE = "evt-notify-sms_requested--sms-gateway"
 # Services with an HTTP side, and the variable their config.yml reads the address from.
-HTTP_SETTINGS = {"reports": "REPORTS_HTTP_ADDRESS"}
+HTTP_SETTINGS = {"reports": "REPORTS_HTTP_ADDRESS", "console": "CONSOLE_HTTP_ADDRESS"}
 
 
 class System:
@@ -138,13 +138,16 @@ class System:
                 raise RuntimeError(f"service {service} exited with code {process.returncode}; "
                                    f"see {self.log_dir / (service + '.log')}")
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 15.0) -> None:
+        """Graceful first; a service still running after `grace` seconds is killed, which loses
+        nothing: its unacknowledged messages are redelivered and every write is idempotent."""
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
         for process in self.processes.values():
             try:
-                process.wait(20)
+                process.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

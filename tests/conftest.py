@@ -56,7 +56,7 @@ def mongo_client(mongo_uri):
 def db_names() -> dict[str, str]:
     """Per-test database names so tests never see each other's data."""
     run = uuid.uuid4().hex[:8]
-    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify")}
+    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify", "console")}
 
 
 @pytest.fixture

@@ -67,6 +67,8 @@ class DispatchService:
         sms = failed.data
         if sms["recipient_role"] != "officer" or not sms.get("assignment_id"):
             return
+        if sms.get("kind") not in (None, "officer_assignment"):
+            return  # a help text or a reply confirmation that failed says nothing about the assignment
         try:
             assignment = self.dispatch.assignment(sms["assignment_id"])
         except DispatchError as exc:

@@ -23,3 +23,4 @@ def test_demo_assigns_escalates_and_rejects_the_sample_incidents_then_exits(amqp
                      "Aipda Siti Rahmawati", "SPKT Polsek", "eskalasi", "ditolak", "GSM-7, 1 segmen"):
         assert expected in result.stdout
     assert "tidak ada hasil" not in result.stdout
+    assert "Konsol piket: http://127.0.0.1:8080/" in result.stdout and "piket.menteng" in result.stdout

@@ -31,6 +31,7 @@ def compose():
 
 SECRETS = {name: "not-a-real-secret" for name in (
     "RABBITMQ_PASSWORD", "SIAGA_REPORTS_AMQP_PASSWORD", "SIAGA_DISPATCH_AMQP_PASSWORD", "SIAGA_NOTIFY_AMQP_PASSWORD",
+    "SIAGA_CONSOLE_AMQP_PASSWORD",
     "SIAGA_SMS_GATEWAY_AMQP_PASSWORD", "SIAGA_UPSTREAM_APPS_AMQP_PASSWORD")}
 
 
@@ -43,8 +44,8 @@ def test_compose_accepts_the_file_and_every_long_running_service_has_a_health_ch
     result = resolved_config(compose, **SECRETS)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    assert {"rabbitmq", "mongo", "topology", "reports", "dispatch", "notify"} <= set(services)
-    for name in ("rabbitmq", "mongo", "reports", "dispatch", "notify"):
+    assert {"rabbitmq", "mongo", "topology", "reports", "dispatch", "notify", "console"} <= set(services)
+    for name in ("rabbitmq", "mongo", "reports", "dispatch", "notify", "console"):
         assert "healthcheck" in services[name], name
     assert services["mongo"]["image"] == "mongo:7"
     assert services["reports"]["environment"]["REPORTS_MONGO_DATABASE"] == "siaga_reports"
