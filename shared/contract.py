@@ -73,6 +73,9 @@ REPORT_REJECTED = _event(
 DUPLICATE_REPORTED = _event(
     "duplicate_reported", "reports", "DuplicateReportedSchema",
     "An incident repeats an open report nearby: linked to it, not dispatched again.")
+REPORT_CANCELLED = _event(
+    "report_cancelled", "reports", "ReportCancelledSchema",
+    "A duty officer cancelled an open report (final): its assignment ends and its officer is freed.")
 
 # dispatch
 ASSIGNMENT_CREATED = _event(
@@ -119,7 +122,7 @@ EVENT_TYPES: dict[str, EventType] = {
     event_type.name: event_type
     for event_type in (
         INCIDENT_REPORTED, OFFICER_LOCATION_UPDATED, OFFICER_STATUS_CHANGED,
-        REPORT_RECEIVED, REPORT_REJECTED, DUPLICATE_REPORTED,
+        REPORT_RECEIVED, REPORT_REJECTED, DUPLICATE_REPORTED, REPORT_CANCELLED,
         ASSIGNMENT_CREATED, ASSIGNMENT_ACKNOWLEDGED, ASSIGNMENT_DECLINED, ASSIGNMENT_DEPARTED,
         ASSIGNMENT_ARRIVED, ASSIGNMENT_COMPLETED, ASSIGNMENT_EXPIRED, ASSIGNMENT_ESCALATED,
         SMS_REQUESTED, SMS_FAILED, OFFICER_REPLIED,

@@ -55,7 +55,7 @@ def passwords(names: list[str], store: Path = LOCAL_PASSWORDS) -> dict[str, str]
     chosen = {}
     for party in names:
         env = f"SIAGA_{party.upper().replace('-', '_')}_AMQP_PASSWORD"
-        chosen[party] = os.environ.get(env) or kept.get(party) or secrets.token_urlsafe(18)
+        chosen[party] = os.environ.get(env) or kept.get(party) or secrets.token_hex(18)  # hex: never starts with "-", which rabbitmqctl would read as an option
     store.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps(chosen, indent=2))
     store.chmod(0o600)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from services.console.exceptions import Forbidden, InvalidRequest
+from services.console.exceptions import Forbidden, InvalidRequest, NotFound
 from shared import wilayah
 from shared.categories import CATEGORIES
 from shared.contract import (
@@ -34,6 +34,7 @@ from shared.contract import (
     ASSIGNMENT_ESCALATED,
     ASSIGNMENT_EXPIRED,
     DUPLICATE_REPORTED,
+    REPORT_CANCELLED,
     REPORT_RECEIVED,
 )
 from shared.envelope import Event
@@ -53,8 +54,8 @@ ENDED = ("declined", "expired", "completed")
 STATUS_OF_STATE = {"created": "assigned", "acknowledged": "acknowledged", "en_route": "en_route",
                    "on_scene": "on_scene"}
 REPORT_RANK = {"received": 0, "assigned": 1, "acknowledged": 2, "en_route": 3, "on_scene": 4, "resolved": 5}
-STATUSES = (*REPORT_RANK, "escalated", "duplicate")
-CLOSED = ("resolved", "duplicate")
+STATUSES = (*REPORT_RANK, "escalated", "duplicate", "cancelled")
+CLOSED = ("resolved", "duplicate", "cancelled")
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2, "P4": 3}
 
 # What a console may ask of dispatch for an assignment, and what each needs from the operator.
@@ -124,6 +125,8 @@ def changes_from(event: Event) -> list[Change]:
         return [Change(data["report"]["report_id"], event.key, "created", data, event.time)]
     if kind == ASSIGNMENT_ESCALATED.name:
         return [Change(data["report"]["report_id"], event.key, "escalated", data, event.time)]
+    if kind == REPORT_CANCELLED.name:
+        return [Change(data["report_id"], event.key, "cancelled", data, event.time)]
     if kind in STEP_STATES:
         return [Change(data["report_id"], event.key, STEP_STATES[kind], data, event.time)]
     raise ValueError(f"the board does not follow {kind!r}")
@@ -232,8 +235,15 @@ def _record_escalated(entry: dict[str, Any], change: Change) -> None:
                            "attempts": data.get("attempts") or 0, "at": change.at}
 
 
+def _record_cancelled(entry: dict[str, Any], change: Change) -> None:
+    data = change.data
+    entry["polsek"] = entry["polsek"] or data.get("polsek")
+    entry["cancellation"] = {"reason": data["reason"], "by": data["cancelled_by"], "at": data["at"],
+                             "previous_status": data.get("previous_status")}
+
+
 RECORDERS = {"report": _record_report, "duplicate": _record_duplicate, "duplicated": _record_duplicated,
-             "created": _record_created, "escalated": _record_escalated}
+             "created": _record_created, "escalated": _record_escalated, "cancelled": _record_cancelled}
 
 
 def _order(assignment: Mapping[str, Any]) -> tuple:
@@ -249,6 +259,8 @@ def summary(entry: Mapping[str, Any], settings: Settings = DEFAULT_SETTINGS) -> 
     closed_at = None
     if entry.get("duplicate_of"):
         status, closed_at = "duplicate", (entry["report"] or {}).get("received_at") or EPOCH
+    elif entry.get("cancellation"):  # final, like in reports: no later assignment event reopens it
+        status, closed_at = "cancelled", entry["cancellation"]["at"]
     elif completed is not None:
         status, latest, closed_at = "resolved", completed, completed["steps"]["completed"]["at"]
     elif escalation and (latest is None or (latest["state"] in ENDED
@@ -281,7 +293,8 @@ def card(entry: Mapping[str, Any]) -> dict[str, Any]:
     report = entry["report"] or {}
     assignments = {a["assignment_id"]: a for a in entry["assignments"]}
     current = assignments.get(entry.get("current"))
-    active = current if current and current["state"] not in ENDED else None
+    cancelled = bool(entry.get("cancellation"))
+    active = current if current and current["state"] not in ENDED and not cancelled else None
     ended = current if current and current["state"] in ("declined", "expired") else None
     category = CATEGORIES.get(report.get("category"))
     return _json({
@@ -296,6 +309,7 @@ def card(entry: Mapping[str, Any]) -> dict[str, Any]:
         "resolved": _assignment_card(current) if current and current["state"] == "completed" else None,
         "last_ended": _assignment_card(ended) if ended else None,
         "escalation": entry.get("escalation"),
+        "cancellation": entry.get("cancellation"),
         "duplicate_of": entry.get("duplicate_of"),
         "duplicates": entry.get("duplicates") or [],
         "timeline": timeline(entry),
@@ -319,6 +333,9 @@ def timeline(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     if entry.get("escalation"):
         steps.append({"at": entry["escalation"]["at"], "state": "escalated", "officer": None, "via": "system",
                       "note": entry["escalation"]["reason"]})
+    if entry.get("cancellation"):
+        steps.append({"at": entry["cancellation"]["at"], "state": "cancelled", "officer": None, "via": "console",
+                      "note": f"{entry['cancellation']['reason']} ({entry['cancellation']['by']})"})
     return sorted(steps, key=lambda step: step["at"])
 
 
@@ -387,6 +404,25 @@ def action_call(action: str, body: Mapping[str, Any] | None) -> tuple[str, list[
     if missing:
         raise InvalidRequest(f"Isi {' dan '.join(missing)}.")
     return method, arguments
+
+
+def check_may_cancel(operator: Mapping[str, Any], entry: Mapping[str, Any] | None) -> None:
+    """Only the report's own Polsek cancels it; the board entry (built from events) knows the Polsek."""
+    if entry is None or entry.get("report") is None:
+        raise NotFound("Laporan tidak ada di papan: periksa nomornya atau tunggu sampai muncul.")
+    if not sees(operator, entry.get("polsek")):
+        raise Forbidden(f"Laporan #{entry['report']['number']} bukan wilayah Polsek Anda "
+                        f"({', '.join(operator['polseks'])}).")
+
+
+def cancel_reason(body: Mapping[str, Any] | None) -> str:
+    """The operator's reason for cancelling a report; InvalidRequest when missing or too long."""
+    reason = " ".join(str((body or {}).get("reason") or "").split())
+    if not reason:
+        raise InvalidRequest("Isi alasan pembatalan.")
+    if len(reason) > NOTE_LIMITS["reason"]:
+        raise InvalidRequest(f"Alasan terlalu panjang (paling banyak {NOTE_LIMITS['reason']} huruf).")
+    return reason
 
 
 def polsek_directory(polseks: list[str]) -> list[dict[str, Any]]:

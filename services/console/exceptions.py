@@ -61,5 +61,15 @@ class DispatchUnavailable(ConsoleError):
         super().__init__(reason)
 
 
+class ReportsRefused(ConsoleError):
+    """reports said no (e.g. the report was already resolved); the reason is reports' own."""
+
+    status = 409
+
+
+class ReportsUnavailable(ConsoleError):
+    status = 503
+
+
 class BoardConflict(Exception):
     """The same report's board entry kept changing under a handler; the event is retried (bounded)."""

@@ -1,7 +1,7 @@
 """console: the duty officer's web console — a live board, actions for officers who call in by radio,
 the roster and a map — served by the service itself (no CDN, no map tiles).
 
-Consumes  reports.events   report_received, duplicate_reported
+Consumes  reports.events   report_received, duplicate_reported, report_cancelled
           dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived, _completed,
                            _expired, _escalated                      → the board (its own read model)
 HTTP      GET  /                      the page (static/), GET /static/<name>
@@ -10,13 +10,14 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           GET  /api/board/stream      the same, live (server-sent events)
           GET  /api/officers          the roster (dispatch.list_officers)
           POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
-RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs
-Publishes nothing: every action is dispatch's to decide and to announce.
+          POST /api/reports/<id>/cancel         cancel a report (reports.cancel_report)
+RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report
+Publishes nothing: every action is dispatch's (or, for a cancellation, reports') to decide and to announce.
 """
 from werkzeug.wrappers import Request
 
 from services.console import domain, web
-from services.console.dependencies import DispatchClient
+from services.console.dependencies import DispatchClient, ReportsClient
 from services.console.exceptions import NotLoggedIn
 from services.console.storage import BoardFeed, ConsoleStorage
 from services.console.web import http
@@ -30,6 +31,7 @@ from shared.contract import (
     ASSIGNMENT_ESCALATED,
     ASSIGNMENT_EXPIRED,
     DUPLICATE_REPORTED,
+    REPORT_CANCELLED,
     REPORT_RECEIVED,
 )
 from shared.envelope import Event, utcnow
@@ -42,6 +44,7 @@ class ConsoleService:
     store = ConsoleStorage()
     feed = BoardFeed()
     dispatch = DispatchClient()
+    reports = ReportsClient()
     files = web.static_files()
 
     # ------------------------------------------------------------ the board, from events
@@ -53,6 +56,11 @@ class ConsoleService:
     @handles(DUPLICATE_REPORTED)
     def handle_duplicate_reported(self, event: Event) -> None:
         """The duplicate is closed; its original counts one more report of the same incident."""
+        self.follow(event)
+
+    @handles(REPORT_CANCELLED)
+    def handle_report_cancelled(self, event: Event) -> None:
+        """Final: the card closes as cancelled, whatever assignment events come after."""
         self.follow(event)
 
     @handles(ASSIGNMENT_CREATED)
@@ -156,6 +164,14 @@ class ConsoleService:
         if action == "reassign":
             domain.check_may_send(operator, self.dispatch("get_officer", arguments[0]))
         return web.json_response(self.dispatch(method, assignment_id, *arguments))
+
+    @http("POST", "/api/reports/<report_id>/cancel")
+    def cancel_report(self, request: Request, report_id: str):
+        """Checked here (own Polsek from the board, CSRF, a reason), decided and announced by reports."""
+        _, operator = self.signed_in(request, csrf=True)
+        reason = domain.cancel_reason(web.json_body(request))
+        domain.check_may_cancel(operator, self.store.entry(report_id))
+        return web.json_response(self.reports("cancel_report", report_id, reason, operator["_id"]))
 
     # ------------------------------------------------------------ helpers (not entrypoints)
 

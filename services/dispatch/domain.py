@@ -427,6 +427,9 @@ def decide(assignment: Mapping[str, Any], action: str, by_nrp: str | None = None
     if by_nrp is not None and by_nrp != assignment["officer"]["nrp"]:
         raise NotAssignedOfficer(f"report #{number} is assigned to {assignment['officer']['name']}, "
                                  f"not to NRP {by_nrp}")
+    if ended_by_cancellation(assignment):
+        at = _local_time(_history_at(assignment, state), assignment)
+        raise InvalidTransition(f"report #{number} was cancelled at {at}: the officer is no longer needed there")
     if state == target:
         return REPEAT
     if state in TERMINAL:
@@ -456,13 +459,15 @@ def step(assignment: Mapping[str, Any], target: str, now: datetime, via: str,
 
 def moved(assignment: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
     """The assignment after a step (what the store wrote with its compare-and-set)."""
-    ended = entry["state"] in ("declined", "expired")
+    cancelled = bool(entry.get("report_cancelled"))
+    ended = entry["state"] in ("declined", "expired") and not cancelled
     return dict(assignment) | {
         "state": entry["state"],
         "history": [*assignment["history"], dict(entry)],
-        # a declined/expired assignment stays due until its follow-up (next officer or duty desk) is done
+        # a declined/expired assignment stays due until its follow-up (next officer or duty desk) is done;
+        # one ended because its report was cancelled has no follow-up at all
         "due_at": entry["at"] if ended else None,
-    }
+    } | ({"successor": CANCELLED_SUCCESSOR} if cancelled else {})
 
 
 def step_event_data(assignment: Mapping[str, Any], state: str) -> dict[str, Any]:
@@ -549,8 +554,8 @@ def check_reassignment(assignment: Mapping[str, Any], officer: Mapping[str, Any]
     state, number = assignment["state"], assignment["report"]["number"]
     if state in TERMINAL:
         at = _local_time(_history_at(assignment, state), assignment)
-        raise InvalidTransition(f"assignment for report #{number} was already {STATE_TEXT[state]} at {at}; "
-                                "nothing to reassign")
+        what = "cancelled with its report" if ended_by_cancellation(assignment) else f"already {STATE_TEXT[state]}"
+        raise InvalidTransition(f"assignment for report #{number} was {what} at {at}; nothing to reassign")
     if officer["_id"] == assignment["officer"]["nrp"]:
         raise InvalidTransition(f"report #{number} is already assigned to {officer['name']}")
     if officer["role"] == "duty_desk":
@@ -580,6 +585,27 @@ def named_officer(ended: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def named_candidate(officer: dict[str, Any], reason: str, own: bool = False) -> Candidate:
     return Candidate(officer, NAMED_RULE, f"named by the duty officer on the console: {reason}", None, own)
+
+
+# ---------------------------------------------------------------- a report cancelled on a console
+#
+# reports publishes report_cancelled; the report's open assignment (whatever its state) ends as
+# declined via the console with the reason "report cancelled: …", and nobody follows it: no next
+# officer, no duty desk (successor "report_cancelled", never due for the sweep). Declined is the
+# existing terminal state every consumer already handles (reports ignores it on a cancelled report,
+# notify closes the officer's SMS replies, the board ends the assignment); a separate `cancelled`
+# state would need an assignment event of its own.
+
+CANCELLED_SUCCESSOR = "report_cancelled"
+
+
+def cancellation_step(assignment: Mapping[str, Any], reason: str, now: datetime) -> dict[str, Any]:
+    note = f"report cancelled: {' '.join((reason or '').split()) or 'no reason given'}"
+    return step(assignment, "declined", now, "console", note[:REASSIGN_NOTE_LIMIT]) | {"report_cancelled": True}
+
+
+def ended_by_cancellation(assignment: Mapping[str, Any]) -> bool:
+    return assignment["state"] == "declined" and bool(assignment["history"][-1].get("report_cancelled"))
 
 
 def roster_filter(polsek: str, village: str | None, status: str | None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """dispatch: decides which officer goes to a report, and follows the assignment until it ends.
 
-Consumes  reports.events   report_received
+Consumes  reports.events   report_received, report_cancelled
           intake.events    officer_location_updated, officer_status_changed   (officer apps)
           notify.events    officer_replied, sms_failed
           timer            expire_overdue_assignments (every DISPATCH.SWEEP_SECONDS, on every replica)
@@ -26,6 +26,7 @@ from shared.contract import (
     OFFICER_LOCATION_UPDATED,
     OFFICER_REPLIED,
     OFFICER_STATUS_CHANGED,
+    REPORT_CANCELLED,
     REPORT_RECEIVED,
     SMS_FAILED,
 )
@@ -45,10 +46,21 @@ class DispatchService:
 
     @handles(REPORT_RECEIVED)
     def handle_report_received(self, received: Event) -> None:
-        """Claim the best free officer for the report, or hand it to the Polsek duty desk."""
+        """Claim the best free officer for the report, or hand it to the Polsek duty desk; a report
+        cancelled before this (late) delivery claims nobody."""
+        if self.dispatch.is_cancelled(received.data["report_id"]):
+            log.info("report_received %s ignored: report %s was cancelled", received.id, received.data["report_id"])
+            return
         request = domain.request_from_report(received.data)
         outcome = self.dispatch.assign(request, derived_id(received, "assignment"), utcnow(), received)
         self.publish_outcome(outcome, received)
+
+    @handles(REPORT_CANCELLED)
+    def handle_report_cancelled(self, cancelled: Event) -> None:
+        """The report's open assignment ends (declined: "report cancelled: …") and its officer is free;
+        nobody follows it. A redelivery says the same assignment_declined again."""
+        for ended in self.dispatch.cancel_report(cancelled.data["report_id"], cancelled.data["reason"], utcnow()):
+            self.publish_step(ended)
 
     @every_sweep
     def expire_overdue_assignments(self) -> None:
@@ -186,6 +198,10 @@ class DispatchService:
             self.follow_up(ended)
 
     def follow_up(self, ended: dict) -> domain.Outcome:
+        if self.dispatch.is_cancelled(ended["report_id"]):
+            self.dispatch.release(ended["officer"]["nrp"], ended["_id"])
+            self.dispatch.finish_follow_up(ended, domain.Outcome())  # nobody follows a cancelled report
+            return domain.Outcome()
         outcome = self.dispatch.follow_up(ended, utcnow())
         self.publish_outcome(outcome, domain.step_cause(ended, ended["state"]))
         self.dispatch.finish_follow_up(ended, outcome)

@@ -161,7 +161,9 @@ class DispatchStore(Store):
         after = domain.moved(assignment, entry)
         result = self.db.assignments.update_one(
             {"_id": assignment["_id"], "state": assignment["state"]},
-            {"$set": {"state": after["state"], "due_at": after["due_at"]}, "$push": {"history": entry}})
+            {"$set": {"state": after["state"], "due_at": after["due_at"]}
+                     | ({"successor": after["successor"]} if entry.get("report_cancelled") else {}),
+             "$push": {"history": entry}})
         if result.matched_count != 1:
             return None
         officer_status = domain.OFFICER_STATUS[after["state"]]
@@ -237,8 +239,35 @@ class DispatchStore(Store):
                 return ended
         raise DispatchError("the assignment changed several times while it was reassigned; try again")
 
+    def cancel_report(self, report_id: str, reason: str, now: datetime) -> list[dict[str, Any]]:
+        """Remember the cancellation first (a late report_received or follow-up then claims nobody), then
+        end the report's open assignments, freeing their officers. Returns the assignments ended by the
+        cancellation, including ones an earlier delivery ended (to say it again, same event id)."""
+        try:
+            self.db.cancelled_reports.insert_one({"_id": report_id, "at": now})
+        except DuplicateKeyError:
+            pass
+        ended = []
+        for assignment in self.assignments_for(report_id):
+            for _ in range(3):
+                if assignment["state"] not in domain.TERMINAL:
+                    after = self._move(assignment, domain.cancellation_step(assignment, reason, now))
+                    if after is None:  # the officer answered meanwhile: read it again
+                        assignment = self.assignment(assignment["_id"])
+                        continue
+                    ended.append(after)
+                elif domain.ended_by_cancellation(assignment):
+                    self.release(assignment["officer"]["nrp"], assignment["_id"])  # a crash may have left him
+                    ended.append(assignment)
+                break
+        return ended
+
+    def is_cancelled(self, report_id: str) -> bool:
+        return self.db.cancelled_reports.find_one({"_id": report_id}, {"_id": 1}) is not None
+
     def finish_follow_up(self, ended: dict[str, Any], outcome: Outcome) -> None:
-        successor = outcome.assignment["_id"] if outcome.assignment else "escalated"
+        successor = (outcome.assignment["_id"] if outcome.assignment
+                     else "escalated" if outcome.escalation else domain.CANCELLED_SUCCESSOR)
         self.db.assignments.update_one({"_id": ended["_id"], "state": ended["state"]},
                                        {"$set": {"due_at": None, "successor": successor}})
 

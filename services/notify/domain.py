@@ -200,6 +200,23 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
                     report_id=report["report_id"], assignment_id=assignment["assignment_id"])]
 
 
+# dispatch ends the open assignment of a cancelled report as declined with this reason prefix.
+REPORT_CANCELLED_PREFIX = "report cancelled: "
+
+
+def officer_report_cancelled_sms(declined: Event) -> list[dict[str, Any]]:
+    """The officer on a report a duty officer cancelled learns to stand down; any other decline: nothing."""
+    step = declined.data
+    reason = step.get("reason") or ""
+    if not reason.startswith(REPORT_CANCELLED_PREFIX):
+        return []
+    phone = step["officer"]["phone"]
+    text = render(templates.OFFICER_REPORT_CANCELLED, number=step["number"],
+                  cancel_reason=reason[len(REPORT_CANCELLED_PREFIX):])
+    return [message(sms_id_for(declined, phone), phone, templates.OFFICER_REPORT_CANCELLED, text, "P2",
+                    report_id=step["report_id"], assignment_id=step["assignment_id"])]
+
+
 def duty_desk_escalation_sms(escalated: Event, declines: int = 0) -> list[dict[str, Any]]:
     """The Polsek duty desk takes over; it also learns how many officers declined or never answered."""
     escalation = escalated.data

@@ -87,9 +87,11 @@ class NotifyService:
 
     @handles(ASSIGNMENT_DECLINED)
     def handle_assignment_declined(self, declined: Event) -> None:
-        """Closed for replies; the report counts one more officer who did not take it, for the duty desk."""
+        """Closed for replies; the report counts one more officer who did not take it, for the duty desk.
+        Declined because the report was cancelled: the officer is told to stand down."""
         self.notifications.close_assignment(declined.data["assignment_id"], "declined")
         self.notifications.count_not_taken(declined.data["report_id"], declined.data["assignment_id"])
+        self.send(domain.officer_report_cancelled_sms(declined), declined)
 
     @handles(ASSIGNMENT_EXPIRED)
     def handle_assignment_expired(self, expired: Event) -> None:

@@ -38,6 +38,11 @@ OFFICER_REPLY_WHICH = Template(
 OFFICER_REPLY_NOT_YOURS = Template(
     "officer_reply_not_yours", "officer",
     "SIAGA: laporan no. {number} bukan tugas aktif nomor ini. Periksa nomornya atau hubungi piket Polsek.")
+OFFICER_REPORT_CANCELLED = Template(
+    "officer_report_cancelled", "officer",
+    "SIAGA BATAL #{number}: laporan dibatalkan piket ({cancel_reason}). Tugas Anda selesai, "
+    "tidak perlu ke lokasi.",
+    shrinkable=("cancel_reason",))
 DUTY_DESK_ESCALATION = Template(
     "duty_desk_escalation", "duty_desk",
     "SIAGA ESKALASI {priority} #{number} {category} di {place}{address}. {detail} "
@@ -77,7 +82,7 @@ STRANGER_HELP = Template(
     "darurat telepon 110. -Polri")
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
-    OFFICER_ASSIGNMENT, OFFICER_REPLY_HELP, OFFICER_REPLY_WHICH, OFFICER_REPLY_NOT_YOURS,
+    OFFICER_ASSIGNMENT, OFFICER_REPLY_HELP, OFFICER_REPLY_WHICH, OFFICER_REPLY_NOT_YOURS, OFFICER_REPORT_CANCELLED,
     DUTY_DESK_ESCALATION, DUTY_DESK_DECLINES,
     REPORTER_RECEIVED, REPORTER_DUPLICATE, REPORTER_EN_ROUTE, REPORTER_RESOLVED, REPORTER_REJECTED,
     STRANGER_HELP,

@@ -32,3 +32,21 @@ class NotUnderReview(ReportsError):
 
 class InvalidReview(ReportsError):
     """A review decision that is not one of the known ones, or has no reviewer."""
+
+
+class InvalidCancellation(ReportsError):
+    """A cancellation without a reason (or with one too long), or without the operator's name."""
+
+
+class NotCancellable(ReportsError):
+    """The report is already closed (resolved, a duplicate, dismissed) or not yet dispatched (under review)."""
+
+    def __init__(self, report_id: str, number: str, status: str):
+        hint = {
+            "resolved": "it was already resolved by an officer",
+            "duplicate": "it is a duplicate: cancel the report it repeats instead",
+            "needs_review": "it is held for review: dismiss it with review_report instead",
+            "cancelled": "it was already dismissed on review",
+        }.get(status, f"it is {status}")
+        super().__init__(f"report #{number} ({report_id}) cannot be cancelled: {hint}")
+        self.status = status

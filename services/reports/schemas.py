@@ -203,6 +203,22 @@ class DuplicateReportedSchema(EventSchema):
         "description": "metres between the two reports; null when matched by village (no coordinates)"})
 
 
+class ReportCancelledSchema(EventSchema):
+    """A duty officer cancelled an open report: final. Dispatch ends its assignment and frees the officer."""
+
+    report_id = fields.String(required=True)
+    number = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    cancelled_by = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={
+        "description": "the console operator's username"})
+    at = fields.AwareDateTime(required=True)
+    previous_status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES),
+                                    metadata={"description": "the status the report was cancelled from"})
+    village_code = fields.String(load_default=None, allow_none=True)
+    polsek = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the district code of the report's village (the Polsek responsible for it)"})
+
+
 # --- What consoles read by RPC --------------------------------------------------------------
 
 class TransitionSchema(Schema):
@@ -228,6 +244,13 @@ class ReviewSchema(Schema):
     at = fields.AwareDateTime()
 
 
+class CancellationSchema(Schema):
+    reason = fields.String()
+    by = fields.String()
+    at = fields.AwareDateTime()
+    previous_status = fields.String(allow_none=True)
+
+
 class ReportViewSchema(Schema):
     """A stored report as a console shows it (JSON-ready: datetimes as ISO 8601 UTC)."""
 
@@ -248,6 +271,7 @@ class ReportViewSchema(Schema):
     received_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     review = fields.Nested(ReviewSchema, allow_none=True)
+    cancellation = fields.Nested(CancellationSchema, allow_none=True)
     duplicate_of = fields.Dict(allow_none=True)
     duplicate_count = fields.Integer()
     duplicates = fields.List(fields.Nested(DuplicateLinkSchema))

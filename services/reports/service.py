@@ -4,17 +4,24 @@ Consumes  intake.events    incident_reported
           dead letters of handle_incident_reported (to answer the sender)
           dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived,
                            _completed, _expired, _escalated (the report's lifecycle)
-RPC       get_report, list_reports, review_report (consoles)
+RPC       get_report, list_reports, review_report, cancel_report (consoles)
 HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services, services/{code},
           POST requests, GET requests, requests/{id}, tokens/{token} — .json or .xml
-Publishes reports.events   report_received, report_rejected, duplicate_reported
+Publishes reports.events   report_received, report_rejected, duplicate_reported, report_cancelled
 """
 from nameko.rpc import rpc
 from werkzeug.wrappers import Request, Response
 
 from services.reports import domain, open311
 from services.reports.dependencies import IntakeRules, Open311Config, http
-from services.reports.exceptions import InvalidFilter, InvalidReview, NotUnderReview, ReportNotFound
+from services.reports.exceptions import (
+    InvalidCancellation,
+    InvalidFilter,
+    InvalidReview,
+    NotCancellable,
+    NotUnderReview,
+    ReportNotFound,
+)
 from services.reports.intake import take_incident
 from services.reports.schemas import ReportFilterSchema, ReportViewSchema
 from services.reports.storage import Reports
@@ -28,6 +35,7 @@ from shared.contract import (
     ASSIGNMENT_ESCALATED,
     ASSIGNMENT_EXPIRED,
     INCIDENT_REPORTED,
+    REPORT_CANCELLED,
     REPORT_RECEIVED,
     REPORT_REJECTED,
 )
@@ -36,7 +44,7 @@ from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_l
 
 OPEN311 = "/open311/v2"
 FORMAT = "<any(json,xml):fmt>"
-CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview)
+CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview, InvalidCancellation, NotCancellable)
 
 
 class ReportsService:
@@ -132,6 +140,25 @@ class ReportsService:
             self.publish(REPORT_RECEIVED, domain.received_event_data(report), id=domain.review_event_id(report_id),
                          correlationid=report_id)
         return ReportViewSchema().dump(report | changes)
+
+    @rpc(expected_exceptions=CONSOLE_ERRORS)
+    def cancel_report(self, report_id: str, reason: str, cancelled_by: str) -> dict:
+        """A duty officer cancels an open report (final); dispatch ends its assignment on report_cancelled.
+        Cancelling again changes nothing and republishes the same event (same id, same data)."""
+        text, by = domain.cancel_reason(reason), str(cancelled_by or "").strip()
+        if text is None or not 0 < len(by) <= domain.CANCELLED_BY_LIMIT:
+            raise InvalidCancellation(f"give a reason (1 to {domain.CANCEL_REASON_LIMIT} characters) "
+                                      f"and the operator who cancels (1 to {domain.CANCELLED_BY_LIMIT})")
+        report = self._report(report_id)
+        if not domain.was_cancelled(report):
+            cancelled = domain.cancellation(report, text, by, utcnow())
+            self.reports.cancel(report_id, domain.cancelled_changes(cancelled))
+            report = self._report(report_id)  # as stored: this cancellation, or what closed it meanwhile
+            if not domain.was_cancelled(report):
+                raise NotCancellable(report_id, report["number"], report["status"])
+        self.publish(REPORT_CANCELLED, domain.cancelled_event_data(report), id=domain.cancel_event_id(report_id),
+                     correlationid=report_id)
+        return ReportViewSchema().dump(report)
 
     def _report(self, report_id: str) -> dict:
         report = self.reports.get(report_id)

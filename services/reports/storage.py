@@ -74,6 +74,12 @@ class ReportStore(Store):
         result = self.db.reports.update_one({"_id": report["_id"], "status": "needs_review"}, {"$set": changes})
         return result.modified_count == 1
 
+    def cancel(self, report_id: str, changes: dict[str, Any]) -> bool:
+        """Compare-and-set: only a report still open is cancelled, and only once."""
+        result = self.db.reports.update_one(
+            {"_id": report_id, "status": {"$in": list(domain.OPEN_STATUSES)}}, changes)
+        return result.modified_count == 1
+
     def find(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         return list(self.db.reports.find(query).sort([("received_at", DESCENDING)]).limit(limit))
 

@@ -51,6 +51,7 @@ LONG_VALUES = {
     "officer": domain.officer_title(LONG_OFFICER),
     "reasons": domain.rejection_reasons_text({"location": "x", "reporter.phone": "x", "category": "x",
                                               "description": "x", "occurred_at": "x", "envelope": "x"}),
+    "cancel_reason": "Pelapor menelepon kembali: kejadian sudah diselesaikan warga sendiri " * 4,
 }
 CITIZEN_CATEGORY = max(templates.CITIZEN_CATEGORY_NAMES.values(), key=len)
 
@@ -124,7 +125,7 @@ def test_every_template_with_everyday_values_is_sent_whole(name):
                 "place": "Kel. Kebon Kacang" + ("" if citizen else ", RW 05"), "address": ", Jl. Teuku Umar 3",
                 "detail": "Motor hilang di parkiran.",
                 "declines": 2, "count": 2, "numbers": "4B21C0, 9F00A1", "code": "OK", "time": "08:15 WIB",
-                "officer": "Bripka Agus Setiawan", "reasons": "lokasi"}
+                "officer": "Bripka Agus Setiawan", "reasons": "lokasi", "cancel_reason": "salah lapor"}
     values = {key: everyday[key] for key in fields_of(template)}
     text = domain.render(template, **values)
     assert "..." not in text and all(str(v).strip(", ") in text for v in values.values())

@@ -6,11 +6,12 @@
 const STATUS = {
   received: "Menunggu petugas", assigned: "Menunggu konfirmasi petugas", acknowledged: "Dikonfirmasi",
   en_route: "Menuju lokasi", on_scene: "Di lokasi", escalated: "Dieskalasi ke piket", resolved: "Selesai",
-  duplicate: "Laporan ganda",
+  duplicate: "Laporan ganda", cancelled: "Dibatalkan",
 };
 const STEP = {
   created: "ditugaskan", acknowledged: "dikonfirmasi", en_route: "menuju lokasi", on_scene: "di lokasi",
   completed: "selesai", declined: "ditolak", expired: "tidak dikonfirmasi (batas waktu lewat)", escalated: "dieskalasi",
+  cancelled: "dibatalkan",
 };
 const RULE = {
   area_polisi_rw: "Polisi RW wilayah", area_bhabinkamtibmas: "Bhabinkamtibmas kelurahan",
@@ -262,6 +263,8 @@ function renderCard(card) {
     !a && card.last_ended && card.status === "received" ? h("div", { class: "reason" },
       h("b", {}, `${officerName(card.last_ended.officer)} ${STEP[card.last_ended.state]}: `),
       noteOf(card.last_ended) || "", " — mencari petugas berikutnya…") : null,
+    card.cancellation ? h("div", { class: "reason" }, h("b", {}, "Dibatalkan: "),
+      card.cancellation.reason, ` — ${card.cancellation.by}`) : null,
     card.escalation && card.status === "escalated" ? h("div", { class: "reason" },
       h("b", {}, "Eskalasi ke piket: "), card.escalation.reason,
       card.escalation.duty_desk ? ` (${card.escalation.duty_desk.name}, ${card.escalation.duty_desk.phone})` : "") : null,
@@ -270,8 +273,8 @@ function renderCard(card) {
       ...(a ? (BUTTONS[a.state] || []).map((action) =>
         h("button", { class: action === "acknowledge" ? "primary" : "", "data-action": action,
                       onclick: () => act(card, action) }, ACTION[action])) : []),
-      card.open ? h("button", { disabled: true, title: "Belum tersedia: pembatalan laporan menunggu RPC di layanan reports" },
-        "Batalkan laporan") : null));
+      card.open ? h("button", { class: "danger", "data-action": "cancel", onclick: () => cancelReport(card) },
+        "Batalkan laporan…") : null));
 }
 
 function officerBlock(a) {
@@ -327,13 +330,26 @@ async function act(card, action) {
   }
 }
 
+async function cancelReport(card) {
+  const body = await askFor(card, "cancel");
+  if (!body) return;
+  try {
+    await api(`/api/reports/${encodeURIComponent(card.report_id)}/cancel`, { method: "POST", body });
+    toast(`#${card.number}: laporan dibatalkan — tercatat.`);
+  } catch (error) {
+    toast(`#${card.number}: ditolak — ${error.message}`, true);
+  }
+}
+
 async function askFor(card, action) {
   const dialog = $("dialog");
+  const officer = () => officerName(card.assignment.officer);
   const texts = {
-    decline: ["Tolak penugasan", `Petugas ${officerName(card.assignment.officer)} menolak laporan #${card.number}. Laporan akan diteruskan ke petugas berikutnya.`, "Alasan"],
-    complete: ["Selesaikan laporan", `Laporan #${card.number} selesai ditangani oleh ${officerName(card.assignment.officer)}.`, "Hasil penanganan"],
-    reassign: ["Pindahkan ke petugas lain", `Laporan #${card.number} dipindahkan dari ${officerName(card.assignment.officer)} ke petugas yang siaga.`, "Alasan"],
-  }[action];
+    decline: () => ["Tolak penugasan", `Petugas ${officer()} menolak laporan #${card.number}. Laporan akan diteruskan ke petugas berikutnya.`, "Alasan"],
+    complete: () => ["Selesaikan laporan", `Laporan #${card.number} selesai ditangani oleh ${officer()}.`, "Hasil penanganan"],
+    reassign: () => ["Pindahkan ke petugas lain", `Laporan #${card.number} dipindahkan dari ${officer()} ke petugas yang siaga.`, "Alasan"],
+    cancel: () => ["Batalkan laporan", `Laporan #${card.number} dibatalkan (final)${card.assignment ? `; ${officer()} dibebaskan dari penugasan` : ""}. Tidak ada petugas lain yang ditugaskan.`, "Alasan pembatalan"],
+  }[action]();
   $("dialog-title").textContent = texts[0];
   $("dialog-text").textContent = texts[1];
   $("dialog-note-name").textContent = texts[2];
@@ -355,7 +371,7 @@ async function askFor(card, action) {
   await new Promise((resolve) => dialog.addEventListener("close", resolve, { once: true }));
   if (dialog.returnValue !== "ok") return null;
   const note = $("dialog-note").value.trim();
-  if (action === "decline") return { reason: note };
+  if (action === "decline" || action === "cancel") return { reason: note };
   if (action === "complete") return { outcome: note };
   return { nrp: $("dialog-officer").value, reason: note };
 }
