@@ -55,7 +55,8 @@ def passwords(names: list[str], store: Path = LOCAL_PASSWORDS) -> dict[str, str]
     chosen = {}
     for party in names:
         env = f"SIAGA_{party.upper().replace('-', '_')}_AMQP_PASSWORD"
-        chosen[party] = os.environ.get(env) or kept.get(party) or secrets.token_hex(18)  # hex: never starts with "-", which rabbitmqctl would read as an option
+        # hex: a generated password never starts with "-", which rabbitmqctl would read as an option
+        chosen[party] = os.environ.get(env) or kept.get(party) or secrets.token_hex(18)
     store.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps(chosen, indent=2))
     store.chmod(0o600)
