@@ -44,7 +44,8 @@ class NotificationStore(Store):
     def accept(self, sms_id: str, gateway_id: str, at: datetime) -> bool:
         """Sent only now; a late acceptance still counts (the gateway has it) unless a receipt came first."""
         result = self.db.notifications.update_one(
-            {"_id": sms_id, "state": {"$in": list(domain.WAITING) + [domain.FAILED]}},
+            # A receipt may overtake its acceptance (two queues): once one is kept, it decides the state.
+            {"_id": sms_id, "state": {"$in": list(domain.WAITING) + [domain.FAILED]}, "delivery": {"$exists": False}},
             {"$set": {"state": domain.SENT, "gateway_id": gateway_id, "accepted_at": at},
              "$unset": {"next_attempt_at": ""}})
         return result.modified_count == 1

@@ -259,6 +259,19 @@ def test_a_receipt_saying_the_phone_never_got_it_fails_the_sms(start_notify, out
     assert failed["data"]["reason"] == f"not delivered: {status}"
 
 
+def test_a_receipt_overtaking_its_acceptance_still_fails_the_sms(start_notify, outbox, send, db):
+    """Acceptance and receipt travel on different queues: the receipt may be handled first."""
+    start_notify(**FAST)
+    _, _, sms = officer_sms(send, outbox)
+    sms_id = sms["data"]["sms_id"]
+    send(create_delivery_reported(sms_id, "undelivered"))
+    outbox.wait_for(of_type("sms_failed", sms_id=sms_id))
+    send(create_sms_accepted(sms_id))
+    eventually(lambda: db.notifications.find_one({"_id": sms_id}), lambda d: d.get("delivery") is not None)
+    outbox.drain(idle=1.0)
+    assert db.notifications.find_one({"_id": sms_id})["state"] in ("failing", "failed")
+
+
 def test_a_redelivered_assignment_after_acceptance_sends_no_second_sms(start_notify, outbox, send, db):
     start_notify(**FAST)
     _, created, sms = officer_sms(send, outbox)
