@@ -33,3 +33,36 @@ def create_incident(**overrides: Any) -> dict:
         "time": datetime.now(timezone.utc).isoformat(),
         "data": data,
     } | overrides
+
+
+def eventually(read: Callable[[], Any], holds: Callable[[Any], bool], timeout: float = 20.0) -> Any:
+    """Poll until `holds(read())`, with a deadline: for a write that has no event to wait on."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not holds(value := read()):
+        assert time.monotonic() < deadline, f"never held within {timeout}s; last value {value!r}"
+        time.sleep(0.05)
+    return value
+
+
+def read_queue(amqp_uri: str, queue_name: str, until: Callable[[list], bool], timeout: float = 30.0) -> list:
+    """Take raw messages off a durable queue, as the party that owns it would, until `until(taken)`.
+
+    Returns whatever was taken when the deadline passes, so callers assert on what they expected.
+    """
+    import time
+
+    from kombu import Connection, Queue
+
+    taken: list = []
+    deadline = time.monotonic() + timeout
+    with Connection(amqp_uri) as connection:
+        queue = Queue(queue_name, no_declare=True)(connection.default_channel)
+        while not until(taken) and time.monotonic() < deadline:
+            message = queue.get(no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+            else:
+                taken.append(message)
+    return taken

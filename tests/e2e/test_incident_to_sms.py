@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from kombu import Connection, Queue
 
 from services.dispatch.roster import load_roster_file
 from siaga.system import System
-from tests.factories import DEMO_ROSTER, create_incident
+from tests.factories import DEMO_ROSTER, create_incident, read_queue
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +25,10 @@ def system(amqp_uri, mongo_uri, db_names, tmp_path):
 
 def gateway_messages(amqp_uri: str, until, timeout: float = 30.0) -> list[dict]:
     """Consume the gateway's queue as the SMS gateway would, until `until(messages)` holds."""
-    messages: list[dict] = []
-    deadline = time.monotonic() + timeout
-    with Connection(amqp_uri) as connection:
-        queue = Queue(GATEWAY_QUEUE, no_declare=True)(connection.default_channel)
-        while not until(messages):
-            assert time.monotonic() < deadline, f"gateway saw only {messages}"
-            message = queue.get(no_ack=True)
-            if message is None:
-                time.sleep(0.05)
-                continue
-            assert message.content_type == "application/json"
-            messages.append(json.loads(message.body))
+    taken = read_queue(amqp_uri, GATEWAY_QUEUE, lambda raw: until([json.loads(m.body) for m in raw]), timeout)
+    assert all(m.content_type == "application/json" for m in taken)
+    messages = [json.loads(m.body) for m in taken]
+    assert until(messages), f"gateway saw only {messages}"
     return messages
 
 
@@ -79,12 +69,9 @@ def test_sender_of_an_incident_with_an_unknown_village_reads_report_rejected_wit
         system, amqp_uri, publish_raw):
     incident = create_incident(data={"location": {"village_code": "31.71.06.1999"}, "reporter": {"phone": "0812-1"}})
     publish_raw(incident)
-    deadline = time.monotonic() + 30
-    with Connection(amqp_uri) as connection:
-        queue = Queue(UPSTREAM_QUEUE, no_declare=True)(connection.default_channel)
-        while (message := queue.get(no_ack=True)) is None:
-            assert time.monotonic() < deadline, "no report_rejected reached the upstream apps' queue"
-            time.sleep(0.05)
+    taken = read_queue(amqp_uri, UPSTREAM_QUEUE, lambda raw: len(raw) >= 1)
+    assert taken, "no report_rejected reached the upstream apps' queue"
+    message = taken[0]
     rejected = json.loads(message.body)
     assert rejected["type"] == "report_rejected"
     assert rejected["data"]["original"] == {"source": incident["source"], "id": incident["id"]}

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from shared.config import PROJECT_ROOT
 from siaga.system import System
-from tests.factories import of_type
+from tests.factories import eventually, of_type
 from tests.factories_notify import (
     OFFICER,
     OTHER_OFFICER,
@@ -39,14 +38,6 @@ def publish(publish_raw, body: dict) -> dict:
     exchange = {"report_received": "reports.events", "assignment_created": "dispatch.events"}[body["type"]]
     publish_raw(body, exchange=exchange, routing_key=body["type"])
     return body
-
-
-def eventually(read, holds, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while not holds(value := read()):
-        assert time.monotonic() < deadline, f"never held; last value {value!r}"
-        time.sleep(0.1)
-    return value
 
 
 def test_the_simulator_accepts_delivers_and_the_officer_answers_ok_by_sms(

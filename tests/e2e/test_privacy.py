@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from kombu import Connection, Queue
 
 from services.dispatch.roster import load_roster_file
 from siaga.system import System
-from tests.factories import DEMO_ROSTER, create_incident
+from tests.factories import DEMO_ROSTER, create_incident, read_queue
 
 pytestmark = pytest.mark.e2e
 
 REPORTER_PHONE = "0812-7777-4321"
 E164_DIGITS = "6281277774321"
+GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
 
 
 def test_logs_mask_reporter_phones_and_officers_never_see_an_anonymous_reporter(
@@ -38,17 +37,9 @@ def test_logs_mask_reporter_phones_and_officers_never_see_an_anonymous_reporter(
 
 
 def officer_messages(amqp_uri: str, expected: int, timeout: float = 60.0) -> list[dict]:
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    with Connection(amqp_uri) as connection:
-        queue = Queue("evt-notify-sms_requested--sms-gateway", no_declare=True)(connection.default_channel)
-        while len(found) < expected:
-            assert time.monotonic() < deadline, f"only {len(found)} officer SMS arrived"
-            message = queue.get(no_ack=True)
-            if message is None:
-                time.sleep(0.1)
-                continue
-            data = json.loads(message.body)["data"]
-            if data["recipient_role"] == "officer":
-                found.append(data)
+    def officers(raw: list) -> list[dict]:
+        return [data for data in (json.loads(m.body)["data"] for m in raw) if data["recipient_role"] == "officer"]
+
+    found = officers(read_queue(amqp_uri, GATEWAY_QUEUE, lambda raw: len(officers(raw)) >= expected, timeout))
+    assert len(found) >= expected, f"only {len(found)} officer SMS arrived"
     return found

@@ -2,8 +2,6 @@
 with the same compare-and-set claims and the usual events — on the real broker and database."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -11,7 +9,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.dispatch.domain import NAMED_RULE
 from services.dispatch.service import DispatchService
 from shared.envelope import utcnow
-from tests.factories import of_type
+from tests.factories import eventually, of_type
 from tests.factories_dispatch import (
     BHABIN_MENTENG,
     PATROL_YOGA,
@@ -133,7 +131,6 @@ def test_a_reassignment_whose_follow_up_died_is_finished_by_the_sweep_with_the_n
     created = events.wait_for(of_type("assignment_created", attempt=2))["data"]
     assert (created["officer"]["nrp"], created["rule"]) == (PATROL_YOGA, NAMED_RULE)
     assert store.officer(PATROL_YOGA)["assignment_id"] == created["assignment_id"]
-    deadline = time.monotonic() + 10  # the follow-up is marked finished just after its event is published
-    while store.assignment(first["assignment_id"]).get("successor") is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert store.assignment(first["assignment_id"])["successor"] == created["assignment_id"]
+    # the follow-up is marked finished just after its event is published
+    finished = eventually(lambda: store.assignment(first["assignment_id"]), lambda a: a.get("successor") is not None)
+    assert finished["successor"] == created["assignment_id"]

@@ -11,7 +11,7 @@ from services.reports.service import ReportsService
 from shared import topology
 from shared.contract import EventType
 from shared.messaging import REASON_HEADER, handles
-from tests.factories import create_incident, of_type
+from tests.factories import create_incident, of_type, read_queue
 
 pytestmark = pytest.mark.integration
 
@@ -39,20 +39,9 @@ class ProbeService:
 
 
 def dead_letters(amqp_uri: str, expected: int, timeout: float = 20.0) -> list:
-    """Read the ops dead-letter queue (what an engineer on call would inspect)."""
-    import time
-
-    found = []
-    with Connection(amqp_uri) as connection:
-        queue = Queue(topology.DEAD_LETTER_QUEUE, no_declare=True)(connection.default_channel)
-        deadline = time.monotonic() + timeout
-        while len(found) < expected and time.monotonic() < deadline:
-            message = queue.get(no_ack=True)  # raw: a dead letter's body may not even be JSON
-            if message is None:
-                time.sleep(0.1)
-                continue
-            found.append(message)
-    return found
+    """Read the ops dead-letter queue (what an engineer on call would inspect); raw, as a dead letter's
+    body may not even be JSON."""
+    return read_queue(amqp_uri, topology.DEAD_LETTER_QUEUE, lambda taken: len(taken) >= expected, timeout)
 
 
 def probe_envelope(fail_times: int) -> dict:

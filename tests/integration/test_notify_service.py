@@ -5,14 +5,13 @@ notify publishes is read from `notify.events` through a tap, as dispatch and the
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import pytest
 
 from services.notify.service import NotifyService
 from shared.contract import EVENT_TYPES
-from tests.factories import of_type
+from tests.factories import eventually, of_type
 from tests.factories_notify import (
     DUPLICATE_PHONE,
     DUTY_DESK,
@@ -71,17 +70,6 @@ def db(mongo_client, db_names):
 def sms_to(phone: str, kind: str | None = None, attempt: int | None = None) -> Callable[[dict], bool]:
     return lambda body: (body["type"] == "sms_requested" and body["data"]["to"] == phone
                          and kind in (None, body["data"]["kind"]) and attempt in (None, body["data"]["attempt"]))
-
-
-def eventually(read: Callable[[], Any], holds: Callable[[Any], bool], timeout: float = 10.0) -> Any:
-    """Poll the database until `holds`, with a deadline (a write has no event to wait on)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if holds(value):
-            return value
-        assert time.monotonic() < deadline, f"never held; last value {value!r}"
-        time.sleep(0.05)
 
 
 def assigned(send, outbox, **report: Any) -> tuple[dict, dict, dict]:
