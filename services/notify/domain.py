@@ -133,12 +133,14 @@ def shorten(value: str, by: int) -> str:
 
 
 def message(sms_id: str, to: str, template: Template, text: str, priority: str,
-            report_id: str | None = None, assignment_id: str | None = None) -> dict[str, Any]:
+            report_id: str | None = None, assignment_id: str | None = None, **remembered: Any) -> dict[str, Any]:
+    """One SMS to store and publish; `remembered` rides along in the stored record (what later events
+    need), so that a fact costs one insert, not an SMS plus a side record."""
     encoding, _, segments = sms.encode_info(text)
     return {
         "sms_id": sms_id, "to": to, "text": text, "encoding": encoding, "segments": segments,
         "priority": priority, "recipient_role": template.role, "kind": template.name,
-        "report_id": report_id, "assignment_id": assignment_id,
+        "report_id": report_id, "assignment_id": assignment_id, **remembered,
     }
 
 
@@ -163,7 +165,7 @@ def report_received_sms(received: Event) -> list[dict[str, Any]]:
                   place=citizen_place(report["place"]), number=report["number"],
                   time=local_time(report["received_at"], report["place"].get("village_code")))
     return [message(sms_id_for(received, phone), phone, templates.REPORTER_RECEIVED, text, report["priority"],
-                    report_id=report["report_id"])]
+                    report_id=report["report_id"], report=report_summary(report, report["number"]))]
 
 
 def duplicate_reported_sms(duplicate: Event) -> list[dict[str, Any]]:
@@ -174,7 +176,7 @@ def duplicate_reported_sms(duplicate: Event) -> list[dict[str, Any]]:
     text = render(templates.REPORTER_DUPLICATE, original=report["original_number"],
                   time=local_time(report["received_at"], report["place"].get("village_code")))
     return [message(sms_id_for(duplicate, phone), phone, templates.REPORTER_DUPLICATE, text, report["priority"],
-                    report_id=report["original_report_id"])]
+                    report_id=report["original_report_id"], report=report_summary(report, report["original_number"]))]
 
 
 def report_rejected_sms(rejected: Event) -> list[dict[str, Any]]:
@@ -197,7 +199,9 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
                   address=address_text(report), detail=sentence(report["description"]))
     phone = assignment["officer"]["phone"]
     return [message(sms_id_for(created, phone), phone, templates.OFFICER_ASSIGNMENT, text, report["priority"],
-                    report_id=report["report_id"], assignment_id=assignment["assignment_id"])]
+                    report_id=report["report_id"], assignment_id=assignment["assignment_id"],
+                    answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
+                                "number_key": replies.canonical_number(report["number"])})]
 
 
 # dispatch ends the open assignment of a cancelled report as declined with this reason prefix.
@@ -245,24 +249,37 @@ def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: 
 
 
 # ---------------------------------------------------------------------------------------------
-# What notify remembers per report and per assignment
+# What notify remembers per report and per assignment: carried by the SMS records themselves
+
+# The SMS whose recipients follow a report: its own reporter's, and its duplicates' reporters'.
+FOLLOWING_KINDS = (templates.REPORTER_RECEIVED.name, templates.REPORTER_DUPLICATE.name)
 
 
-def followed_report(received: dict[str, Any]) -> dict[str, Any]:
-    """What later steps need to tell this report's reporters, without asking `reports`."""
-    return {
-        "_id": received["report_id"], "number": received["number"], "priority": received["priority"],
-        "place": {key: received["place"].get(key) for key in ("village_code", "village_name", "rw")},
-    }
+def report_summary(report: dict[str, Any], number: str) -> dict[str, Any]:
+    """What later steps need to tell a report's reporters, without asking `reports`."""
+    return {"number": number, "priority": report["priority"],
+            "place": {key: report["place"].get(key) for key in ("village_code", "village_name", "rw")}}
 
 
-def open_assignment(created: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """An assignment the officer may answer by SMS, found by the officer's phone."""
-    return {
-        "_id": created["assignment_id"], "phone": created["officer"]["phone"], "nrp": created["officer"]["nrp"],
-        "number": created["report"]["number"], "number_key": replies.canonical_number(created["report"]["number"]),
-        "report_id": created["report"]["report_id"], "open": True, "created_at": now,
-    }
+def followed(first_sms: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The report's summary and its reporters, from the first SMS each reporter got about it.
+    The report's own summary wins over a duplicate's (its place is the report's place)."""
+    if not first_sms:
+        return None
+    own = [m for m in first_sms if m.get("kind") == templates.REPORTER_RECEIVED.name]
+    summary = (own or first_sms)[0].get("report")
+    if not summary:
+        return None
+    return summary | {"reporters": list(dict.fromkeys(m["to"] for m in first_sms))}
+
+
+def reply_candidates(officer_sms: list[dict[str, Any]], closed: dict[str, str]) -> list[dict[str, Any]]:
+    """The assignments a phone may answer (newest first), from the assignment SMS it was sent;
+    `closed` maps the ones that ended to why."""
+    return [{"_id": m["assignment_id"], "phone": m["to"], "report_id": m.get("report_id"), **m["answerable"],
+             "open": m["assignment_id"] not in closed, "closed": closed.get(m["assignment_id"]),
+             "created_at": m.get("created_at")}
+            for m in officer_sms]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,17 +48,12 @@ class NotifyService:
 
     @handles(REPORT_RECEIVED)
     def handle_report_received(self, received: Event) -> None:
-        """Remember whom to tell about the report, and tell its reporter (unless anonymous) it arrived."""
-        report = received.data
-        self.notifications.follow(domain.followed_report(report), domain.reporter_phone(report))
+        """Tell its reporter (unless anonymous) it arrived; that SMS record remembers whom to tell later."""
         self.send(domain.report_received_sms(received), received)
 
     @handles(DUPLICATE_REPORTED)
     def handle_duplicate_reported(self, duplicate: Event) -> None:
-        """The duplicate's reporter learns it is being handled, and follows the original from now on."""
-        phone = domain.reporter_phone(duplicate.data)
-        if phone:
-            self.notifications.add_reporter(duplicate.data["original_report_id"], phone)
+        """The duplicate's reporter learns it is being handled; recorded under the original, it follows that."""
         self.send(domain.duplicate_reported_sms(duplicate), duplicate)
 
     @handles(REPORT_REJECTED)
@@ -68,8 +63,7 @@ class NotifyService:
 
     @handles(ASSIGNMENT_CREATED)
     def handle_assignment_created(self, created: Event) -> None:
-        """Tell the officer what, where, and how to answer; remember the phone that may answer."""
-        self.notifications.open_assignment(domain.open_assignment(created.data, utcnow()))
+        """Tell the officer what, where, and how to answer; the SMS record is what a reply is matched to."""
         self.send(domain.officer_assignment_sms(created), created)
 
     @handles(ASSIGNMENT_DEPARTED)

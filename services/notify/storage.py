@@ -1,9 +1,14 @@
-"""The notify database: outgoing SMS with their gateway state, reports' reporters, officers' assignments.
+"""The notify database: outgoing SMS with their gateway state, and what later events need to know.
 
 - `notifications`: one document per SMS, `_id` = sms_id (recipient + causing event), so a
-  redelivered cause finds the first record; its state moves only by compare-and-set.
-- `followed`: per report, the reporters to tell (the report's own and its duplicates').
-- `assignments`: per assignment, the officer's phone, so a reply is matched to what it answers.
+  redelivered cause finds the first record; its state moves only by compare-and-set. The SMS
+  records also carry what later events need, so that telling someone is one insert on the main
+  path: a reporter's first SMS about a report carries the report's summary (the reporters to tell
+  later are the recipients of those SMS), and an officer's assignment SMS carries what a reply is
+  matched against.
+- `closed_assignments`: assignments that ended (completed, declined, expired): replies to them
+  no longer act. Kept apart, so a close that overtakes its creation is not lost.
+- `not_taken`: per report, the assignments declined or left unanswered, for the duty desk.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.notify import domain
+from services.notify import domain, templates
 from services.notify.domain import SendPolicy
 from shared.mongo import MongoStorage, Store
 
@@ -25,7 +30,7 @@ class NotificationStore(Store):
     def ensure_indexes(self) -> None:
         self.db.notifications.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.notifications.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
-        self.db.assignments.create_index([("phone", ASCENDING), ("created_at", DESCENDING)], name="phone_created")
+        self.db.notifications.create_index([("to", ASCENDING), ("created_at", DESCENDING)], name="to_created")
 
     # ---- outgoing SMS -----------------------------------------------------------------------
 
@@ -81,44 +86,37 @@ class NotificationStore(Store):
 
     # ---- reports and their reporters --------------------------------------------------------
 
-    def follow(self, report: dict[str, Any], reporter: str | None) -> None:
-        """Remember the report (upsert: a duplicate may have linked its reporter first)."""
-        update: dict[str, Any] = {"$set": {k: v for k, v in report.items() if k != "_id"}}
-        if reporter:
-            update["$addToSet"] = {"reporters": reporter}
-        self.db.followed.update_one({"_id": report["_id"]}, update, upsert=True)
-
-    def add_reporter(self, report_id: str, reporter: str) -> None:
-        """A duplicate's reporter hears the original's later updates."""
-        self.db.followed.update_one({"_id": report_id}, {"$addToSet": {"reporters": reporter}}, upsert=True)
-
     def followed(self, report_id: str) -> dict[str, Any] | None:
-        followed = self.db.followed.find_one({"_id": report_id})
-        return followed if followed and followed.get("number") else None
+        """The report's summary and reporters, from the first SMS each reporter got about it."""
+        first_sms = self.db.notifications.find(
+            {"report_id": report_id, "kind": {"$in": list(domain.FOLLOWING_KINDS)}},
+            {"to": 1, "kind": 1, "report": 1}).sort("created_at", ASCENDING)
+        return domain.followed(list(first_sms))
 
     def count_not_taken(self, report_id: str, assignment_id: str) -> None:
         """An assignment declined or left unanswered; a set, so a redelivery counts once."""
-        self.db.followed.update_one({"_id": report_id}, {"$addToSet": {"not_taken": assignment_id}}, upsert=True)
+        self.db.not_taken.update_one({"_id": report_id}, {"$addToSet": {"assignment_ids": assignment_id}},
+                                     upsert=True)
 
     def not_taken(self, report_id: str) -> int:
-        followed = self.db.followed.find_one({"_id": report_id}, {"not_taken": 1})
-        return len((followed or {}).get("not_taken") or [])
+        found = self.db.not_taken.find_one({"_id": report_id}, {"assignment_ids": 1})
+        return len((found or {}).get("assignment_ids") or [])
 
     # ---- assignments an officer may answer ----------------------------------------------------
 
-    def open_assignment(self, assignment: dict[str, Any]) -> None:
-        try:
-            self.db.assignments.insert_one(assignment)
-        except DuplicateKeyError:
-            pass  # a redelivery; a close that overtook it stays closed
-
     def close_assignment(self, assignment_id: str, why: str) -> None:
-        """Closed for replies; stored even when the close overtakes the creation."""
-        self.db.assignments.update_one({"_id": assignment_id},
-                                       {"$set": {"open": False, "closed": why}}, upsert=True)
+        """Closed for replies; an upsert, so a close that overtakes the creation is kept (and a
+        redelivery keeps the first reason)."""
+        self.db.closed_assignments.update_one({"_id": assignment_id}, {"$setOnInsert": {"closed": why}},
+                                              upsert=True)
 
     def assignments_of(self, phone: str) -> list[dict[str, Any]]:
-        return list(self.db.assignments.find({"phone": phone}).sort("created_at", DESCENDING).limit(REPLY_LOOKBACK))
+        """The phone's newest assignments, open and closed (two reads; replies are off the main path)."""
+        officer_sms = list(self.db.notifications.find({"to": phone, "kind": templates.OFFICER_ASSIGNMENT.name})
+                           .sort("created_at", DESCENDING).limit(REPLY_LOOKBACK))
+        ids = [m["assignment_id"] for m in officer_sms]
+        closed = {c["_id"]: c["closed"] for c in self.db.closed_assignments.find({"_id": {"$in": ids}})} if ids else {}
+        return domain.reply_candidates(officer_sms, closed)
 
 
 class Notifications(MongoStorage):

@@ -114,7 +114,9 @@ def test_the_officer_gets_number_category_place_description_and_how_to_answer(st
     assert text.startswith(f"SIAGA P1 #{number} Laka lantas di Kel. Menteng, RW 05, Jl. HOS Cokroaminoto 12.")
     assert "Tabrakan motor" in text and text.endswith(f"Balas OK/TOLAK/JALAN/TIBA/SELESAI {number}")
     assert sms["data"]["assignment_id"] == created["data"]["assignment_id"]
-    assert db.assignments.find_one({"_id": created["data"]["assignment_id"]})["phone"] == OFFICER["phone"]
+    stored = db.notifications.find_one({"_id": sms["data"]["sms_id"]})
+    assert stored["to"] == OFFICER["phone"]
+    assert stored["answerable"] == {"nrp": OFFICER["nrp"], "number": number, "number_key": number}
 
 
 def test_the_reporters_of_a_report_and_of_its_duplicate_hear_who_is_on_the_way_and_that_it_is_resolved(
@@ -166,8 +168,8 @@ def test_the_duty_desk_learns_how_many_officers_declined_or_never_answered(start
     send(declined)
     send(declined)  # a redelivery counts once
     send(create_step("expired", create_assignment_created(received, officer=OTHER_OFFICER)))
-    eventually(lambda: db.followed.find_one({"_id": received["data"]["report_id"]}),
-               lambda doc: len((doc or {}).get("not_taken", [])) == 2)
+    eventually(lambda: db.not_taken.find_one({"_id": received["data"]["report_id"]}),
+               lambda doc: len((doc or {}).get("assignment_ids", [])) == 2)
     send(create_assignment_escalated(received))
     sms = outbox.wait_for(sms_to(DUTY_DESK["phone"], "duty_desk_declines"))
     assert "2 petugas menolak/tak menjawab, mohon ditangani." in sms["data"]["text"]
@@ -335,7 +337,8 @@ def test_a_late_reply_to_an_expired_assignment_acts_on_nothing(start_notify, out
     start_notify()
     received, created, _ = assigned(send, outbox)
     send(create_step("expired", created))
-    eventually(lambda: db.assignments.find_one({"_id": created["data"]["assignment_id"]}), lambda a: not a["open"])
+    eventually(lambda: db.closed_assignments.find_one({"_id": created["data"]["assignment_id"]}),
+               lambda closed: closed and closed["closed"] == "expired")
     send(create_sms_received(OFFICER["phone"], f"OK {received['data']['number']}"))
     outbox.wait_for(sms_to(OFFICER["phone"], "officer_reply_not_yours"))
     assert not [m for m in outbox.drain(idle=1.5) if m["type"] == "officer_replied"]

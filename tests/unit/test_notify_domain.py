@@ -192,9 +192,22 @@ def test_rejection_reasons_are_named_as_a_citizen_would(reasons, text):
     assert domain.rejection_reasons_text(reasons) == text
 
 
+def test_the_reporters_followed_are_those_of_the_report_and_its_duplicates_with_the_reports_own_summary():
+    received = create_report_received()
+    first_sms = (domain.duplicate_reported_sms(as_event(create_duplicate_reported(received)))
+                 + domain.report_received_sms(as_event(received)))
+    followed = domain.followed(first_sms)
+    assert followed["reporters"] == [DUPLICATE_PHONE, REPORTER_PHONE]
+    assert followed["number"] == received["data"]["number"]
+    assert followed["place"]["village_code"] == received["data"]["place"]["village_code"]
+    assert domain.followed([]) is None
+
+
 def test_the_reporter_hears_rank_and_name_of_the_officer_on_the_way_never_the_officers_phone():
     received = create_report_received()
-    followed = domain.followed_report(received["data"]) | {"reporters": [REPORTER_PHONE, DUPLICATE_PHONE]}
+    first_sms = (domain.report_received_sms(as_event(received))
+                 + domain.duplicate_reported_sms(as_event(create_duplicate_reported(received))))
+    followed = domain.followed(first_sms)
     departed = as_event(create_step("departed", create_assignment_created(received)))
     messages = domain.reporter_update_sms(departed, followed, templates.REPORTER_EN_ROUTE)
     assert [m["to"] for m in messages] == [REPORTER_PHONE, DUPLICATE_PHONE]
