@@ -46,11 +46,10 @@ class DispatchService:
 
     @handles(REPORT_RECEIVED)
     def handle_report_received(self, received: Event) -> None:
-        """Claim the best free officer for the report, or hand it to the Polsek duty desk; a report
-        cancelled before this (late) delivery claims nobody."""
-        if self.dispatch.is_cancelled(received.data["report_id"]):
-            log.info("report_received %s ignored: report %s was cancelled", received.id, received.data["report_id"])
-            return
+        """Claim the best free officer for the report, or hand it to the Polsek duty desk.
+
+        No cancellation check here, to keep a read off every report: a report cancelled before this
+        (late) delivery gets its assignment answered by reports with report_cancelled again, which ends it."""
         request = domain.request_from_report(received.data)
         outcome = self.dispatch.assign(request, derived_id(received, "assignment"), utcnow(), received)
         self.publish_outcome(outcome, received)

@@ -8,7 +8,9 @@ report finds its own claim instead of taking a second officer.
 
 Round trips on the hot path (report_received → assignment_created): one indexed query for the
 area officers, duty desk and reporting officer; one ring query only when no area officer could
-be claimed; one update per claim attempt; one insert.
+be claimed; one update per claim attempt; one insert. No read of the cancellations: a report
+cancelled before its report_received arrived is caught by reports, which says report_cancelled
+again when the assignment appears.
 """
 from __future__ import annotations
 
@@ -240,7 +242,7 @@ class DispatchStore(Store):
         raise DispatchError("the assignment changed several times while it was reassigned; try again")
 
     def cancel_report(self, report_id: str, reason: str, now: datetime) -> list[dict[str, Any]]:
-        """Remember the cancellation first (a late report_received or follow-up then claims nobody), then
+        """Remember the cancellation first (a late follow-up then claims nobody), then
         end the report's open assignments, freeing their officers. Returns the assignments ended by the
         cancellation, including ones an earlier delivery ended (to say it again, same event id)."""
         try:

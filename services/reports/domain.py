@@ -426,6 +426,7 @@ STATUS_OF_RANK = {1: "assigned", 2: "acknowledged", 3: "en_route", 4: "on_scene"
 FINAL_STATUSES = ("resolved", "cancelled")
 # Reports dispatch never saw (held for review, duplicates) ignore assignment events.
 TRACKED_STATUSES = OPEN_STATUSES + FINAL_STATUSES
+LIVE_STATUSES = OPEN_STATUSES + ("resolved",)  # all but cancelled: the common case, in one update
 ESCALATION = "escalation"
 
 
@@ -501,7 +502,7 @@ def lifecycle_update(step: Step) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "officer": {"$cond": [applies, {"$ifNull": [f"${a}.officer", "$officer"]}, "$officer"]},
     }
     pipeline = [{"$set": record}, {"$set": decide}, {"$set": apply}, {"$unset": ["_latest", "_next"]}]
-    return {"_id": step.report_id, "status": {"$in": list(TRACKED_STATUSES)}}, pipeline
+    return {"_id": step.report_id}, pipeline
 
 
 # --- Review of held reports (CCTV below the floor) ----------------------------------------------

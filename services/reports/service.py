@@ -77,7 +77,15 @@ class ReportsService:
 
     @handles(ASSIGNMENT_CREATED)
     def handle_assignment_created(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "created"))
+        """An assignment for a report cancelled before dispatch saw it (dispatch does not look, to save
+        a read per report) is answered with report_cancelled again: dispatch ends it, notify stands
+        the officer down."""
+        step = domain.step_from(event, "created")
+        if not self.reports.apply_step(step, domain.LIVE_STATUSES, quiet=True):
+            report = self.reports.get(step.report_id)
+            self.reports.apply_step(step)
+            if report is not None and domain.was_cancelled(report):
+                self.publish_cancellation(report)
 
     @handles(ASSIGNMENT_ACKNOWLEDGED)
     def handle_assignment_acknowledged(self, event: Event) -> None:
@@ -156,9 +164,13 @@ class ReportsService:
             report = self._report(report_id)  # as stored: this cancellation, or what closed it meanwhile
             if not domain.was_cancelled(report):
                 raise NotCancellable(report_id, report["number"], report["status"])
-        self.publish(REPORT_CANCELLED, domain.cancelled_event_data(report), id=domain.cancel_event_id(report_id),
-                     correlationid=report_id)
+        self.publish_cancellation(report)
         return ReportViewSchema().dump(report)
+
+    def publish_cancellation(self, report: dict) -> None:
+        """Always the same event (id and data), however often it is said."""
+        self.publish(REPORT_CANCELLED, domain.cancelled_event_data(report), id=domain.cancel_event_id(report["_id"]),
+                     correlationid=report["_id"])
 
     def _report(self, report_id: str) -> dict:
         report = self.reports.get(report_id)

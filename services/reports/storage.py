@@ -60,11 +60,12 @@ class ReportStore(Store):
         )
         return result.modified_count == 1
 
-    def apply_step(self, step: domain.Step) -> bool:
-        """Record a dispatch step; False when the report is unknown or not one dispatch handles."""
+    def apply_step(self, step: domain.Step, statuses: tuple[str, ...] = domain.TRACKED_STATUSES,
+                   quiet: bool = False) -> bool:
+        """Record a dispatch step on a report in one of `statuses`; False when there is none such."""
         query, pipeline = domain.lifecycle_update(step)
-        result = self.db.reports.update_one(query, pipeline)
-        if result.matched_count == 0:
+        result = self.db.reports.update_one(query | {"status": {"$in": list(statuses)}}, pipeline)
+        if result.matched_count == 0 and not quiet:
             log.warning("assignment step %s for report %s ignored: no such dispatched report",
                         step.name, step.report_id)
         return result.matched_count == 1

@@ -161,17 +161,24 @@ def test_dispatch_frees_the_officer_of_a_cancelled_report_and_tries_nobody_else(
         "assignment_created"]
 
 
-def test_a_report_received_after_its_cancellation_claims_nobody(dispatch_container, publish_raw, tap):
-    container, store = dispatch_container
+def test_a_report_cancelled_before_dispatch_saw_it_ends_declined_with_its_officer_free(
+        reports_rpc, publish_raw, report_events, tap, mongo_client, db_names, container_factory, config_for):
+    """Dispatch does not look for a cancellation before claiming (a read per report saved): in whichever
+    order report_received and report_cancelled reach it, the assignment ends and the officer is free."""
+    store = load_demo_roster(dispatch_store(mongo_client, db_names))
     events = tap(("dispatch.events", "#"))
-    received = create_report_received()
-    report_id = received["data"]["report_id"]
-    with entrypoint_waiter(container, "handle_report_cancelled"):
-        publish_raw(report_cancelled(report_id), exchange="reports.events", routing_key="report_cancelled")
-    with entrypoint_waiter(container, "handle_report_received"):
-        publish_raw(received, exchange="reports.events", routing_key="report_received")
-    assert store.assignments_for(report_id) == []
-    assert events.drain() == []
+    report = received_report(publish_raw, report_events)  # dispatch is not running: both events wait
+    reports_rpc.cancel_report(report["report_id"], "salah lapor", "piket.menteng")
+    container_factory(DispatchService, config_for("dispatch")).start()
+
+    created = events.wait_for(of_type("assignment_created"))["data"]
+    declined = events.wait_for(of_type("assignment_declined", assignment_id=created["assignment_id"]))["data"]
+    assert declined["reason"] == "report cancelled: salah lapor"
+    officer = wait_until(lambda: store.officer(created["officer"]["nrp"]), lambda o: o["status"] == "available")
+    assert officer["assignment_id"] is None
+    assert [a["_id"] for a in store.assignments_for(report["report_id"])] == [created["assignment_id"]]
+    reports = mongo_client[db_names["reports"]].reports
+    assert reports.find_one({"_id": report["report_id"]})["status"] == "cancelled"
 
 
 # ---------------------------------------------------------------- console
