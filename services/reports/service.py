@@ -77,9 +77,11 @@ class ReportsService:
 
     @handles(ASSIGNMENT_CREATED)
     def handle_assignment_created(self, event: Event) -> None:
-        """An assignment for a report cancelled before dispatch saw it (dispatch does not look, to save
-        a read per report) is answered with report_cancelled again: dispatch ends it, notify stands
-        the officer down."""
+        """Record the step; an assignment for a report cancelled meanwhile gets report_cancelled again.
+
+        Dispatch does not look for a cancellation before claiming (a read per report saved), so this
+        is where a cancellation that overtook its report_received is caught: dispatch ends the
+        assignment and frees the officer, notify stands the officer down."""
         step = domain.step_from(event, "created")
         if not self.reports.apply_step(step, domain.LIVE_STATUSES, quiet=True):
             report = self.reports.get(step.report_id)
