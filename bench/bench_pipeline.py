@@ -238,8 +238,9 @@ def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50) -> 
     load_roster(mongo_uri, names["dispatch"], bench_roster(villages))
     listener = Counting()
     monitoring.register(listener)
-    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "MONGO_DATABASE": names[cls.name],
-                                         "max_workers": 10, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
+    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "max_workers": 10,
+                                         "MONGO_DATABASE": names[cls.name],
+                                         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
                   for cls in services]
     for container in containers:
         container.start()

@@ -1,12 +1,15 @@
 """The console database: the board (its own read model, built from events), operators and sessions.
 
-Round trips: an event costs one read and one compare-and-set write per board entry it touches
-(a repeat costs the read only); an API request costs one session read; the live board costs one
-query per process every FEED_POLL_SECONDS however many browsers watch it (BoardFeed).
+Round trips: an event usually costs one compare-and-set write per board entry it touches: the
+write is tried against the version this process wrote last (or, with none remembered, as the
+entry's first version), and only a wrong guess (another replica wrote, a restart) costs a read
+and a retry. An API request costs one session read; the live board costs one query per process
+every FEED_POLL_SECONDS however many browsers watch it (BoardFeed).
 """
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY = "CONSOLE"
 CAS_TRIES = 5
+REMEMBERED_ENTRIES = 4096  # board entries whose last written version this process keeps
 BOARD_FIELDS = {"seen": 0}  # the idempotency keys stay in the database
 
 
@@ -38,6 +42,7 @@ class ConsoleStore(Store):
     def __init__(self, db, settings: Settings = domain.DEFAULT_SETTINGS):
         super().__init__(db)
         self.settings = settings
+        self.written: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def ensure_indexes(self) -> None:
         self.db.board.create_index([("polsek", ASCENDING), ("visible_until", ASCENDING)], name="polsek_visible")
@@ -48,22 +53,35 @@ class ConsoleStore(Store):
 
     def apply(self, change: Change) -> bool:
         """Apply one event to one board entry, once; a compare-and-set on the entry's version, so two
-        workers (or replicas) applying events of the same report never lose one. False: seen before."""
+        workers (or replicas) applying events of the same report never lose one. False: seen before.
+
+        The first try does not read: it builds on the version this process wrote last, or on no
+        entry at all. A remembered entry that says the event was seen is right (`seen` only grows)."""
+        entry = self.written.get(change.report_id)
         for _ in range(CAS_TRIES):
-            entry = self.db.board.find_one({"_id": change.report_id})
             after = domain.applied(entry, change, utcnow(), self.settings)
             if after is None:
                 return False
-            if entry is None:
-                try:
-                    self.db.board.insert_one(after)
-                    return True
-                except DuplicateKeyError:
-                    continue
-            if self.db.board.replace_one({"_id": change.report_id, "version": entry["version"]},
-                                         after).matched_count == 1:
+            if self._compare_and_set(entry, after):
+                self._remember(after)
                 return True
+            entry = self.db.board.find_one({"_id": change.report_id})
         raise BoardConflict(f"board entry {change.report_id} kept changing; the event will be retried")
+
+    def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+        if entry is None:
+            try:
+                self.db.board.insert_one(after)
+                return True
+            except DuplicateKeyError:
+                return False
+        return self.db.board.replace_one({"_id": after["_id"], "version": entry["version"]}, after).matched_count == 1
+
+    def _remember(self, entry: dict[str, Any]) -> None:
+        self.written[entry["_id"]] = entry
+        self.written.move_to_end(entry["_id"])
+        if len(self.written) > REMEMBERED_ENTRIES:
+            self.written.popitem(last=False)
 
     def board(self, polseks: Iterable[str], now: datetime) -> list[dict[str, Any]]:
         """What an operator's board shows now: open reports and recently closed ones of their Polseks."""

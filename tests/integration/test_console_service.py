@@ -16,6 +16,7 @@ from tests.factories_console import (
     ConsoleClient,
     base_url,
     console_config,
+    console_db,
     console_store,
     create_operator,
     declare_with_console,
@@ -201,3 +202,24 @@ def test_events_delivered_twice_change_the_board_entry_once(system, client, publ
     assert again["version"] == card["version"] == 2
     entry = store.db.board.find_one({"_id": report["data"]["report_id"]})
     assert len(entry["seen"]) == 2
+
+
+def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client, db_names):
+    """Each replica builds on the version it wrote last without reading; a stale guess must cost a read
+    and a retry, never an event. Here the two alternate, so every guess after the first is stale."""
+    from services.console import domain
+    from tests.factories_notify import as_event, create_assignment_created, create_report_received, create_step
+
+    other = console_store(mongo_client, db_names)
+    received = create_report_received()
+    created = create_assignment_created(received)
+    events = [received, created, create_step("departed", created), create_step("completed", created)]
+    for replica, event in zip([store, other, store, other], events):
+        [change] = domain.changes_from(as_event(event))
+        assert replica.apply(change)
+    for replica, event in zip([other, store], events[:2]):  # repeats, one remembered, one not
+        [change] = domain.changes_from(as_event(event))
+        assert not replica.apply(change)
+    entry = mongo_client[console_db(db_names)].board.find_one({"_id": received["data"]["report_id"]})
+    assert entry["version"] == 4 and len(entry["seen"]) == 4
+    assert entry["assignments"][0]["state"] == "completed"
