@@ -16,8 +16,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from shared.envelope import (
+    ENVELOPE,
     SPECVERSION,
-    EnvelopeSchema,
     Event,
     InvalidMessage,
     derived_id,
@@ -175,14 +175,15 @@ def dump_event(
 
     Derived events take a deterministic id and inherit the correlation id from their cause.
     """
-    errors = event_type.schema.validate(event_type.schema.dump(data))
+    dumped = event_type.schema.dump(data)
+    errors = event_type.schema.validate(dumped)
     if errors:
         raise ValueError(f"{event_type.name} data breaks the contract: {errors}")
     if id is None:
         if cause is None:
             raise ValueError("an event needs an explicit id or a cause to derive one from")
         id = derived_id(cause, event_type.name, discriminator)
-    return EnvelopeSchema().dump({
+    return ENVELOPE.dump({
         "specversion": SPECVERSION,
         "id": id,
         "source": source,
@@ -191,5 +192,5 @@ def dump_event(
         "datacontenttype": "application/json",
         "correlationid": correlationid or (cause.correlationid if cause else None),
         "causationid": cause.id if cause else None,
-        "data": event_type.schema.dump(data),
+        "data": dumped,
     })

@@ -88,9 +88,13 @@ def decode_body(body: bytes | str, content_type: str | None) -> dict[str, Any]:
     return parsed
 
 
+# One instance for every message: building a schema costs more than using it.
+ENVELOPE = EnvelopeSchema()
+
+
 def load_envelope(document: dict[str, Any]) -> dict[str, Any]:
     try:
-        return EnvelopeSchema().load(document)
+        return ENVELOPE.load(document)
     except ValidationError as exc:
         raise InvalidMessage(
             {"envelope": exc.messages},
