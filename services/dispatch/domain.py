@@ -146,10 +146,32 @@ class Candidate:
 
 @dataclass
 class Outcome:
-    """What assigning came to: a claimed officer's assignment, or the data of an escalation."""
+    """What assigning came to: a claimed officer's assignment, or the data of an escalation (and
+    when it was decided: a decision said again keeps its time, so consumers order it right)."""
 
     assignment: dict[str, Any] | None = None
     escalation: dict[str, Any] | None = None
+    at: datetime | None = None
+
+
+# A decision to escalate is stored beside the assignments, under the id the assignment would have
+# had, so a redelivered report (or a repeated follow-up) finds it instead of deciding anew.
+ESCALATED = "escalated"
+
+
+def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"_id": decision_id, "state": ESCALATED, "report_id": escalation["report"]["report_id"],
+            "escalation": escalation, "created_at": now}
+
+
+def outcome_of(stored: Mapping[str, Any]) -> Outcome:
+    """A decision as stored: an assignment, or an escalation record. Its time to the millisecond, as
+    the database keeps it, so the first telling and a repeat carry the same time."""
+    at = stored["created_at"]
+    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+    if stored["state"] == ESCALATED:
+        return Outcome(escalation=stored["escalation"], at=at)
+    return Outcome(assignment=dict(stored), at=at)
 
 
 @dataclass

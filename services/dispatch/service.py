@@ -212,11 +212,12 @@ class DispatchService:
                      cause=domain.assignment_cause(assignment))
 
     def publish_outcome(self, outcome: domain.Outcome, cause: Event) -> None:
+        """Said again after a redelivery: same id, same data, and the time it was decided."""
         if outcome.assignment is None:
-            self.publish(ASSIGNMENT_ESCALATED, outcome.escalation, cause=cause)
+            self.publish(ASSIGNMENT_ESCALATED, outcome.escalation, cause=cause, time=outcome.at)
             return
         assignment = outcome.assignment
-        self.publish(ASSIGNMENT_CREATED, domain.created_event_data(assignment), cause=cause)
+        self.publish(ASSIGNMENT_CREATED, domain.created_event_data(assignment), cause=cause, time=outcome.at)
         if assignment["rule"] == domain.REPORTING_RULE:
             self.publish(ASSIGNMENT_ARRIVED, domain.step_event_data(assignment, "on_scene"),
                          cause=domain.assignment_cause(assignment))

@@ -6,7 +6,8 @@ an officer is claimed only while `available` with no assignment; an assignment m
 the state it was read in. The officer remembers the claiming assignment, so a redelivered
 report finds its own claim instead of taking a second officer.
 
-Round trips on the hot path (report_received → assignment_created): one indexed query for the
+Round trips on the hot path (report_received → assignment_created): one read by id for a decision
+already taken (a redelivery says it again instead of deciding anew); one indexed query for the
 area officers, duty desk and reporting officer; one ring query only when no area officer could
 be claimed; one update per claim attempt; one insert. No read of the cancellations: a report
 cancelled before its report_received arrived is caught by reports, which says report_cancelled
@@ -53,7 +54,13 @@ class DispatchStore(Store):
 
     def assign(self, request: dict[str, Any], assignment_id: str, now: datetime, cause: Event, *,
                attempt: int = 1, tried: Iterable[str] = (), after: str | None = None) -> Outcome:
-        """Claim the best free officer for a report and store the assignment, or say why nobody."""
+        """Claim the best free officer for a report and store the assignment, or say why nobody.
+
+        Decided once: a redelivered report (or a repeated follow-up) finds the stored decision, so it
+        neither claims anyone again nor escalates a report whose officer has since become free."""
+        decided = self.db.assignments.find_one({"_id": assignment_id})
+        if decided is not None:
+            return domain.outcome_of(decided)
         place, tried = request["place"], list(tried)
         officers = self.officers_by_keys(domain.request_keys(request))
         taken: dict[str, str] = {}
@@ -66,16 +73,21 @@ class DispatchStore(Store):
             choice = domain.choose(place, officers, assignment_id, nearby=nearby, **rules)
             winner = self._claim_first(choice, assignment_id, now, taken)
         if winner is None:
-            return Outcome(escalation=domain.escalation_event_data(
+            return self.escalate(assignment_id, domain.escalation_event_data(
                 request, choice.duty_desk, domain.escalation_reason(choice, request), choice.skipped,
-                attempts=attempt - 1, last_assignment_id=after))
+                attempts=attempt - 1, last_assignment_id=after), now)
         assignment = domain.new_assignment(assignment_id, request, winner, choice.skipped, now, cause,
                                            settings=self.settings, attempt=attempt, tried=tried)
         stored = self.add_assignment(assignment)
         if stored is not assignment and not winner.own and (
-                stored["officer"]["nrp"] != winner.nrp or stored["state"] in domain.TERMINAL):
-            self.release(winner.nrp, assignment_id)  # an earlier run already settled this assignment
-        return Outcome(assignment=stored)
+                stored["state"] == domain.ESCALATED or stored["officer"]["nrp"] != winner.nrp
+                or stored["state"] in domain.TERMINAL):
+            self.release(winner.nrp, assignment_id)  # a concurrent delivery decided first
+        return domain.outcome_of(stored)
+
+    def escalate(self, decision_id: str, escalation: dict[str, Any], now: datetime) -> Outcome:
+        """Store the decision to escalate (or find the one a concurrent delivery stored first)."""
+        return domain.outcome_of(self.add_assignment(domain.escalation_record(decision_id, escalation, now)))
 
     def _claim_first(self, choice: domain.Choice, assignment_id: str, now: datetime,
                      taken: dict[str, str]) -> domain.Candidate | None:
@@ -133,12 +145,12 @@ class DispatchStore(Store):
 
     def assignment(self, assignment_id: str) -> dict[str, Any]:
         found = self.db.assignments.find_one({"_id": assignment_id})
-        if found is None:
+        if found is None or found["state"] == domain.ESCALATED:
             raise AssignmentNotFound(assignment_id)
         return found
 
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
-        return list(self.db.assignments.find({"report_id": report_id}))
+        return list(self.db.assignments.find({"report_id": report_id, "state": {"$ne": domain.ESCALATED}}))
 
     def advance(self, assignment_id: str, action: str, now: datetime, via: str,
                 note: str | None = None, by_nrp: str | None = None) -> tuple[dict[str, Any], str]:
@@ -198,6 +210,9 @@ class DispatchStore(Store):
         """After a decline or expiry: the officer a console named, else the next candidate not yet tried,
         or the duty desk after N tries."""
         self.release(ended["officer"]["nrp"], ended["_id"])
+        decided = self.db.assignments.find_one({"_id": domain.successor_id(ended)})
+        if decided is not None:  # a follow-up repeated after a crash says what was decided
+            return domain.outcome_of(decided)
         request = ended["request"] | {"reporting_officer_nrp": None}
         if named := domain.named_officer(ended):
             outcome = self.assign_named(request, domain.successor_id(ended), *named, now,
@@ -210,9 +225,9 @@ class DispatchStore(Store):
             polsek = domain.polsek_of(request["place"])
             desk = next(iter(self.officers_by_keys([domain.desk_key(polsek)] if polsek else [])), None)
             skipped = [{"nrp": nrp, "reason": "was tried and did not take it"} for nrp in ended["tried"]]
-            return Outcome(escalation=domain.escalation_event_data(
+            return self.escalate(domain.successor_id(ended), domain.escalation_event_data(
                 request, desk, domain.tries_exhausted_reason(ended), skipped,
-                attempts=ended["attempt"], last_assignment_id=ended["_id"]))
+                attempts=ended["attempt"], last_assignment_id=ended["_id"]), now)
         return self.assign(request, domain.successor_id(ended), now, domain.step_cause(ended, ended["state"]),
                            attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"])
 
@@ -228,7 +243,7 @@ class DispatchStore(Store):
             return None
         assignment = domain.new_assignment(assignment_id, request, domain.named_candidate(officer, reason, own), [],
                                            now, cause, settings=self.settings, attempt=attempt, tried=tried)
-        return Outcome(assignment=self.add_assignment(assignment))
+        return domain.outcome_of(self.add_assignment(assignment))
 
     def reassign(self, assignment_id: str, nrp: str, reason: str, now: datetime) -> dict[str, Any]:
         """End the assignment as declined via the console, naming the officer who takes over; the

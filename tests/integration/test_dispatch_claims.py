@@ -67,6 +67,7 @@ def test_two_replicas_handling_reports_at_once_never_give_one_officer_two_incide
     assert len(created) == free_officers and len(outcomes.seen) == REPORTS
     assert all(handled(replica) > 0 for replica in replicas), [handled(r) for r in replicas]
     db = mongo_client[db_names["dispatch"]]
-    assert db.assignments.count_documents({}) == free_officers
+    assert db.assignments.count_documents({"state": {"$ne": "escalated"}}) == free_officers
+    assert db.assignments.count_documents({"state": "escalated"}) == REPORTS - free_officers  # decisions kept
     claimed = [o["assignment_id"] for o in db.officers.find({"assignment_id": {"$ne": None}})]
     assert len(claimed) == len(set(claimed)) == free_officers

@@ -1,6 +1,8 @@
 """At-least-once delivery, exactly-once effects: every handler delivered the same event twice."""
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from services.dispatch.roster import parse_roster, read_entries
@@ -82,3 +84,38 @@ def test_correlation_id_is_the_report_id_through_the_whole_chain(
     assert {received["correlationid"], assignment["correlationid"], sms["correlationid"]} == {report_id}
     assert (received["causationid"], assignment["causationid"], sms["causationid"]) == (
         incident["id"], received["id"], assignment["id"])
+
+
+def test_report_received_again_after_its_officer_was_freed_or_after_an_escalation_decides_nothing_anew(
+        declared, roster, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
+    """The decision is stored and said again, same id and time: a repeat never claims the officer once
+    more (nor touches claimed_at), nor assigns an escalated report to an officer free by now."""
+    from tests.factories_dispatch import create_report_received
+
+    events = tap(("dispatch.events", "#"))
+    start(container_factory, config_for, DispatchService)
+    db = mongo_client[db_names["dispatch"]]
+
+    assigned = create_report_received()
+    publish_raw(assigned, exchange="reports.events", routing_key="report_received")
+    created = events.wait_for(of_type("assignment_created"))
+    nrp = created["data"]["officer"]["nrp"]
+    claimed_at = db.officers.find_one({"_id": nrp})["claimed_at"]
+    db.assignments.update_one({"_id": created["data"]["assignment_id"]}, {"$set": {"state": "completed"}})
+    roster.release(nrp, created["data"]["assignment_id"])  # the assignment ended; the officer is free
+
+    not_dispatchers = {"role": {"$ne": "duty_desk"}}
+    db.officers.update_many(not_dispatchers, {"$set": {"status": "off_duty", "free_cell": None}})
+    escalated_report = create_report_received()
+    publish_raw(escalated_report, exchange="reports.events", routing_key="report_received")
+    escalated = events.wait_for(of_type("assignment_escalated"))
+    db.officers.update_many(not_dispatchers, [{"$set": {"status": "available", "free_cell": "$cell"}}])
+
+    publish_raw(assigned, exchange="reports.events", routing_key="report_received")
+    publish_raw(escalated_report, exchange="reports.events", routing_key="report_received")
+    decisions = [e for e in events.drain(idle=2.0) if e["type"] in ("assignment_created", "assignment_escalated")]
+    told = Counter((e["id"], e["time"]) for e in decisions)  # the tap keeps the first telling too
+    assert told == {(created["id"], created["time"]): 2, (escalated["id"], escalated["time"]): 2}
+    officer = db.officers.find_one({"_id": nrp})
+    assert officer["status"] == "available" and officer["claimed_at"] == claimed_at
+    assert db.assignments.count_documents({"state": {"$ne": "escalated"}}) == 1
