@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 import uuid
@@ -121,15 +120,19 @@ def replay(amqp_uri: str, messages: list[Recorded]) -> None:
 # ------------------------------------------------------------------ quiet and snapshots
 
 
-def backlog(amqp_uri: str) -> int:
-    """Messages ready or unacknowledged in every queue someone consumes (our recorders excluded)."""
-    vhost = amqp_uri.rsplit("/", 1)[1]
-    listing = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers",
-                              "name", "messages", "consumers"], check=True, capture_output=True, text=True,
-                             timeout=60).stdout
-    rows = [line.split("\t") for line in listing.splitlines() if line.strip()]
-    return sum(int(messages) for name, messages, consumers in rows
-               if int(consumers) and not name.startswith("replay-"))
+def consumed_queues() -> list[str]:
+    """Every queue a service or the gateway simulator consumes (the dead letters and the upstream apps'
+    rejections have no consumer in this run and keep what they hold)."""
+    return [q.name for q in topology.all_queues(topology.siaga_service_classes())
+            if q.name not in (topology.DEAD_LETTER_QUEUE, "evt-reports-report_rejected--upstream-apps")]
+
+
+def backlog(amqp_uri: str, queues: list[str]) -> int:
+    """Messages waiting in the consumed queues. A message a handler holds unacknowledged is not
+    counted: `wait_quiet` covers it by asking for unchanged databases across a settle period."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.default_channel
+        return sum(channel.queue_declare(name, passive=True).message_count for name in queues)
 
 
 def canonical(value: Any) -> Any:
@@ -152,19 +155,19 @@ def snapshot(mongo_uri: str, databases: dict[str, str]) -> dict[str, dict[str, d
         client.close()
 
 
-def wait_quiet(amqp_uri: str, read: Callable[[], Any], settle: float = 3.0, timeout: float = 600.0) -> Any:
+def wait_quiet(amqp_uri: str, read: Callable[[], Any], settle: float = 2.0, timeout: float = 600.0) -> Any:
     """Quiet: no backlog, and the databases unchanged across `settle` seconds with no backlog either side.
 
-    The settle period outlasts the gateway simulator's delays, whose pending answers no queue shows.
+    The settle period outlasts the gateway simulator's delays (0.15 s), whose pending answers no queue shows.
     """
-    deadline = time.monotonic() + timeout
+    deadline, queues = time.monotonic() + timeout, consumed_queues()
     while time.monotonic() < deadline:
-        if backlog(amqp_uri):
-            time.sleep(0.5)
+        if backlog(amqp_uri, queues):
+            time.sleep(0.3)
             continue
         before = read()
         time.sleep(settle)
-        if backlog(amqp_uri) == 0 and (after := read()) == before:
+        if backlog(amqp_uri, queues) == 0 and (after := read()) == before:
             return after
     raise RuntimeError(f"the system never became quiet within {timeout}s")
 
