@@ -326,8 +326,8 @@ def run(count: int, log_dir: Path, amqp_uri: str, mongo_uri: str | None = None,
         databases = {service: system.database_name(service) for service in SERVICES}
         load_roster(system.mongo_uri, databases["dispatch"], bench_roster(villages))
 
-        def quiet():
-            return wait_quiet(amqp_uri, lambda: snapshot(system.mongo_uri, databases))
+        def quiet(timeout: float = 600.0):
+            return wait_quiet(amqp_uri, lambda: snapshot(system.mongo_uri, databases), timeout=timeout)
 
         publish_incidents(amqp_uri, incidents(villages, count, rng))
         quiet()
@@ -338,7 +338,7 @@ def run(count: int, log_dir: Path, amqp_uri: str, mongo_uri: str | None = None,
         again = recorded * 2
         rng.shuffle(again)
         replay(amqp_uri, again)
-        after = quiet()
+        after = quiet(timeout=max(600.0, len(again) / 10))  # 1000 incidents: ~22k messages, >10 min here
         echoed = take_recorded(amqp_uri, ECHO)
     finally:
         system.stop()
