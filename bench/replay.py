@@ -187,7 +187,7 @@ def diff(before: dict, after: dict) -> Iterator[str]:
             if doc_id not in new:
                 yield f"{collection} {doc_id}: document gone"
             elif doc_id not in old:
-                yield f"{collection} {doc_id}: new document {short(new[doc_id])}"
+                yield f"{collection} {doc_id}: new document {short(telling_first(new[doc_id]))}"
             elif old[doc_id] != new[doc_id]:
                 a, b = flat(old[doc_id]), flat(new[doc_id])
                 for field in sorted(a.keys() | b.keys()):
@@ -196,8 +196,15 @@ def diff(before: dict, after: dict) -> Iterator[str]:
                                f" after {short(b.get(field, '<absent>'))}")
 
 
+def telling_first(document: dict) -> dict:
+    """What a new document is (its kind, state, text) before the rest, so a cut line still says it."""
+    first = ("kind", "state", "recipient_role", "text")
+    return {key: document[key] for key in first if key in document} | {
+        key: value for key, value in sorted(document.items()) if key not in first}
+
+
 def short(value: Any, limit: int = 300) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "…"
 
 

@@ -70,6 +70,12 @@ def derived_id(cause: Event | str, event_type: str, discriminator: str = "") -> 
     return str(uuid.uuid5(_DERIVED_NAMESPACE, f"{key}|{event_type}|{discriminator}"))
 
 
+def to_millisecond(at: datetime) -> datetime:
+    """A time as the database keeps it (BSON dates hold milliseconds): an event said first from memory
+    and again from the database must carry the same time."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -21,7 +21,7 @@ from shared.contract import (
     ASSIGNMENT_EXPIRED,
     EventType,
 )
-from shared.envelope import Event, derived_id
+from shared.envelope import Event, derived_id, to_millisecond
 
 SOURCE = "/siaga/dispatch"
 # Seconds an officer has to acknowledge, by priority (config.yml DISPATCH.ACK_SECONDS overrides).
@@ -167,8 +167,7 @@ def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetim
 def outcome_of(stored: Mapping[str, Any]) -> Outcome:
     """A decision as stored: an assignment, or an escalation record. Its time to the millisecond, as
     the database keeps it, so the first telling and a repeat carry the same time."""
-    at = stored["created_at"]
-    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+    at = to_millisecond(stored["created_at"])
     if stored["state"] == ESCALATED:
         return Outcome(escalation=stored["escalation"], at=at)
     return Outcome(assignment=dict(stored), at=at)

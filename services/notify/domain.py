@@ -13,7 +13,7 @@ from services.notify import replies, sms, templates
 from services.notify.exceptions import TemplateDoesNotFit
 from services.notify.templates import Template
 from shared import wilayah
-from shared.envelope import Event, derived_id
+from shared.envelope import Event, derived_id, to_millisecond
 from shared.phones import normalise_phone
 
 ELLIPSIS = "..."
@@ -322,6 +322,15 @@ def resolve_reply(text: str, assignments: list[dict[str, Any]]) -> ReplyOutcome:
     if match is None:
         return ReplyOutcome(help=templates.OFFICER_REPLY_NOT_YOURS, help_values={"number": parsed.number})
     return ReplyOutcome(assignment=match, action=parsed.action, text=parsed.text)
+
+
+def reply_answer(outcome: ReplyOutcome, inbound: Event, phone: str, at: datetime,
+                 help_interval_s: float) -> dict[str, Any]:
+    """What an inbound SMS is answered with, to be stored: officer_replied data, or a help SMS."""
+    if outcome.assignment is None:
+        return {"help": help_sms(outcome, inbound, phone, at, help_interval_s)}
+    replied = officer_replied_data(outcome, phone, to_millisecond(at))
+    return {"replied": replied, "report_id": outcome.assignment["report_id"]}
 
 
 def officer_replied_data(outcome: ReplyOutcome, phone: str, at: datetime) -> dict[str, Any]:

@@ -145,13 +145,16 @@ class NotifyService:
         if phone is None:
             log.warning("inbound SMS %s from a sender that is no phone number: no reply", inbound.id)
             return
-        outcome = domain.resolve_reply(inbound.data["text"], self.notifications.assignments_of(phone))
-        if outcome.assignment is None:
-            log.info("inbound SMS from %s not acted on: sending %s", mask_phone(phone), outcome.help.name)
-            self.send([domain.help_sms(outcome, inbound, phone, at, self.policy.help_interval)], inbound)
+        answer = self.notifications.answered(inbound.id)
+        if answer is None:  # answered once, from the state it found; a repeat says the same again
+            outcome = domain.resolve_reply(inbound.data["text"], self.notifications.assignments_of(phone))
+            answer = self.notifications.answer(inbound.id, domain.reply_answer(
+                outcome, inbound, phone, at, self.policy.help_interval), utcnow())
+        if answer.get("help"):
+            log.info("inbound SMS from %s not acted on: sending %s", mask_phone(phone), answer["help"]["kind"])
+            self.send([answer["help"]], inbound)
             return
-        self.publish(OFFICER_REPLIED, domain.officer_replied_data(outcome, phone, at),
-                     cause=inbound, correlationid=outcome.assignment["report_id"])
+        self.publish(OFFICER_REPLIED, answer["replied"], cause=inbound, correlationid=answer["report_id"])
 
     # ---- helpers -------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@
 - `closed_assignments`: assignments that ended (completed, declined, expired): replies to them
   no longer act. Kept apart, so a close that overtakes its creation is not lost.
 - `not_taken`: per report, the assignments declined or left unanswered, for the duty desk.
+- `inbound`: how each inbound SMS was answered, so a redelivered one is answered the same way even
+  after the assignment it acted on has moved on.
 """
 from __future__ import annotations
 
@@ -109,6 +111,18 @@ class NotificationStore(Store):
         redelivery keeps the first reason)."""
         self.db.closed_assignments.update_one({"_id": assignment_id}, {"$setOnInsert": {"closed": why}},
                                               upsert=True)
+
+    def answered(self, inbound_id: str) -> dict[str, Any] | None:
+        return self.db.inbound.find_one({"_id": inbound_id})
+
+    def answer(self, inbound_id: str, answer: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Keep how an inbound SMS was answered; a concurrent repeat that answered first wins."""
+        document = {"_id": inbound_id, **answer, "at": now}
+        try:
+            self.db.inbound.insert_one(document)
+            return document
+        except DuplicateKeyError:
+            return self.db.inbound.find_one({"_id": inbound_id})
 
     def assignments_of(self, phone: str) -> list[dict[str, Any]]:
         """The phone's newest assignments, open and closed (two reads; replies are off the main path)."""

@@ -369,3 +369,22 @@ def test_anything_else_gets_one_short_help_sms_per_interval(start_notify, outbox
     outbox.wait_for(sms_to(stranger, "stranger_help"))
     outbox.drain(idle=1.5)
     assert db.notifications.count_documents({"to": stranger}) == 1
+
+
+def test_an_inbound_sms_delivered_again_after_its_assignment_ended_is_answered_the_same_way(
+        start_notify, outbox, send, db):
+    """Answered from the state it first found: a repeat is not told "not yours" once the assignment ended."""
+    start_notify()
+    received, created, _ = assigned(send, outbox)
+    reply = create_sms_received(OFFICER["phone"], f"OK {received['data']['number']}")
+    send(reply)
+    first = outbox.wait_for(of_type("officer_replied"))
+    send(create_step("completed", created))
+    eventually(lambda: db.closed_assignments.find_one({"_id": created["data"]["assignment_id"]}),
+               lambda closed: closed is not None)
+    send(reply)
+    replies = [m for m in outbox.drain(idle=2.0) if m["type"] == "officer_replied"]
+    assert [m["id"] for m in replies] == [first["id"], first["id"]]
+    assert replies[1]["data"] == first["data"]
+    assert not [m for m in outbox.seen if m["type"] == "sms_requested" and m["data"]["to"] == OFFICER["phone"]
+                and m["data"]["kind"] != "officer_assignment"]
