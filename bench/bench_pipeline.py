@@ -34,6 +34,8 @@ from shared.envelope import derived_id
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "20,50,100").split(",")]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 BROKER = os.environ.get("BENCH_BROKER", "guest:guest@127.0.0.1:5672")
+# A backlog this size is published at once; resident memory is read before and after it.
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
 
 
 @contextmanager
@@ -265,7 +267,7 @@ def main() -> None:
     log_dir = PROJECT_ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     needed = int(sum(RATES) * SECONDS) + 10
-    villages = bench_villages(needed)
+    villages = bench_villages(needed + BACKLOG)  # a village (and its officer) per incident
     with throwaway_vhost() as amqp_uri, mongo() as mongo_uri:
         print(f"broker: RabbitMQ {amqp_uri.rsplit('@', 1)[-1]}; database: "
               f"{'MONGO_URI ' + mongo_uri if os.environ.get('MONGO_URI') else 'embedded SecantusDB ' + mongo_uri}")
@@ -275,8 +277,14 @@ def main() -> None:
                "NOTIFY_MONGO_DATABASE": "bench_notify", "LOG_LEVEL": "WARNING"}
         load_roster(mongo_uri, "bench_dispatch", bench_roster(villages))
         with System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=log_dir, extra_env=env) as system:
-            source = iter(villages)
+            source = iter(villages[:needed])
             ours = {rate: bench_ours(system, amqp_uri, source, rate) for rate in RATES}
+            pids = {name: process.pid for name, process in system.processes.items()}
+            if database_pid(mongo_uri):
+                pids["database"] = database_pid(mongo_uri)
+            idle = {name: resident_mb(pid) for name, pid in pids.items()}
+            drained = drain_backlog(amqp_uri, mongo_uri, villages[needed:], pids)
+            after = {name: resident_mb(pid) for name, pid in pids.items()}
         print(f"\n{'offered/s':>9} | {'pipeline':^38} | {'floor (3 do-nothing nameko hops)':^38} | ratio")
         print(f"{'':>9} | {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |"
               f" {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |")
@@ -285,8 +293,67 @@ def main() -> None:
             print(f"{rate:>9} | {o['rate']:7.1f} {o['p50']:7.1f} {o['p95']:7.1f} {o['p99']:7.1f}"
                   f" {o['sent'] - o['completed']:5d} | {f['rate']:7.1f} {f['p50']:7.1f} {f['p95']:7.1f}"
                   f" {f['p99']:7.1f} {f['sent'] - f['completed']:5d} | {o['rate'] / f['rate']:5.2f}")
+        print_backlog(drained, idle, after)
         topology.declare_topology(amqp_uri)
         print_round_trips(round_trips_per_incident(amqp_uri, mongo_uri))
+
+
+def resident_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid(mongo_uri: str) -> int | None:
+    """The embedded server's process (None for a MongoDB given by MONGO_URI: its CPU is not ours to read)."""
+    if os.environ.get("MONGO_URI"):
+        return None
+    port = mongo_uri.rstrip("/").rsplit(":", 1)[-1]
+    found = subprocess.run(["pgrep", "-f", "--", f"secantusd-py .*--port {port}"], capture_output=True, text=True)
+    return int(found.stdout.split()[0]) if found.stdout.split() else None
+
+
+def drain_backlog(amqp_uri: str, mongo_uri: str, villages: list[str], pids: dict[str, int]) -> dict:
+    """Publish len(villages) incidents at once, then wait for every officer SMS: the rate the system
+    sustains when it never waits for work, and the CPU each process spent per incident."""
+    from shared.mongo import connect
+
+    client = connect(mongo_uri)
+    officer_sms = client.bench_notify.notifications
+    before = officer_sms.count_documents({"kind": "officer_assignment"})
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    started = time.perf_counter()
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        producer = connection.Producer()
+        for village in villages:
+            producer.publish(json.dumps(incident(village)), exchange=Exchange("intake.events", no_declare=True),
+                             routing_key="incident_reported", content_type="application/json", delivery_mode=2)
+    published = time.perf_counter() - started
+    done, progress_at = 0, time.perf_counter()
+    while done < len(villages) and time.perf_counter() - progress_at < 120:
+        time.sleep(2)
+        now_done = officer_sms.count_documents({"kind": "officer_assignment"}) - before
+        if now_done > done:
+            done, progress_at = now_done, time.perf_counter()
+    elapsed = time.perf_counter() - started
+    cpu = {name: 1000 * (cpu_seconds(pid) - cpu_before[name]) / max(done, 1) for name, pid in pids.items()}
+    client.close()
+    return {"count": len(villages), "done": done, "seconds": elapsed, "published_in": published, "cpu_ms": cpu}
+
+
+def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float]) -> None:
+    print(f"\nbacklog: {drained['count']} incidents published at once (in {drained['published_in']:.1f} s); "
+          f"{drained['done']} officer SMS requested after {drained['seconds']:.0f} s: "
+          f"{drained['done'] / drained['seconds']:.1f} incidents/s sustained")
+    print(f"  {'process':<14} {'RSS idle MB':>11} {'RSS after MB':>12} {'CPU ms per incident':>20}")
+    for name, cpu in drained["cpu_ms"].items():
+        print(f"  {name:<14} {idle.get(name, float('nan')):11.1f} {after.get(name, float('nan')):12.1f} {cpu:20.2f}")
+    print(f"  {'all':<14} {'':>11} {'':>12} {sum(drained['cpu_ms'].values()):20.2f}")
 
 
 def print_round_trips(trips: dict[str, tuple[float, float]]) -> None:
