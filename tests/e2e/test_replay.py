@@ -8,10 +8,6 @@ from bench.replay import run
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "issue 8, found by this test: a redelivered report_received whose first outcome was an escalation "
-    "(officer busy) or whose assignment has ended claims the officer again; republished steps carry a "
-    "new `time`, which moves reports' timestamps and status"))
 def test_every_message_delivered_twice_more_in_any_order_leaves_every_database_as_it_was(
         amqp_uri, mongo_uri, db_names, tmp_path):
     env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()}
