@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --quiet -c constraints.txt
 
-.PHONY: setup demo test unit integration e2e bench chaos fuzz contract lint clean
+.PHONY: setup demo test unit integration e2e bench chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,9 @@ chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restart
 
 fuzz: setup  ## 100k fuzzed bodies to every consumer (FUZZ_COUNT to shrink)
 	$(BIN)/python -m bench.fuzz
+
+replay: setup  ## every message of a run delivered twice more, shuffled: prints the database diff (REPLAY_INCIDENTS)
+	$(BIN)/python -m bench.replay
 
 contract: setup  ## regenerate contract/asyncapi.yaml from the code's schemas
 	$(BIN)/python -m contract.generate
