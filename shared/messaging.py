@@ -19,7 +19,7 @@ from nameko.amqp.publish import Publisher as AmqpPublisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.containers import ContainerBeingKilled
 from nameko.events import EventDispatcher
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer, Publisher, QueueConsumer
 
 from shared import topology
 from shared.contract import EventType, dump_event, load_event
@@ -42,6 +42,21 @@ class RawQueueConsumer(QueueConsumer):
             consumer.qos(prefetch_count=self.prefetch_count)
             self._consumers[provider] = consumer
         return self._consumers.values()
+
+    def ack_message(self, message):
+        """nameko ignores only AMQP's ConnectionError here; a socket reset by a broker going down
+        (ConnectionResetError, BrokenPipeError) escaped the worker, killed the container and made
+        `nameko run` exit. Unacknowledged, the message is redelivered, and every handler is idempotent."""
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("could not acknowledge a message, the broker will redeliver it: %r", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("could not requeue a message, the broker will redeliver it: %r", exc)
 
 
 class ReliableConsumer(Consumer):
@@ -207,6 +222,15 @@ class EventPublisher(EventDispatcher):
         options.setdefault("use_confirms", True)
         options.setdefault("mandatory", True)
         super().__init__(**options)
+
+    def setup(self):
+        """Without nameko's declare of `<service>.events` at start: the topology declared it up
+        front, and that declare needs the broker, so a service started while the broker is away
+        (a restart, a crash loop) exited with ECONNREFUSED instead of waiting for it like its
+        consumers do. Each publish still declares the exchange, idempotently, as before."""
+        self.exchange = topology.event_exchange(f"{self.container.service_name}.events", declare=True)
+        Publisher.setup(self)
+        self.publisher.declare = [self.exchange]
 
     def get_dependency(self, worker_ctx) -> Callable[..., dict]:
         headers = self.get_message_headers(worker_ctx)
