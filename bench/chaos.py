@@ -2,12 +2,14 @@
 
     python -m bench.chaos                       # 10k incidents, 3 kills per service, one broker restart
     CHAOS_INCIDENTS=300 CHAOS_KILLS=1 CHAOS_BROKER_RESTART=0 python -m bench.chaos
+    CHAOS_AMQP_URI=amqp://... python -m bench.chaos   # a given broker: never restarted
 
-Afterwards it checks, from the databases and from what the SMS gateway's queue received:
-every incident is a stored report, no officer ever held two open assignments at once, no
-recipient got two SMS for the same fact, every report reached a final or a waiting state.
-It prints the counts and exits non-zero on any violation. `tests/e2e/test_chaos.py` runs a
-short version in the suite.
+The broker it restarts is a private RabbitMQ node of its own (`bench/private_broker.py`), never
+the machine-wide one. Afterwards it checks, from the databases, from what the SMS gateway's
+queue received and from the report_rejected events: every incident is a stored report or a
+rejection, no officer ever held two open assignments at once, no recipient got two SMS for
+the same fact, every report reached a final or a waiting state. It prints the counts and exits
+non-zero on any violation. `tests/e2e/test_chaos.py` runs a short version in the suite.
 """
 from __future__ import annotations
 
@@ -15,21 +17,31 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
 from kombu import Connection, Exchange, Queue
 
+from bench.private_broker import PrivateBroker
+from shared import topology
+from shared.contract import REPORT_REJECTED, SMS_REQUESTED
+from shared.messaging import REASON_HEADER
 from shared.mongo import connect
-from siaga.system import SIMULATOR_QUEUE, System
+from siaga.system import SIMULATOR, SIMULATOR_QUEUE, System
 
 SETTLED = {"assigned", "acknowledged", "en_route", "on_scene", "resolved", "escalated", "awaiting_officer"}
 TERMINAL = {"completed", "declined", "expired"}
+REJECTIONS_QUEUE = "chaos-report_rejected"
+# What notify asked the gateway to send, copied beside the gateway simulator's own queue.
+SMS_TAP_QUEUE = "chaos-sms_requested"
+# One roster upload of 10k officers is quadratic on the embedded server (≈ 30 min); in chunks, ≈ 2 min.
+ROSTER_CHUNK = 250
 
 
 def incident(village: str) -> dict:
@@ -39,19 +51,52 @@ def incident(village: str) -> dict:
                      "location": {"village_code": village}, "reporter": {"phone": "0812-9999-1234"}}}
 
 
-def kill_and_restart(system: System, service: str) -> None:
-    system.processes[service].send_signal(signal.SIGKILL)
-    system.processes[service].wait()
-    system.processes[service] = system._spawn(service)
+class Chaos:
+    """The disturbances and what they did: kills, broker restarts, services that died on their own."""
+
+    def __init__(self, system: System, broker: PrivateBroker | None):
+        self.system = system
+        self.broker = broker
+        self.restarting: threading.Thread | None = None
+        self.broker_seconds_away: list[float] = []
+        self.exits: list[str] = []
+        self.kills = 0
+        self.publisher_reconnections = 0
+
+    def kill_and_restart(self, service: str) -> None:
+        self.wait_for_broker()  # a service spawned while the broker is away would only fail its start
+        self.system.processes[service].send_signal(signal.SIGKILL)
+        self.system.processes[service].wait()
+        self.kills += 1
+        self.system.processes[service] = self.system._spawn(service)
+
+    def restart_broker(self) -> None:
+        """In the background, so the publisher and the services meet the outage mid-flow."""
+        def restart() -> None:
+            self.broker_seconds_away.append(self.broker.restart())
+            print(f"  RabbitMQ back after {self.broker_seconds_away[-1]:.1f}s", flush=True)
+        self.restarting = threading.Thread(target=restart, daemon=True)
+        self.restarting.start()
+
+    def wait_for_broker(self) -> None:
+        if self.restarting is not None:
+            self.restarting.join()
+
+    def respawn_exited(self) -> None:
+        """A service that died on its own is started again, as compose's `restart: unless-stopped`
+        would, and counted: that is a finding, not chaos we caused. Not while the broker is away:
+        a start then could only fail again."""
+        if self.restarting is not None and self.restarting.is_alive():
+            return
+        for service, process in self.system.processes.items():
+            if process.poll() is not None:
+                print(f"  {service} exited on its own with code {process.returncode}; restarting it", flush=True)
+                self.exits.append(f"{service}:{process.returncode}")
+                self.system.processes[service] = (self.system._spawn_simulator() if service == SIMULATOR
+                                                  else self.system._spawn(service))
 
 
-def restart_broker() -> None:
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True, timeout=120)
-    subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True, timeout=120)
-    subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, capture_output=True, timeout=120)
-
-
-def publish_all(amqp_uri: str, incidents: list[dict], on_progress) -> None:
+def publish_all(amqp_uri: str, incidents: list[dict], on_progress, chaos: Chaos) -> None:
     """Publish with confirms, retrying through broker restarts: the upstream app keeps its promise."""
     sent = 0
     while sent < len(incidents):
@@ -65,17 +110,18 @@ def publish_all(amqp_uri: str, incidents: list[dict], on_progress) -> None:
                     sent += 1
                     on_progress(sent)
         except Exception as exc:  # connection lost in a broker restart: reconnect and go on
+            chaos.publisher_reconnections += 1
             print(f"  publisher reconnecting after: {exc!r}", flush=True)
             time.sleep(1)
 
 
-def drain_gateway(amqp_uri: str, seen: list[dict], idle: float = 5.0) -> None:
-    """Play the SMS gateway: take every sms_requested until the queue stays quiet for `idle` s."""
+def drain_sms(amqp_uri: str, seen: list[dict], idle: float = 5.0) -> None:
+    """Take every sms_requested from our tap until it stays quiet for `idle` s."""
     quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < idle:
         try:
             with Connection(amqp_uri) as connection:
-                queue = Queue(SIMULATOR_QUEUE, no_declare=True)(connection.default_channel)
+                queue = Queue(SMS_TAP_QUEUE, no_declare=True)(connection.default_channel)
                 while time.monotonic() - quiet_since < idle:
                     message = queue.get(no_ack=True)
                     if message is None:
@@ -85,6 +131,75 @@ def drain_gateway(amqp_uri: str, seen: list[dict], idle: float = 5.0) -> None:
                     quiet_since = time.monotonic()
         except Exception:
             time.sleep(1)
+
+
+def handler_queues() -> list[str]:
+    """Every queue a consumer of the run should keep empty: the services' and the gateway's."""
+    return [queue.name for service_cls in topology.siaga_service_classes()
+            for queue in topology.service_queues(service_cls)] + [SIMULATOR_QUEUE]
+
+
+def queue_stats(amqp_uri: str, names: list[str]) -> dict[str, tuple[int, int]] | None:
+    """(ready messages, consumers) per queue, or None while the broker cannot be reached."""
+    try:
+        with Connection(amqp_uri, connect_timeout=5) as connection:
+            channel = connection.default_channel
+            stats = {}
+            for name in names:
+                declared = channel.queue_declare(name, passive=True)
+                stats[name] = (declared.message_count, declared.consumer_count)
+            return stats
+    except Exception:
+        return None
+
+
+def settle(chaos: Chaos, sms: list[dict], quiet: float = 15.0, patience: float = 300.0) -> None:
+    """Wait until the handler queues are empty and the gateway has been quiet for `quiet` s; give
+    up when nothing has moved for `patience` s (a stuck consumer is a finding, printed)."""
+    names = handler_queues()
+    moved_at, last = time.monotonic(), None
+    while True:
+        chaos.respawn_exited()
+        seen = len(sms)
+        drain_sms(chaos.system.amqp_uri, sms, idle=2.0)
+        stats = queue_stats(chaos.system.amqp_uri, names)
+        depth = None if stats is None else sum(ready for ready, _ in stats.values())
+        if len(sms) != seen or depth != last:
+            moved_at, last = time.monotonic(), depth
+        if depth == 0 and time.monotonic() - moved_at >= quiet:
+            return
+        if time.monotonic() - moved_at > patience:
+            stuck = {name: s for name, s in (stats or {}).items() if s[0]}
+            print(f"  nothing moved for {patience:.0f}s; queues still holding messages: {stuck}", flush=True)
+            return
+
+
+def declare_taps(amqp_uri: str) -> None:
+    """Before the first incident: the run's rejections and SMS requests, kept through a broker restart."""
+    with Connection(amqp_uri) as connection:
+        for name, event_type in ((REJECTIONS_QUEUE, REPORT_REJECTED), (SMS_TAP_QUEUE, SMS_REQUESTED)):
+            Queue(name, exchange=topology.event_exchange(event_type.exchange), routing_key=event_type.name,
+                  durable=True, auto_delete=False,
+                  queue_arguments={"x-queue-type": "quorum"})(connection.default_channel).declare()
+
+
+def read_and_delete(amqp_uri: str, queue_name: str) -> list:
+    """Every message of a queue of our own (then the queue goes)."""
+    with Connection(amqp_uri) as connection:
+        queue = Queue(queue_name, no_declare=True)(connection.default_channel)
+        messages = list(iter(lambda: queue.get(no_ack=True), None))
+        queue.delete()
+    return messages
+
+
+def dead_letter_reasons(amqp_uri: str) -> Counter:
+    """Why messages were dead-lettered in the run; read without acknowledging, so they stay."""
+    with Connection(amqp_uri) as connection:
+        queue = Queue(topology.DEAD_LETTER_QUEUE, no_declare=True)(connection.default_channel)
+        letters = list(iter(lambda: queue.get(no_ack=False), None))
+    return Counter(f"{(m.headers or {}).get('x-siaga-queue', '?')}: "
+                   f"{(m.headers or {}).get(REASON_HEADER) or (m.headers or {}).get('x-death', [{}])[0].get('reason')}"
+                   for m in letters)
 
 
 def overlapping_claims(assignments: list[dict]) -> int:
@@ -101,7 +216,7 @@ def overlapping_claims(assignments: list[dict]) -> int:
     return overlaps
 
 
-def check(system: System, incidents: list[dict], sms: list[dict]) -> dict[str, int]:
+def check(system: System, incidents: list[dict], sms: list[dict], rejected: set[str]) -> dict[str, int]:
     client = connect(system.mongo_uri)
     try:
         reports = client[system.database_name("reports")].reports
@@ -110,15 +225,17 @@ def check(system: System, incidents: list[dict], sms: list[dict]) -> dict[str, i
     finally:
         client.close()
     distinct_sms = {m["data"]["sms_id"] for m in sms}
-    statuses = Counter(stored.get(i["id"], "MISSING") for i in incidents)
+    statuses = Counter(stored.get(i["id"], "REJECTED" if i["id"] in rejected else "MISSING") for i in incidents)
     return {
         "incidents": len(incidents),
         "stored reports": sum(1 for i in incidents if i["id"] in stored),
-        "missing reports": statuses["MISSING"],
-        "reports not final or waiting": sum(n for s, n in statuses.items() if s not in SETTLED and s != "MISSING"),
+        "rejected (report_rejected)": sum(1 for i in incidents if i["id"] in rejected),
+        "neither stored nor rejected": statuses["MISSING"],
+        "reports not final or waiting": sum(n for s, n in statuses.items()
+                                            if s not in SETTLED | {"MISSING", "REJECTED"}),
         "assignments": len(assignments),
         "officers with overlapping assignments": overlapping_claims(assignments),
-        "SMS requests seen by the gateway": len(sms),
+        "SMS requests published": len(sms),
         "distinct SMS": len(distinct_sms),
         "recipients with two SMS for one fact": sum(1 for n in Counter(
             (m["data"]["to"], m["data"].get("kind"), m["causationid"]) for m in
@@ -127,55 +244,106 @@ def check(system: System, incidents: list[dict], sms: list[dict]) -> dict[str, i
     }
 
 
+def broker_findings(chaos: Chaos) -> dict[str, int]:
+    """What the broker holds at the end: dead letters, work left over, queues nobody consumes."""
+    amqp_uri = chaos.system.amqp_uri
+    stats = queue_stats(amqp_uri, handler_queues()) or {}
+    reasons = dead_letter_reasons(amqp_uri)
+    for reason, n in reasons.most_common(5):
+        print(f"  dead letter x{n}: {reason[:300]}", flush=True)
+    for name, (ready, consumers) in stats.items():
+        if ready or not consumers:
+            print(f"  at the end {name}: {ready} ready, {consumers} consumers", flush=True)
+    return {
+        "dead letters": sum(reasons.values()),
+        "messages left in handler queues": sum(ready for ready, _ in stats.values()),
+        "handler queues without a consumer at the end": sum(1 for _, consumers in stats.values() if not consumers),
+        "services killed with SIGKILL": chaos.kills,
+        "services that exited on their own (restarted)": len(chaos.exits),
+        "broker restarts": len(chaos.broker_seconds_away),
+        "publisher reconnections": chaos.publisher_reconnections,
+    }
+
+
 def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: str | None = None,
         mongo_uri: str | None = None, extra_env: dict[str, str] | None = None) -> dict[str, int]:
+    """Without `amqp_uri`, on a private RabbitMQ node of its own; only that one may be restarted."""
+    if broker_restart and amqp_uri:
+        raise ValueError("a broker restart needs the private node: pass no amqp_uri")
+    with ExitStack() as stack:
+        broker = None
+        if amqp_uri is None:
+            broker = stack.enter_context(PrivateBroker(keep_logs_in=log_dir))
+            amqp_uri = broker.amqp_uri
+        # The gateway simulator accepts and delivers every SMS, so notify's retries for an
+        # unanswered SMS are a finding, not the normal course.
+        system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=":memory:", log_dir=log_dir,
+                        extra_env={"LOG_LEVEL": "WARNING"} | (extra_env or {}), gateway_simulator=True)
+        stack.enter_context(system)
+        return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart)
+
+
+def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, broker_restart: bool) -> dict[str, int]:
     from bench.bench_pipeline import bench_roster, bench_villages, load_roster
 
     villages = bench_villages(count)
-    env = {"LOG_LEVEL": "WARNING"} | (extra_env or {})
-    system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=":memory:", log_dir=log_dir,
-                    extra_env=env)
-    system.start()
-    try:
-        load_roster(system.mongo_uri, system.database_name("dispatch"), bench_roster(villages))
-        incidents = [incident(v) for v in villages]
-        services = [s for s in system.processes if s != "sms-gateway"]
-        chaos_at = sorted(random.sample(range(1, count), min(count - 1, kills * len(services) + broker_restart)))
-        actions = [("kill", s) for s in services for _ in range(kills)] + [("broker", None)] * broker_restart
-        random.shuffle(actions)
-        plan = dict(zip(chaos_at, actions))
-        sms: list[dict] = []
+    roster = bench_roster(villages)
+    for chunk in range(0, len(roster), ROSTER_CHUNK):
+        load_roster(system.mongo_uri, system.database_name("dispatch"), roster[chunk:chunk + ROSTER_CHUNK])
+    declare_taps(system.amqp_uri)
+    incidents = [incident(v) for v in villages]
+    services = [service for service in system.processes if service != SIMULATOR]
+    actions = [("kill", s) for s in services for _ in range(kills)] + [("broker", None)] * broker_restart
+    random.shuffle(actions)
+    plan = dict(zip(sorted(random.sample(range(1, count), min(count - 1, len(actions)))), actions))
+    sms: list[dict] = []
 
-        def on_progress(sent: int) -> None:
-            if sent in plan:
-                action, service = plan.pop(sent)
-                print(f"  after {sent} incidents: {'kill -9 ' + service if action == 'kill' else 'restart RabbitMQ'}",
-                      flush=True)
-                if action == "kill":
-                    kill_and_restart(system, service)
-                else:
-                    restart_broker()
-            if sent % 50 == 0:
-                drain_gateway(system.amqp_uri, sms, idle=0.01)
+    def on_progress(sent: int) -> None:
+        if sent in plan:
+            action, service = plan.pop(sent)
+            print(f"  after {sent} incidents: {'kill -9 ' + service if action == 'kill' else 'restart RabbitMQ'}",
+                  flush=True)
+            if action == "kill":
+                chaos.kill_and_restart(service)
+            else:
+                chaos.restart_broker()
+        if sent % 50 == 0:
+            chaos.respawn_exited()
+            drain_sms(system.amqp_uri, sms, idle=0.01)
 
-        publish_all(system.amqp_uri, incidents, on_progress)
-        drain_gateway(system.amqp_uri, sms, idle=15.0)
-        return check(system, incidents, sms)
-    finally:
-        system.stop()
+    began = time.monotonic()
+    publish_all(system.amqp_uri, incidents, on_progress, chaos)
+    print(f"  all {count} incidents published in {time.monotonic() - began:.0f}s", flush=True)
+    chaos.wait_for_broker()
+    settle(chaos, sms)
+    print(f"  settled {time.monotonic() - began:.0f}s after the first incident", flush=True)
+    drain_sms(system.amqp_uri, sms, idle=0.01)
+    read_and_delete(system.amqp_uri, SMS_TAP_QUEUE)
+    rejections = read_and_delete(system.amqp_uri, REJECTIONS_QUEUE)
+    rejected = {json.loads(m.body)["data"]["original"]["id"] for m in rejections}
+    return check(system, incidents, sms, rejected) | broker_findings(chaos)
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the services and the private node
     count = int(os.environ.get("CHAOS_INCIDENTS", "10000"))
     kills = int(os.environ.get("CHAOS_KILLS", "3"))
     broker = os.environ.get("CHAOS_BROKER_RESTART", "1") not in ("0", "")
-    log_dir = Path("var/chaos")
+    amqp_uri = os.environ.get("CHAOS_AMQP_URI") or None
+    if amqp_uri and broker:
+        print("chaos: CHAOS_AMQP_URI names a broker that is not ours: it will NOT be restarted", flush=True)
+        broker = False
+    log_dir = Path("var/chaos") / datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir.mkdir(parents=True, exist_ok=True)
-    print(f"chaos: {count} incidents, {kills} SIGKILLs per service, broker restart: {broker}", flush=True)
-    result = run(count, kills, broker, log_dir)
+    where = amqp_uri or "a private RabbitMQ node"
+    print(f"chaos: {count} incidents, {kills} SIGKILLs per service, broker restart: {broker}, on {where}; "
+          f"logs in {log_dir}", flush=True)
+    began = time.monotonic()
+    result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri)
     for name, value in result.items():
         print(f"  {name:<50} {value}")
-    bad = (result["missing reports"] or result["reports not final or waiting"]
+    print(f"chaos: took {time.monotonic() - began:.0f}s")
+    bad = (result["neither stored nor rejected"] or result["reports not final or waiting"]
            or result["officers with overlapping assignments"] or result["recipients with two SMS for one fact"])
     print("chaos: " + ("VIOLATIONS FOUND" if bad else "nothing lost, nothing doubled"))
     return 1 if bad else 0
