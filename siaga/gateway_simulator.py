@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kombu import Connection, Consumer, Producer
+from kombu.exceptions import OperationalError
 
 from shared import topology
 from shared.contract import (
@@ -182,6 +183,18 @@ class Simulator:
         message.ack()
 
     def run(self, ready: Callable[[], None] | None = None) -> None:
+        """Consume until stopped. A lost broker (a restart) is waited out, as a real gateway would:
+        requests not yet acknowledged come back, answers still scheduled are published after."""
+        lost = Connection(self.amqp_uri).connection_errors + (OSError, OperationalError)
+        while not self.stopping:
+            try:
+                self.consume(ready)
+            except lost as exc:
+                log.warning("broker connection lost (%r); reconnecting in 1 s", exc)
+                ready = None
+                time.sleep(1)
+
+    def consume(self, ready: Callable[[], None] | None) -> None:
         with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as connection:
             channel = connection.channel()
             queue = topology.external_queue(GATEWAY, SMS_REQUESTED)(channel)
