@@ -1,7 +1,11 @@
-"""The near-duplicate check as stored reports grow: median and p99 at 10k, 100k and 1M reports.
+"""The near-duplicate check as stored reports grow: median and p99 at 10k and 100k reports.
 
     python -m bench dedup
-    DEDUP_SIZES=10000,100000 python -m bench dedup     # skip the 1M step (its load takes minutes)
+    DEDUP_SIZES=10000,100000,1000000 python -m bench dedup   # ask for 1M
+
+1M is not in the default: on the embedded server (2 shared cores) 1M reports inserted in ~5 min,
+then building the dedup_keys/received_at index over them failed with "internal server error"
+(100k: insert 26 s + index build 40 s).
 
 Reports are spread like a province's: 20 towns, points within a few km of each town centre,
 every category, received over the last 30 days (5% in the last 3 hours, so that new incidents in
@@ -31,7 +35,7 @@ from shared.categories import CATEGORIES
 from shared.embedded_db import EmbeddedMongo
 from shared.mongo import connect
 
-SIZES = tuple(int(size) for size in os.environ.get("DEDUP_SIZES", "10000,100000,1000000").split(","))
+SIZES = tuple(int(size) for size in os.environ.get("DEDUP_SIZES", "10000,100000").split(","))
 PROBES = int(os.environ.get("DEDUP_PROBES", "300"))
 BATCH = 20_000
 TOWNS = [(random.Random(i).uniform(-8.0, 3.5), random.Random(i + 99).uniform(98.0, 125.0)) for i in range(20)]
