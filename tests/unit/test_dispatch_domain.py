@@ -2,8 +2,11 @@
 the duty desk as last resort; shifts, stale locations, the assignment's life."""
 from __future__ import annotations
 
+import math
+import random
 from datetime import datetime, timedelta, timezone
 
+import h3
 import pytest
 
 from services.dispatch import domain, geo, shifts
@@ -252,3 +255,18 @@ def test_a_csv_row_splits_lists_and_leaves_empty_cells_to_the_defaults():
 def test_lat_without_lon_is_refused():
     with pytest.raises(InvalidOfficer, match="lat and lon come together"):
         parse_officer(read_entries(DEMO_ROSTER)[0] | {"lat": -6.2})
+
+
+def test_the_trimmed_ring_still_holds_every_point_in_reach_and_drops_the_corners():
+    rng, resolution, radius = random.Random(8), 8, 3000
+    for lat0, lon0 in ((-6.1966, 106.8322), (5.9, 95.3), (-10.9, 140.9), (0.0, 120.0)):
+        ring = set(geo.cells_within(lat0, lon0, radius, resolution))
+        disk = h3.grid_disk(geo.cell_of(lat0, lon0, resolution), geo.ring_size(radius, resolution))
+        assert ring < set(disk) and len(ring) < len(disk) / 1.5
+        for _ in range(2000):
+            bearing = rng.uniform(0, 2 * math.pi)  # half inside, half on the rim (where misses would be)
+            reach = radius * (math.sqrt(rng.random()) if rng.random() < 0.5 else rng.uniform(0.98, 1.0))
+            lat = lat0 + reach * math.cos(bearing) / 111_320
+            lon = lon0 + reach * math.sin(bearing) / (111_320 * math.cos(math.radians(lat0)))
+            if geo.distance_m(lat0, lon0, lat, lon) <= radius:
+                assert geo.cell_of(lat, lon, resolution) in ring
