@@ -209,7 +209,7 @@ def new_report(incident: Event, rules: Rules, now: datetime) -> dict[str, Any]:
         "status": status,
         "intake_status": status,  # what intake decided; a redelivery republishes exactly that
         "history": [{"status": status, "at": now, "assignment_id": None, "officer_nrp": None}],
-        "dedup_keys": index_keys(category.code, place),
+        "dedup_keys": index_keys(category.code, place, now),
         "duplicate_count": 0,
         "duplicates": [],
         "assignments": {},
@@ -271,11 +271,13 @@ def received_event_data(report: dict[str, Any]) -> dict[str, Any]:
 
 # --- Near-duplicates ----------------------------------------------------------------------------
 #
-# A report is indexed under `dedup_keys`: "<category>|<H3 cell>" at resolutions 7, 8 and 9, and
-# "<category>|<village code>". A check asks for the H3 disk around the new point at the one
-# resolution whose few rings are sure to cover the category's radius (or, without coordinates, the
-# village key), received within the window and still open — an index lookup of a few dozen keys,
-# whatever the number of stored reports. The exact distance is then checked here.
+# A report is indexed under `dedup_keys`: "<category>|<H3 cell>|<hour>" at resolutions 7, 8 and 9,
+# and "<category>|<village code>|<hour>" (hours since the epoch, of its receipt). A check asks for
+# the H3 disk around the new point at the one resolution whose few rings are sure to cover the
+# category's radius (or, without coordinates, the village key), in every hour the window touches:
+# an equality lookup of a few dozen keys, so its cost depends on the reports of those few hours in
+# those few cells, never on the archive. (A range on `received_at` beside the `$in` makes the
+# embedded server scan the collection.) Status, time and exact distance are then checked here.
 
 INDEX_RESOLUTIONS = (7, 8, 9)
 # Open reports an incident may duplicate: not one waiting for review, not a duplicate itself.
@@ -283,13 +285,20 @@ OPEN_STATUSES = ("received", "awaiting_officer", "assigned", "acknowledged", "en
 _EDGE_SAFETY = 0.8  # H3 edges in Indonesia are within a few % of the average; margin for the rest
 
 
-def index_keys(category: str, place: dict[str, Any]) -> list[str]:
+KEY_HOUR = timedelta(hours=1)
+
+
+def _hour(at: datetime) -> int:
+    return int(at.timestamp() // KEY_HOUR.total_seconds())
+
+
+def index_keys(category: str, place: dict[str, Any], received_at: datetime) -> list[str]:
     keys = []
     if place.get("lat") is not None and place.get("lon") is not None:
         keys += [f"{category}|{h3.latlng_to_cell(place['lat'], place['lon'], res)}" for res in INDEX_RESOLUTIONS]
     if place.get("village_code"):
         keys.append(f"{category}|{place['village_code']}")
-    return keys
+    return [f"{key}|{_hour(received_at)}" for key in keys]
 
 
 def disk_for(radius_m: float) -> tuple[int, int]:
@@ -308,14 +317,16 @@ def disk_for(radius_m: float) -> tuple[int, int]:
     return choice
 
 
-def search_keys(category: str, place: dict[str, Any], window: DedupWindow) -> list[str]:
+def search_keys(category: str, place: dict[str, Any], window: DedupWindow, received_at: datetime) -> list[str]:
     if place.get("lat") is not None and place.get("lon") is not None:
         res, rings = disk_for(window.radius_m)
-        cells = h3.grid_disk(h3.latlng_to_cell(place["lat"], place["lon"], res), rings)
-        return sorted(f"{category}|{cell}" for cell in cells)
-    if place.get("village_code"):
-        return [f"{category}|{place['village_code']}"]
-    return []
+        areas = [str(cell) for cell in h3.grid_disk(h3.latlng_to_cell(place["lat"], place["lon"], res), rings)]
+    elif place.get("village_code"):
+        areas = [place["village_code"]]
+    else:
+        return []
+    hours = range(_hour(received_at - window.period), _hour(received_at) + 1)
+    return sorted(f"{category}|{area}|{hour}" for area in areas for hour in hours)
 
 
 @dataclass(frozen=True)
@@ -329,7 +340,7 @@ def dedup_query(report: dict[str, Any], rules: Rules) -> DedupQuery | None:
     window = rules.window_for(report["category"])
     if report["status"] != "received" or window.minutes <= 0:
         return None
-    keys = search_keys(report["category"], report["place"], window)
+    keys = search_keys(report["category"], report["place"], window, report["received_at"])
     return DedupQuery(keys, report["received_at"] - window.period) if keys else None
 
 

@@ -24,7 +24,9 @@ _CANDIDATE_FIELDS = {"_id": 1, "number": 1, "category": 1, "status": 1, "place":
 class ReportStore(Store):
     def ensure_indexes(self) -> None:
         reports = self.db.reports
-        reports.create_index([("dedup_keys", ASCENDING), ("received_at", ASCENDING)], name="dedup_keys_received_at")
+        if "dedup_keys_received_at" in reports.index_information():
+            reports.drop_index("dedup_keys_received_at")  # before the keys carried their hour: a scan
+        reports.create_index([("dedup_keys", ASCENDING)], name="dedup_keys")
         reports.create_index([("status", ASCENDING), ("received_at", DESCENDING)], name="status_received_at")
         reports.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
                              name="village_received_at")
@@ -42,14 +44,15 @@ class ReportStore(Store):
         return self.db.reports.find_one({"_id": report_id})
 
     def open_near(self, query: domain.DedupQuery | None) -> list[dict[str, Any]]:
-        """Open reports under any of the keys, received since the window began (index lookup)."""
+        """Reports under any of the keys (an index lookup: the keys name their hours); which of them
+        are open and inside the window is the domain's to check."""
         if query is None:
             return []
-        return list(self.db.reports.find(
-            {"dedup_keys": {"$in": query.keys}, "received_at": {"$gte": query.since},
-             "status": {"$in": list(domain.OPEN_STATUSES)}},
-            _CANDIDATE_FIELDS,
-        ))
+        return list(self.db.reports.find(self.near_filter(query), _CANDIDATE_FIELDS))
+
+    @staticmethod
+    def near_filter(query: domain.DedupQuery) -> dict[str, Any]:
+        return {"dedup_keys": {"$in": query.keys}}
 
     def link_duplicate(self, duplicate: dict[str, Any]) -> bool:
         """The original counts the duplicate and keeps its reporter, once however often this runs."""

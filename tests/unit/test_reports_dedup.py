@@ -33,19 +33,24 @@ def test_every_point_within_the_radius_shares_a_key_with_the_search_anywhere_in_
     for _ in range(1500):
         here = {"lat": rng.uniform(-11, 6), "lon": rng.uniform(95, 141)}
         there = offset(here, radius * rng.uniform(0.5, 0.999), rng.uniform(0, 2 * math.pi))
-        assert set(domain.search_keys("fire", here, window)) & set(domain.index_keys("fire", there)), (here, there)
+        earlier = NOW - timedelta(minutes=rng.uniform(0, 29.9))  # inside the window, maybe the hour before
+        assert set(domain.search_keys("fire", here, window, NOW)) & set(domain.index_keys("fire", there, earlier)), (
+            here, there, earlier)
 
 
-def test_the_search_asks_for_a_few_keys_not_a_scan():
+def test_the_search_asks_for_a_few_keys_of_the_hours_the_window_touches_not_a_scan():
     for radius in (50, 150, 300, 1000):
-        assert len(domain.search_keys("fire", MENTENG, domain.DedupWindow(radius, 30))) <= 19
-    assert domain.search_keys("fire", {"village_code": "31.71.06.1001"}, domain.DedupWindow(300, 60)) == [
-        "fire|31.71.06.1001"]
+        assert len(domain.search_keys("fire", MENTENG, domain.DedupWindow(radius, 30), NOW)) <= 2 * 19
+    hour = int(NOW.timestamp() // 3600)
+    assert domain.search_keys("fire", {"village_code": "31.71.06.1001"}, domain.DedupWindow(300, 60), NOW) == [
+        f"fire|31.71.06.1001|{hour - 1}", f"fire|31.71.06.1001|{hour}"]
+    assert not set(domain.search_keys("fire", MENTENG, domain.DedupWindow(300, 60), NOW)) & set(
+        domain.index_keys("fire", MENTENG, NOW - timedelta(hours=2, minutes=1)))  # outside every hour asked
 
 
 def test_keys_carry_the_category_so_a_fire_never_matches_an_accident():
-    assert not set(domain.index_keys("fire", MENTENG)) & set(
-        domain.search_keys("traffic_accident", MENTENG, RULES.window_for("traffic_accident")))
+    assert not set(domain.index_keys("fire", MENTENG, NOW)) & set(
+        domain.search_keys("traffic_accident", MENTENG, RULES.window_for("traffic_accident"), NOW))
 
 
 def test_the_earliest_open_report_within_radius_and_window_is_the_original():
