@@ -36,6 +36,9 @@ from shared.mongo import MongoStorage, Store
 # location) is the officers' and dispatch's own and survives a roster reload.
 ROSTER_FIELDS = ("name", "rank", "role", "polsek", "areas", "skills", "phone", "shifts", "keys")
 SWEEP_BATCH = 50
+# Roster entries written per bulk write: the embedded server's cost of an `$in` over the batch
+# grows with its square (2,000 officers in one write: 67 s; in batches of 250: 18 s).
+ROSTER_BATCH = 250
 
 
 class DispatchStore(Store):
@@ -311,8 +314,11 @@ class DispatchStore(Store):
         """Upsert roster entries by NRP. Roster fields are replaced; an officer's live state (status,
         claim, location) is kept, so reloading a roster mid-shift frees nobody from an incident."""
         officers = [self._with_index_fields(officer) for officer in officers]
-        if not officers:
-            return 0
+        for start in range(0, len(officers), ROSTER_BATCH):
+            self._upsert_roster(officers[start:start + ROSTER_BATCH])
+        return len(officers)
+
+    def _upsert_roster(self, officers: list[dict[str, Any]]) -> None:
         writes: list[Any] = [UpdateOne(
             {"_id": o["_id"]},
             {"$set": {key: o[key] for key in ROSTER_FIELDS},
@@ -330,7 +336,6 @@ class DispatchStore(Store):
                              [{"$set": located_fields(o)}])
                    for o in officers if o["lat"] is not None]
         self.db.officers.bulk_write(writes, ordered=True)
-        return len(officers)
 
     def _with_index_fields(self, officer: dict[str, Any]) -> dict[str, Any]:
         officer = domain.located(officer, officer.get("lat"), officer.get("lon"), officer.get("located_at"),
