@@ -208,19 +208,23 @@ class BoardFeed(DependencyProvider):
         self.store = ConsoleStore(self.client[config[MONGO_DATABASE_KEY]], self.settings)
         self.subscriptions: set[Subscription] = set()
         self.polled_at: datetime | None = None
+        self.stopped = False
 
     def start(self):
         self.container.spawn_managed_thread(self.run)
 
     def stop(self):
+        self.stopped = True  # the poll loop ends before it could use the closed client
         self.client.close()
 
     def kill(self):
-        self.client.close()
+        self.stop()
 
     def run(self) -> None:
-        while True:
+        while not self.stopped:
             eventlet.sleep(self.settings.feed_poll_seconds)
+            if self.stopped:
+                return
             if not self.subscriptions:
                 self.polled_at = None
                 continue
