@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import eventlet
 from kombu import Connection, Exchange, Queue
@@ -156,7 +157,7 @@ def wait_for_consumers(amqp_uri: str, queues: list[str], timeout: float = 60) ->
 
 
 @contextmanager
-def floor_services(amqp_uri: str, log_dir: Path) -> Iterator[None]:
+def floor_services(amqp_uri: str, log_dir: Path) -> Iterator[dict[str, int]]:
     env = os.environ | {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONWARNINGS": "ignore"}
     processes = [subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", amqp_uri, f"bench.floor:{name}"],
                                   cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
@@ -165,7 +166,7 @@ def floor_services(amqp_uri: str, log_dir: Path) -> Iterator[None]:
         wait_for_consumers(amqp_uri, ["evt-floor_upstream-floor_started--floor_a.handle",
                                       "evt-floor_a-floor_hopped--floor_b.handle",
                                       "evt-floor_b-floor_hopped--floor_c.handle"])
-        yield
+        yield {name: process.pid for name, process in zip(("floor_a", "floor_b", "floor_c"), processes)}
     finally:
         for process in processes:
             process.terminate()
@@ -273,6 +274,7 @@ def main() -> None:
               f"{'MONGO_URI ' + mongo_uri if os.environ.get('MONGO_URI') else 'embedded SecantusDB ' + mongo_uri}")
         print(f"offered rates {RATES}/s for {SECONDS:.0f} s each; latency = publish → sms_requested observed")
         floor = {rate: bench_floor(amqp_uri, rate, log_dir) for rate in RATES}
+        floor_drained = floor_backlog(amqp_uri, BACKLOG, log_dir)
         # The path ends at sms_requested and no gateway answers here: lift notify's answer deadline, or
         # every SMS would be retried (and stored again) during the run, as if the gateway were down.
         env = {"REPORTS_MONGO_DATABASE": "bench_reports", "DISPATCH_MONGO_DATABASE": "bench_dispatch",
@@ -286,7 +288,9 @@ def main() -> None:
             if database_pid(mongo_uri):
                 pids["database"] = database_pid(mongo_uri)
             idle = {name: resident_mb(pid) for name, pid in pids.items()}
-            drained = drain_backlog(amqp_uri, mongo_uri, villages[needed:], pids)
+            drained = drain_backlog(amqp_uri, [incident(v) for v in villages[needed:]],
+                                    ("intake.events", "incident_reported"), ("notify.events", "sms_requested"),
+                                    officer_sms_report, pids)
             after = {name: resident_mb(pid) for name, pid in pids.items()}
         print(f"\n{'offered/s':>9} | {'pipeline':^38} | {'floor (3 do-nothing nameko hops)':^38} | ratio")
         print(f"{'':>9} | {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |"
@@ -296,7 +300,9 @@ def main() -> None:
             print(f"{rate:>9} | {o['rate']:7.1f} {o['p50']:7.1f} {o['p95']:7.1f} {o['p99']:7.1f}"
                   f" {o['sent'] - o['completed']:5d} | {f['rate']:7.1f} {f['p50']:7.1f} {f['p95']:7.1f}"
                   f" {f['p99']:7.1f} {f['sent'] - f['completed']:5d} | {o['rate'] / f['rate']:5.2f}")
-        print_backlog(drained, idle, after)
+        print_backlog(drained, idle, after, floor_drained)
+    # A vhost of its own: the backlog's last lifecycle events may still wait in reports' queues.
+    with throwaway_vhost() as amqp_uri, mongo() as mongo_uri:
         topology.declare_topology(amqp_uri)
         print_round_trips(round_trips_per_incident(amqp_uri, mongo_uri))
 
@@ -316,47 +322,72 @@ def database_pid(mongo_uri: str) -> int | None:
     """The embedded server's process (None for a MongoDB given by MONGO_URI: its CPU is not ours to read)."""
     if os.environ.get("MONGO_URI"):
         return None
-    port = mongo_uri.rstrip("/").rsplit(":", 1)[-1]
+    port = urlsplit(mongo_uri).port
     found = subprocess.run(["pgrep", "-f", "--", f"secantusd-py .*--port {port}"], capture_output=True, text=True)
     return int(found.stdout.split()[0]) if found.stdout.split() else None
 
 
-def drain_backlog(amqp_uri: str, mongo_uri: str, villages: list[str], pids: dict[str, int]) -> dict:
-    """Publish len(villages) incidents at once, then wait for every officer SMS: the rate the system
-    sustains when it never waits for work, and the CPU each process spent per incident."""
-    from shared.mongo import connect
+def drain_backlog(amqp_uri: str, bodies: list[dict], target: tuple[str, str], watch: tuple[str, str],
+                  key_of: Callable[[dict], str | None], pids: dict[str, int]) -> dict:
+    """Publish every body at once, then wait for each one's watched event: the rate a pipeline
+    sustains when it never waits for work, and the CPU each process spent per message.
 
-    client = connect(mongo_uri)
-    officer_sms = client.bench_notify.notifications
-    before = officer_sms.count_documents({"kind": "officer_assignment"})
+    Completions are counted on a tap queue, not in the database: a count every few seconds over a
+    growing collection would spend the very server this measures."""
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    started = time.perf_counter()
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
-        producer = connection.Producer()
-        for village in villages:
-            producer.publish(json.dumps(incident(village)), exchange=Exchange("intake.events", no_declare=True),
-                             routing_key="incident_reported", content_type="application/json", delivery_mode=2)
-    published = time.perf_counter() - started
-    done, progress_at = 0, time.perf_counter()
-    while done < len(villages) and time.perf_counter() - progress_at < 120:
-        time.sleep(2)
-        now_done = officer_sms.count_documents({"kind": "officer_assignment"}) - before
-        if now_done > done:
-            done, progress_at = now_done, time.perf_counter()
-    elapsed = time.perf_counter() - started
-    cpu = {name: 1000 * (cpu_seconds(pid) - cpu_before[name]) / max(done, 1) for name, pid in pids.items()}
-    client.close()
-    return {"count": len(villages), "done": done, "seconds": elapsed, "published_in": published, "cpu_ms": cpu}
+    done: set[str] = set()
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection, \
+            Connection(amqp_uri) as consumer_conn:
+        tap = Queue(f"bench-backlog-{uuid.uuid4().hex[:6]}", exchange=Exchange(watch[0], type="topic", durable=True),
+                    routing_key=watch[1], exclusive=True, auto_delete=True)
+
+        def on_message(body, message):
+            key = key_of(body if isinstance(body, dict) else json.loads(body))
+            if key:
+                done.add(key)
+            message.ack()
+
+        with consumer_conn.Consumer(tap, callbacks=[on_message], accept=["json"]):
+            started = time.perf_counter()
+            producer = connection.Producer()
+            for body in bodies:
+                producer.publish(json.dumps(body), exchange=Exchange(target[0], no_declare=True),
+                                 routing_key=target[1], content_type="application/json", delivery_mode=2)
+            published = time.perf_counter() - started
+            progress_at, seen = time.perf_counter(), 0
+            while len(done) < len(bodies) and time.perf_counter() - progress_at < 120:
+                try:
+                    consumer_conn.drain_events(timeout=1)
+                except TimeoutError:
+                    pass
+                if len(done) > seen:
+                    seen, progress_at = len(done), time.perf_counter()
+            elapsed = time.perf_counter() - started
+    cpu = {name: 1000 * (cpu_seconds(pid) - cpu_before[name]) / max(len(done), 1) for name, pid in pids.items()}
+    return {"count": len(bodies), "done": len(done), "seconds": elapsed, "published_in": published, "cpu_ms": cpu,
+            "rate": len(done) / elapsed}
 
 
-def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float]) -> None:
+def floor_backlog(amqp_uri: str, count: int, log_dir: Path) -> dict:
+    """The floor's sustained rate: `count` events published at once through the three hops."""
+    with floor_services(amqp_uri, log_dir) as pids:
+        bodies = [{"key": uuid.uuid4().hex, "n": i} for i in range(count)]
+        return drain_backlog(amqp_uri, bodies, ("floor_upstream.events", "floor_started"),
+                             ("floor_c.events", "floor_finished"), lambda body: body.get("key"), pids)
+
+
+def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float], floor: dict) -> None:
     print(f"\nbacklog: {drained['count']} incidents published at once (in {drained['published_in']:.1f} s); "
           f"{drained['done']} officer SMS requested after {drained['seconds']:.0f} s: "
-          f"{drained['done'] / drained['seconds']:.1f} incidents/s sustained")
+          f"{drained['rate']:.1f} incidents/s sustained")
+    print(f"floor:   {floor['count']} events published at once; {floor['done']} through the three hops after "
+          f"{floor['seconds']:.0f} s: {floor['rate']:.1f} events/s sustained; "
+          f"ratio {drained['rate'] / floor['rate']:.2f}")
     print(f"  {'process':<14} {'RSS idle MB':>11} {'RSS after MB':>12} {'CPU ms per incident':>20}")
     for name, cpu in drained["cpu_ms"].items():
         print(f"  {name:<14} {idle.get(name, float('nan')):11.1f} {after.get(name, float('nan')):12.1f} {cpu:20.2f}")
     print(f"  {'all':<14} {'':>11} {'':>12} {sum(drained['cpu_ms'].values()):20.2f}")
+    print(f"  {'floor (all 3)':<14} {'':>11} {'':>12} {sum(floor['cpu_ms'].values()):20.2f}")
 
 
 def print_round_trips(trips: dict[str, tuple[float, float]]) -> None:
