@@ -5,7 +5,9 @@
 
 1M is not in the default: on the embedded server (2 shared cores) 1M reports inserted in ~5 min,
 then building the old (dedup_keys, received_at) index over them failed with "internal server
-error" (100k: insert 26 s + index build 40 s); not tried since the index became dedup_keys alone.
+error" (100k: insert 26 s + index build 40 s), and so did the index on dedup_keys alone (tried
+2026-12-01: 1M inserted, then "internal server error" at create_index). Built as it is in service
+(index first, one report at a time) 1M would take the embedded server about half an hour.
 
 Reports are spread like a province's: 20 towns, points within a few km of each town centre,
 every category, received over the last 30 days (5% in the last 3 hours, so that new incidents in
