@@ -88,6 +88,21 @@ def officer_sms_report(body: dict) -> str | None:
     return body.get("correlationid") if body.get("data", {}).get("recipient_role") == "officer" else None
 
 
+@contextmanager
+def tapped(connection: Connection, watch: tuple[str, str], on_body: Callable[[dict], None]) -> Iterator[None]:
+    """A private queue on the watched (exchange, routing key) while the block runs; each body, decoded,
+    goes to `on_body` as `connection.drain_events()` delivers it."""
+    tap = Queue(f"bench-tap-{uuid.uuid4().hex[:6]}", exchange=Exchange(watch[0], type="topic", durable=True),
+                routing_key=watch[1], exclusive=True, auto_delete=True)
+
+    def on_message(body, message):
+        on_body(body if isinstance(body, dict) else json.loads(body))
+        message.ack()
+
+    with connection.Consumer(tap, callbacks=[on_message], accept=["json"]):
+        yield
+
+
 def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchange: str, routing_key: str,
                  watch: tuple[str, str], key_of: Callable[[dict], str], rate: float, seconds: float) -> dict:
     """Publish at `rate`/s for `seconds`; measure latency to the watched event, matched by key."""
@@ -95,17 +110,12 @@ def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchang
     sent: dict[str, float] = {}
     done: dict[str, float] = {}
     with Connection(amqp_uri) as consumer_conn, Connection(amqp_uri) as publisher_conn:
-        tap = Queue(f"bench-tap-{uuid.uuid4().hex[:6]}", exchange=Exchange(watch[0], type="topic", durable=True),
-                    routing_key=watch[1], exclusive=True, auto_delete=True)
-
-        def on_message(body, message):
-            payload = body if isinstance(body, dict) else json.loads(body)
-            key = key_of(payload)
+        def on_body(body):
+            key = key_of(body)
             if key in sent and key not in done:
                 done[key] = time.perf_counter()
-            message.ack()
 
-        with consumer_conn.Consumer(tap, callbacks=[on_message], accept=["json"]):
+        with tapped(consumer_conn, watch, on_body):
             producer = publisher_conn.Producer()
             target = Exchange(exchange, type="topic", durable=True)
 
@@ -338,16 +348,11 @@ def drain_backlog(amqp_uri: str, bodies: list[dict], target: tuple[str, str], wa
     done: set[str] = set()
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection, \
             Connection(amqp_uri) as consumer_conn:
-        tap = Queue(f"bench-backlog-{uuid.uuid4().hex[:6]}", exchange=Exchange(watch[0], type="topic", durable=True),
-                    routing_key=watch[1], exclusive=True, auto_delete=True)
-
-        def on_message(body, message):
-            key = key_of(body if isinstance(body, dict) else json.loads(body))
-            if key:
+        def on_body(body):
+            if key := key_of(body):
                 done.add(key)
-            message.ack()
 
-        with consumer_conn.Consumer(tap, callbacks=[on_message], accept=["json"]):
+        with tapped(consumer_conn, watch, on_body):
             started = time.perf_counter()
             producer = connection.Producer()
             for body in bodies:
