@@ -57,8 +57,10 @@ class EmbeddedMongo:
         if self.storage_path != MEMORY:
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        # --standalone: no replica-set persona, so no oplog entry written beside every modified
+        # document (change streams and transactions need one; Siaga uses neither).
         self.process = subprocess.Popen(
-            [server_command(), "--host", "127.0.0.1", "--port", str(self.port),
+            [server_command(), "--host", "127.0.0.1", "--port", str(self.port), "--standalone",
              "--storage-path", self.storage_path, "--log-level", "WARNING"],
             stdout=log, stderr=log, start_new_session=True,
         )
