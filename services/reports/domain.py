@@ -516,6 +516,31 @@ def lifecycle_update(step: Step) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return {"_id": step.report_id}, pipeline
 
 
+def first_step_update(step: Step) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(filter, update) with the very result `lifecycle_update` gives, for a report no step has touched
+    yet (status received, no current assignment) — dispatch's first assignment_created, the common case.
+
+    Plain update operators: the embedded server evaluates a pipeline in Python, expression by
+    expression, and spends about a quarter more on it. On any other report the filter matches
+    nothing and the pipeline decides."""
+    ending = step.name in ENDING_STEPS
+    status = "awaiting_officer" if ending else STATUS_OF_RANK[STEP_RANKS[step.name]]
+    assignment: dict[str, Any] = {"rank": 0 if ending else STEP_RANKS[step.name], "ended": ending,
+                                  "last_at": step.at, "steps": {step.name: step.at}}
+    if step.officer:
+        assignment["officer"] = step.officer
+    if step.note:
+        assignment["notes"] = {step.name: step.note}
+    transition = {"status": status, "at": step.at, "assignment_id": step.assignment_id,
+                  "officer_nrp": (step.officer or {}).get("nrp")}
+    changes = {f"assignments.{step.assignment_id}": assignment, "status": status,
+               "current": step.assignment_id, "current_at": step.at}
+    if step.officer:
+        changes["officer"] = step.officer
+    fresh = {"_id": step.report_id, "status": "received", "current": {"$exists": False}}
+    return fresh, {"$set": changes, "$max": {"updated_at": step.at}, "$push": {"history": transition}}
+
+
 # --- Review of held reports (CCTV below the floor) ----------------------------------------------
 
 REVIEW_DECISIONS = ("dispatch", "dismiss")

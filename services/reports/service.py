@@ -83,7 +83,7 @@ class ReportsService:
         is where a cancellation that overtook its report_received is caught: dispatch ends the
         assignment and frees the officer, notify stands the officer down."""
         step = domain.step_from(event, "created")
-        if not self.reports.apply_step(step, domain.LIVE_STATUSES, quiet=True):
+        if not self.reports.apply_step(step, domain.LIVE_STATUSES, quiet=True, first=True):
             report = self.reports.get(step.report_id)
             self.reports.apply_step(step)
             if report is not None and domain.was_cancelled(report):

@@ -2,7 +2,8 @@
 
 Round trips on the intake path: one indexed lookup for near-duplicates, one insert (the duplicate
 key error is the idempotency fence), and for a duplicate one conditional update of its original.
-Each dispatch event is one update_one.
+Each dispatch event is one update_one (two when an assignment_created finds its report already
+touched by another step).
 """
 from __future__ import annotations
 
@@ -64,8 +65,15 @@ class ReportStore(Store):
         return result.modified_count == 1
 
     def apply_step(self, step: domain.Step, statuses: tuple[str, ...] = domain.TRACKED_STATUSES,
-                   quiet: bool = False) -> bool:
-        """Record a dispatch step on a report in one of `statuses`; False when there is none such."""
+                   quiet: bool = False, first: bool = False) -> bool:
+        """Record a dispatch step on a report in one of `statuses`; False when there is none such.
+
+        `first`: the step is likely the report's first (assignment_created): try the cheaper plain
+        update that only a report no step has touched matches, and the pipeline only if it did not."""
+        if first and "received" in statuses:
+            fresh, update = domain.first_step_update(step)
+            if self.db.reports.update_one(fresh, update).matched_count == 1:
+                return True
         query, pipeline = domain.lifecycle_update(step)
         result = self.db.reports.update_one(query | {"status": {"$in": list(statuses)}}, pipeline)
         if result.matched_count == 0 and not quiet:

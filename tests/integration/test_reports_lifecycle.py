@@ -60,7 +60,8 @@ def test_every_order_of_the_same_events_ends_in_the_same_status(store, steps, fi
         report_id = stored_report(store)
         ids = {"A": str(uuid.uuid4()), "B": str(uuid.uuid4()), None: None}
         for name, assignment, minutes in order + order[:2]:  # and the first two again: redelivered
-            store.apply_step(step(name, report_id, ids[assignment], minutes))
+            # as the service does: an assignment_created tries the plain update for a fresh report first
+            store.apply_step(step(name, report_id, ids[assignment], minutes), first=name == "created")
         report = store.get(report_id)
         assert report["status"] == final, [s[0] for s in order]
         assert (report.get("officer") or {}).get("nrp") == officer or final == "escalated"
@@ -78,6 +79,36 @@ def test_in_order_every_transition_is_kept_with_its_time(store):
     assert report["assignments"][assignment]["steps"] == {
         "created": at(1), "acknowledged": at(2), "departed": at(3), "arrived": at(4), "completed": at(5)}
     assert report["assignments"][assignment]["notes"]["completed"] == "korban dibawa ke RS"
+
+
+LIFECYCLE_FIELDS = ("assignments", "status", "current", "current_at", "officer", "history", "updated_at")
+
+
+@pytest.mark.parametrize("name, assignment", [
+    ("created", "A"), ("arrived", "A"), ("declined", "A"), ("expired", "A"), ("completed", "A"),
+    ("escalated", None)])
+def test_the_plain_first_step_update_stores_what_the_pipeline_stores(store, name, assignment):
+    fast, slow = stored_report(store), stored_report(store)
+    assignment_id = assignment and str(uuid.uuid4())
+    assert store.apply_step(step(name, fast, assignment_id, 1), first=True)
+    store.db.reports.update_one(*domain.lifecycle_update(step(name, slow, assignment_id, 1)))
+    first_step = store.db.reports.find_one({"_id": fast}, LIFECYCLE_FIELDS)
+    pipeline = store.db.reports.find_one({"_id": slow}, LIFECYCLE_FIELDS)
+    assert first_step["status"] != "received"
+    assert {k: v for k, v in first_step.items() if k != "_id"} == {k: v for k, v in pipeline.items() if k != "_id"}
+
+
+def test_the_plain_first_step_update_leaves_a_touched_report_to_the_pipeline(store):
+    report_id = stored_report(store)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    store.apply_step(step("created", report_id, first, 1), first=True)
+    store.apply_step(step("declined", report_id, first, 2))
+    fresh, update = domain.first_step_update(step("created", report_id, second, 3))
+    assert store.db.reports.update_one(fresh, update).matched_count == 0
+    assert store.apply_step(step("created", report_id, second, 3), first=True)
+    report = store.get(report_id)
+    assert (report["status"], report["current"]) == ("assigned", second)
+    assert [h["status"] for h in report["history"]] == ["received", "assigned", "awaiting_officer", "assigned"]
 
 
 def test_a_late_acknowledgement_never_moves_a_report_backwards(store):
