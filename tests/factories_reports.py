@@ -1,12 +1,11 @@
 """Factories for the reports service: an incident as each kind of source sends it, dispatch's steps."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from tests.factories import create_incident
+from tests.factories import create_incident, eventually
 
 SOURCES: dict[str, dict[str, Any]] = {
     "citizen_app": {"source": "/citizen-app/android",
@@ -62,11 +61,5 @@ def _summary(report_id: str) -> dict:
 
 
 def wait_until(read: Callable[[], Any], predicate: Callable[[Any], bool], timeout: float = 20.0) -> Any:
-    """Poll what a console would read (the database) until `predicate` holds, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if value is not None and predicate(value):
-            return value
-        assert time.monotonic() < deadline, f"condition not met within {timeout}s; last value: {value!r}"
-        time.sleep(0.05)
+    """Poll what a console would read (the database) until it exists and `predicate` holds, with a deadline."""
+    return eventually(read, lambda value: value is not None and predicate(value), timeout)

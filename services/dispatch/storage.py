@@ -56,12 +56,15 @@ class DispatchStore(Store):
     # ------------------------------------------------------------ choosing and claiming
 
     def assign(self, request: dict[str, Any], assignment_id: str, now: datetime, cause: Event, *,
-               attempt: int = 1, tried: Iterable[str] = (), after: str | None = None) -> Outcome:
+               attempt: int = 1, tried: Iterable[str] = (), after: str | None = None,
+               looked_up: bool = False) -> Outcome:
         """Claim the best free officer for a report and store the assignment, or say why nobody.
 
         Decided once: a redelivered report (or a repeated follow-up) finds the stored decision, so it
-        neither claims anyone again nor escalates a report whose officer has since become free."""
-        decided = self.db.assignments.find_one({"_id": assignment_id})
+        neither claims anyone again nor escalates a report whose officer has since become free
+        (`looked_up`: the caller has just read it and found none; a race after that read is settled
+        by the insert, as between two deliveries)."""
+        decided = None if looked_up else self.db.assignments.find_one({"_id": assignment_id})
         if decided is not None:
             return domain.outcome_of(decided)
         place, tried = request["place"], list(tried)
@@ -235,7 +238,7 @@ class DispatchStore(Store):
                 request, desk, domain.tries_exhausted_reason(ended), skipped,
                 attempts=ended["attempt"], last_assignment_id=ended["_id"]), now)
         return self.assign(request, domain.successor_id(ended), now, domain.step_cause(ended, ended["state"]),
-                           attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"])
+                           attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"], looked_up=True)
 
     def assign_named(self, request: dict[str, Any], assignment_id: str, nrp: str, reason: str, now: datetime,
                      cause: Event, *, attempt: int, tried: Iterable[str]) -> Outcome | None:
