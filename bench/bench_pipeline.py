@@ -1,10 +1,11 @@
 """End to end: incidents published as upstream apps would → the officer's `sms_requested`.
 
 Prints, at fixed offered rates, the sustained rate and latency percentiles of the real pipeline
-(three services as processes, the database, the broker) and — in the same run, on the same
-broker — of the floor (three do-nothing nameko services passing one event along the same hops),
-so the ratio ours/floor means something on a noisy machine. Then the database round trips per
-incident across all services, counted by a pymongo command monitor.
+(the four services as processes, the database, the broker) and — in the same run, on the same
+broker — of two floors of do-nothing stock nameko services: the issue's (one event along three
+hops) and one with our fan-out (the same 7 deliveries and 4 publishes per incident), so each
+ratio ours/floor means something on a noisy machine. Then the database round trips per incident
+across all services, counted by a pymongo command monitor.
 
     python -m bench pipeline            # or: make bench
     BENCH_RATES=20,50 BENCH_SECONDS=5 python -m bench pipeline
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 
 import eventlet
 from kombu import Connection, Exchange, Queue
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from shared import topology, wilayah
 from shared.config import PROJECT_ROOT
@@ -166,31 +169,59 @@ def wait_for_consumers(amqp_uri: str, queues: list[str], timeout: float = 60) ->
             time.sleep(0.2)
 
 
+@dataclass(frozen=True)
+class Floor:
+    """Do-nothing stock nameko services (bench/floor.py) and the event that ends an incident's path."""
+    label: str
+    classes: tuple[str, ...]
+    watch: tuple[str, str]
+    key_of: Callable[[dict], str | None]
+
+    def queues(self) -> list[str]:
+        """nameko's own queue names for every handler, to wait until each has its consumer."""
+        from bench import floor
+        names = []
+        for class_name in self.classes:
+            cls = getattr(floor, class_name)
+            for method_name, method in vars(cls).items():
+                for handler in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+                    names.append(f"evt-{handler.source_service}-{handler.event_type}--{cls.name}.{method_name}")
+        return names
+
+
+FLOORS = (
+    Floor("3 hops (the issue's floor)", ("FloorA", "FloorB", "FloorC"), ("floor_c.events", "floor_finished"),
+          lambda body: body.get("key")),
+    Floor("our fan-out (7 deliveries, 4 publishes)", ("FanoutReports", "FanoutDispatch", "FanoutNotify",
+                                                      "FanoutConsole"),
+          ("fanout_notify.events", "sms"), lambda body: body.get("key") if body.get("to") == "officer" else None),
+)
+
+
 @contextmanager
-def floor_services(amqp_uri: str, log_dir: Path) -> Iterator[dict[str, int]]:
+def floor_services(amqp_uri: str, log_dir: Path, floor: Floor) -> Iterator[dict[str, int]]:
     env = os.environ | {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONWARNINGS": "ignore"}
-    processes = [subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", amqp_uri, f"bench.floor:{name}"],
-                                  cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
-                                  stderr=subprocess.STDOUT) for name in ("FloorA", "FloorB", "FloorC")]
+    processes = {name: subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", amqp_uri,
+                                         f"bench.floor:{name}"], cwd=PROJECT_ROOT, env=env,
+                                        stdout=open(log_dir / f"{name}.log", "ab"), stderr=subprocess.STDOUT)
+                 for name in floor.classes}
     try:
-        wait_for_consumers(amqp_uri, ["evt-floor_upstream-floor_started--floor_a.handle",
-                                      "evt-floor_a-floor_hopped--floor_b.handle",
-                                      "evt-floor_b-floor_hopped--floor_c.handle"])
-        yield {name: process.pid for name, process in zip(("floor_a", "floor_b", "floor_c"), processes)}
+        wait_for_consumers(amqp_uri, floor.queues())
+        yield {name: process.pid for name, process in processes.items()}
     finally:
-        for process in processes:
+        for process in processes.values():
             process.terminate()
-        for process in processes:
+        for process in processes.values():
             process.wait(20)
 
 
-def bench_floor(amqp_uri: str, rate: float, log_dir: Path) -> dict:
-    with floor_services(amqp_uri, log_dir):
+def bench_floor(amqp_uri: str, floor: Floor, rate: float, log_dir: Path) -> dict:
+    with floor_services(amqp_uri, log_dir, floor):
         def make(i):
             key = uuid.uuid4().hex
             return key, {"key": key, "n": i}
-        return offered_load(amqp_uri, make, "floor_upstream.events", "floor_started",
-                            ("floor_c.events", "floor_finished"), lambda body: body.get("key"), rate, SECONDS)
+        return offered_load(amqp_uri, make, "floor_upstream.events", "floor_started", floor.watch, floor.key_of,
+                            rate, SECONDS)
 
 
 def bench_ours(system, amqp_uri: str, villages: Iterator[str], rate: float) -> dict:
@@ -283,8 +314,8 @@ def main() -> None:
         print(f"broker: RabbitMQ {amqp_uri.rsplit('@', 1)[-1]}; database: "
               f"{'MONGO_URI ' + mongo_uri if os.environ.get('MONGO_URI') else 'embedded SecantusDB ' + mongo_uri}")
         print(f"offered rates {RATES}/s for {SECONDS:.0f} s each; latency = publish → sms_requested observed")
-        floor = {rate: bench_floor(amqp_uri, rate, log_dir) for rate in RATES}
-        floor_drained = floor_backlog(amqp_uri, BACKLOG, log_dir)
+        floors = {floor: {rate: bench_floor(amqp_uri, floor, rate, log_dir) for rate in RATES} for floor in FLOORS}
+        floors_drained = {floor: floor_backlog(amqp_uri, floor, BACKLOG, log_dir) for floor in FLOORS}
         # The path ends at sms_requested and no gateway answers here: lift notify's answer deadline, or
         # every SMS would be retried (and stored again) during the run, as if the gateway were down.
         env = {"REPORTS_MONGO_DATABASE": "bench_reports", "DISPATCH_MONGO_DATABASE": "bench_dispatch",
@@ -304,15 +335,8 @@ def main() -> None:
                                     ("intake.events", "incident_reported"), ("notify.events", "sms_requested"),
                                     officer_sms_report, pids)
             after = {name: resident_mb(pid) for name, pid in pids.items()}
-        print(f"\n{'offered/s':>9} | {'pipeline':^38} | {'floor (3 do-nothing nameko hops)':^38} | ratio")
-        print(f"{'':>9} | {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |"
-              f" {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} |")
-        for rate in RATES:
-            o, f = ours[rate], floor[rate]
-            print(f"{rate:>9} | {o['rate']:7.1f} {o['p50']:7.1f} {o['p95']:7.1f} {o['p99']:7.1f}"
-                  f" {o['sent'] - o['completed']:5d} | {f['rate']:7.1f} {f['p50']:7.1f} {f['p95']:7.1f}"
-                  f" {f['p99']:7.1f} {f['sent'] - f['completed']:5d} | {o['rate'] / f['rate']:5.2f}")
-        print_backlog(drained, idle, after, floor_drained)
+        print_offered(ours, floors)
+        print_backlog(drained, idle, after, floors_drained)
     # A vhost of its own: the backlog's last lifecycle events may still wait in reports' queues.
     with throwaway_vhost() as amqp_uri, mongo() as mongo_uri:
         topology.declare_topology(amqp_uri)
@@ -383,29 +407,42 @@ def drain_backlog(amqp_uri: str, bodies: list[dict], target: tuple[str, str], wa
             "rate": len(done) / elapsed}
 
 
-def floor_backlog(amqp_uri: str, count: int, log_dir: Path) -> dict:
-    """The floor's sustained rate: `count` events published at once through the three hops."""
-    with floor_services(amqp_uri, log_dir) as pids:
+def floor_backlog(amqp_uri: str, floor: Floor, count: int, log_dir: Path) -> dict:
+    """A floor's sustained rate: `count` events published at once along its path."""
+    with floor_services(amqp_uri, log_dir, floor) as pids:
         if broker_pid():
             pids["rabbitmq"] = broker_pid()
         bodies = [{"key": uuid.uuid4().hex, "n": i} for i in range(count)]
-        return drain_backlog(amqp_uri, bodies, ("floor_upstream.events", "floor_started"),
-                             ("floor_c.events", "floor_finished"), lambda body: body.get("key"), pids)
+        return drain_backlog(amqp_uri, bodies, ("floor_upstream.events", "floor_started"), floor.watch, floor.key_of,
+                             pids)
 
 
-def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float], floor: dict) -> None:
+def print_offered(ours: dict[float, dict], floors: dict[Floor, dict[float, dict]]) -> None:
+    print(f"\n{'offered/s':>9} | {'pipeline':^38} | " + " | ".join(f"{floor.label:^36}" for floor in floors))
+    print(f"{'':>9} | {'done/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} | " + " | ".join(
+        f"{'done/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'lost':>5} {'ratio':>6}" for _ in floors))
+    for rate in RATES:
+        o = ours[rate]
+        print(f"{rate:>9} | {o['rate']:7.1f} {o['p50']:7.1f} {o['p95']:7.1f} {o['p99']:7.1f} "
+              f"{o['sent'] - o['completed']:5d} | " + " | ".join(
+                  f"{f['rate']:7.1f} {f['p50']:7.1f} {f['p99']:7.1f} {f['sent'] - f['completed']:5d} "
+                  f"{o['rate'] / f['rate']:6.2f}" for f in (by_rate[rate] for by_rate in floors.values())))
+
+
+def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float], floors: dict[Floor, dict]) -> None:
     print(f"\nbacklog: {drained['count']} incidents published at once (in {drained['published_in']:.1f} s); "
           f"{drained['done']} officer SMS requested after {drained['seconds']:.0f} s: "
           f"{drained['rate']:.1f} incidents/s sustained")
-    print(f"floor:   {floor['count']} events published at once; {floor['done']} through the three hops after "
-          f"{floor['seconds']:.0f} s: {floor['rate']:.1f} events/s sustained; "
-          f"ratio {drained['rate'] / floor['rate']:.2f}")
+    for floor, run in floors.items():
+        print(f"  {floor.label}: {run['done']} of {run['count']} through after {run['seconds']:.0f} s: "
+              f"{run['rate']:.1f}/s sustained, ratio {drained['rate'] / run['rate']:.2f}")
     print(f"  {'process':<14} {'RSS idle MB':>11} {'RSS after MB':>12} {'CPU ms per incident':>20}")
     for name, cpu in drained["cpu_ms"].items():
         print(f"  {name:<14} {idle.get(name, float('nan')):11.1f} {after.get(name, float('nan')):12.1f} {cpu:20.2f}")
     print(f"  {'all':<14} {'':>11} {'':>12} {sum(drained['cpu_ms'].values()):20.2f}")
-    print(f"  {'floor (all)':<14} {'':>11} {'':>12} {sum(floor['cpu_ms'].values()):20.2f}"
-          f"   (its 3 services: {sum(v for k, v in floor['cpu_ms'].items() if k != 'rabbitmq'):.2f})")
+    for floor, run in floors.items():
+        services = sum(ms for name, ms in run["cpu_ms"].items() if name != "rabbitmq")
+        print(f"  {floor.label}: {sum(run['cpu_ms'].values()):.2f} (its services: {services:.2f})")
     busy = sum(drained["cpu_ms"].values()) * drained["rate"] / 1000
     print(f"  cores busy while draining: {busy:.2f} of {os.cpu_count()} (these processes; the benchmark's own"
           f" publisher and tap, and the kernel's loopback work, come on top)")
