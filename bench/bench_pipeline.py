@@ -332,10 +332,10 @@ def main() -> None:
             source = iter(villages[:needed])
             ours = {rate: bench_ours(system, amqp_uri, source, rate) for rate in RATES}
             pids = {name: process.pid for name, process in system.processes.items()}
-            if database_pid(mongo_uri):
-                pids["database"] = database_pid(mongo_uri)
-            if broker_pid():
-                pids["rabbitmq"] = broker_pid()
+            if database := database_pid(mongo_uri):
+                pids["database"] = database
+            if broker := broker_pid():
+                pids["rabbitmq"] = broker
             idle = {name: resident_mb(pid) for name, pid in pids.items()}
             drained = drain_backlog(amqp_uri, [incident(v) for v in villages[needed:]], report_key,
                                     ("intake.events", "incident_reported"), ("notify.events", "sms_requested"),
@@ -418,8 +418,8 @@ def drain_backlog(amqp_uri: str, bodies: list[dict], sent_key: Callable[[dict], 
 def floor_backlog(amqp_uri: str, floor: Floor, count: int, log_dir: Path) -> dict:
     """A floor's sustained rate: `count` events published at once along its path."""
     with floor_services(amqp_uri, log_dir, floor) as pids:
-        if broker_pid():
-            pids["rabbitmq"] = broker_pid()
+        if broker := broker_pid():
+            pids["rabbitmq"] = broker
         bodies = [{"key": uuid.uuid4().hex, "n": i} for i in range(count)]
         return drain_backlog(amqp_uri, bodies, lambda body: body["key"], ("floor_upstream.events", "floor_started"),
                              floor.watch, floor.key_of, pids)
