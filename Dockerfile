@@ -1,4 +1,4 @@
-# One image for the three services; docker-compose.yml picks the service by command.
+# One image for the four services; docker-compose.yml picks the service by command.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app
