@@ -106,12 +106,19 @@ def test_completion_beats_a_decline_that_raced_it():
 def test_after_a_decline_the_report_waits_for_and_then_follows_the_next_officer():
     declined = step("assignment_declined", reason="sedang di tempat lain")
     entry = board_after([received(), created(), declined])
-    assert entry["status"] == "received"
+    assert entry["status"] == "awaiting_officer"
     assert domain.card(entry)["last_ended"]["steps"]["declined"]["reason"] == "sedang di tempat lain"
     # the next assignment may even be seen before the decline that caused it
     entry = board_after([received(), created("a2", attempt=2, officer=NEXT_OFFICER), created(), declined])
     assert entry["status"] == "assigned"
     assert domain.card(entry)["assignment"]["officer"]["nrp"] == NEXT_OFFICER["nrp"]
+
+
+@pytest.mark.parametrize("ending", ["assignment_declined", "assignment_expired"])
+def test_a_report_whose_latest_assignment_ended_unfinished_awaits_an_officer_on_the_board(ending):
+    entry = board_after([received(), created(), step(ending, reason="tidak ada jawaban")])
+    assert (entry["status"], entry["open"]) == ("awaiting_officer", True)
+    assert domain.card(entry)["last_ended"]["state"] == ending.removeprefix("assignment_")
 
 
 def test_an_escalation_after_every_try_puts_the_report_with_the_duty_desk():
