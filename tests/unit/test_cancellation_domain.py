@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from services.console import board
 from services.console import domain as console
 from services.console.exceptions import Forbidden, InvalidRequest, NotFound
 from services.dispatch import domain as dispatch
@@ -78,7 +79,7 @@ EVENTS = [received(), created(), step("assignment_acknowledged", at=T0 + timedel
 def test_a_cancelled_report_is_closed_on_the_board_whatever_order_the_events_arrive_in(order):
     entry = board_after([EVENTS[i] for i in order])
     assert (entry["status"], entry["open"], entry["closed_at"]) == ("cancelled", False, LATER)
-    card = console.card(entry)
+    card = board.card(entry)
     assert card["assignment"] is None and card["cancellation"]["reason"] == "salah lapor"
     assert any(s["state"] == "cancelled" and s["note"] == "salah lapor (piket)" for s in card["timeline"])
 
