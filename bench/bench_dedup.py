@@ -14,7 +14,7 @@ every category, received over the last 30 days (5% in the last 3 hours, so that 
 a town centre do find originals), about 80% of them still open (the worst case for
 the check: closed reports are filtered out by status, not by the index). Each probe is what
 intake does for a new incident: one lookup (`ReportStore.open_near`) and the exact distance
-check (`domain.choose_original`). Each step also prints the server's own account of one probe
+check (`dedup.choose_original`). Each step also prints the server's own account of one probe
 (`explain`: plan, documents examined), which says whether the cost can grow with the archive.
 Runs on the embedded server unless MONGO_URI is set.
 
@@ -31,18 +31,19 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from services.reports import domain
+from services.reports import dedup, domain
+from services.reports.settings import IntakeSettings
 from services.reports.storage import ReportStore
 from shared.categories import CATEGORIES
 from shared.embedded_db import EmbeddedMongo
+from shared.lifecycle import CLOSED_STATUSES
 from shared.mongo import connect
 
 SIZES = tuple(int(size) for size in os.environ.get("DEDUP_SIZES", "10000,100000").split(","))
 PROBES = int(os.environ.get("DEDUP_PROBES", "300"))
 BATCH = 20_000
 TOWNS = [(random.Random(i).uniform(-8.0, 3.5), random.Random(i + 99).uniform(98.0, 125.0)) for i in range(20)]
-CLOSED = ("resolved", "cancelled", "duplicate")
-RULES = domain.Rules()
+RULES = IntakeSettings()
 
 
 def random_report(rng: random.Random, now: datetime, spread: float = 0.03) -> dict:
@@ -56,13 +57,13 @@ def random_report(rng: random.Random, now: datetime, spread: float = 0.03) -> di
     report_id = str(uuid.uuid4())
     received_at = now - timedelta(seconds=rng.uniform(0, 3 * 3600 if rng.random() < 0.05 else 30 * 86400))
     return {"_id": report_id, "number": domain.report_number(report_id), "category": category, "place": place,
-            "status": "received" if rng.random() < 0.8 else rng.choice(CLOSED), "received_at": received_at,
-            "dedup_keys": domain.index_keys(category, place, received_at), "history": []}
+            "status": "received" if rng.random() < 0.8 else rng.choice(CLOSED_STATUSES), "received_at": received_at,
+            "dedup_keys": dedup.index_keys(category, place, received_at), "history": []}
 
 
 def probe(store: ReportStore, report: dict) -> tuple[float, bool]:
     started = time.perf_counter()
-    found = domain.choose_original(report, store.open_near(domain.dedup_query(report, RULES)), RULES)
+    found = dedup.choose_original(report, store.open_near(dedup.dedup_query(report, RULES)), RULES)
     return (time.perf_counter() - started) * 1000, found is not None
 
 
@@ -105,7 +106,7 @@ def explained(store: ReportStore, rng: random.Random, now: datetime) -> str:
     """The server's explain of one probe's filter (the filter `ReportStore.open_near` sends)."""
     query = None
     while query is None:  # some categories are never merged
-        query = domain.dedup_query(new_incident(rng, now), RULES)
+        query = dedup.dedup_query(new_incident(rng, now), RULES)
     plan = store.db.reports.find(store.near_filter(query)).explain()
     stats, winning = plan.get("executionStats", {}), plan.get("queryPlanner", {}).get("winningPlan", {})
     stages = []

@@ -9,7 +9,6 @@ import eventlet
 from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy
 
-from services.console.domain import DEFAULT_SETTINGS
 from services.console.exceptions import (
     ConsoleError,
     DispatchRefused,
@@ -17,26 +16,17 @@ from services.console.exceptions import (
     ReportsRefused,
     ReportsUnavailable,
 )
-from services.console.storage import settings_from
-from services.dispatch import exceptions as dispatch_exceptions
-from services.reports import exceptions as reports_exceptions
+from services.console.settings import ConsoleSettings
+from shared.refusals import DISPATCH_REFUSALS, REPORTS_REFUSALS
+from shared.settings import read
 
 log = logging.getLogger(__name__)
-
-
-def _refusals(base: type) -> set[str]:
-    """The names of a service's refusals (its base error and subclasses): over RPC only the name travels."""
-    return {base.__name__}.union(*(_refusals(sub) for sub in base.__subclasses__()))
-
-
-REFUSALS = _refusals(dispatch_exceptions.DispatchError)
-REPORTS_REFUSALS = _refusals(reports_exceptions.ReportsError)
 
 
 class ServiceCaller:
     """Calls one service's RPCs: `refused` carries the service's own reason, `unavailable` a timeout."""
 
-    def __init__(self, proxy, timeout: float, label: str = "dispatch", refusals: set[str] = REFUSALS,
+    def __init__(self, proxy, timeout: float, label: str = "dispatch", refusals: frozenset[str] = DISPATCH_REFUSALS,
                  refused: type = DispatchRefused, unavailable: type = DispatchUnavailable):
         self.proxy = proxy
         self.timeout = timeout
@@ -69,11 +59,10 @@ class DispatchClient(RpcProxy):
 
     def __init__(self, **options):
         super().__init__(self.service, **options)
-        self.timeout = DEFAULT_SETTINGS.rpc_timeout_seconds
 
     def setup(self):
         super().setup()
-        self.timeout = settings_from(self.container.config).rpc_timeout_seconds
+        self.timeout = read(ConsoleSettings, self.container.config).rpc_timeout_seconds
 
     def get_dependency(self, worker_ctx) -> ServiceCaller:
         return ServiceCaller(super().get_dependency(worker_ctx), self.timeout)

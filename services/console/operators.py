@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from services.console import auth, domain
-from services.console.storage import ConsoleStore, settings_from
+from services.console.storage import ConsoleStore
 from shared import wilayah
 from shared.config import service_config
 from shared.mongo import connect
@@ -58,7 +58,7 @@ def add_operator(store: ConsoleStore, username: str, polseks: list[str], name: s
 def open_store(mongo_uri: str | None = None) -> tuple[Any, ConsoleStore]:
     config = service_config("console")
     client = connect(mongo_uri or config["MONGO_URI"])
-    store = ConsoleStore(client[config["MONGO_DATABASE"]], settings_from(config))
+    store = ConsoleStore(client[config["MONGO_DATABASE"]])
     store.ensure_indexes()
     return client, store
 

@@ -17,9 +17,12 @@ Publishes nothing: every action is dispatch's (or, for a cancellation, reports')
 from werkzeug.wrappers import Request
 
 from services.console import domain, web
+from services.console.board import changes_from
 from services.console.dependencies import DispatchClient, ReportsClient
 from services.console.exceptions import NotLoggedIn
-from services.console.storage import BoardFeed, ConsoleStorage
+from services.console.feed import BoardFeed
+from services.console.settings import ConsoleSettings
+from services.console.storage import ConsoleStorage
 from services.console.web import http
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
@@ -36,11 +39,13 @@ from shared.contract import (
 )
 from shared.envelope import Event, utcnow
 from shared.messaging import handles
+from shared.settings import SettingsProvider
 
 
 class ConsoleService:
     name = "console"
 
+    settings = SettingsProvider(ConsoleSettings)
     store = ConsoleStorage()
     feed = BoardFeed()
     dispatch = DispatchClient()
@@ -113,15 +118,15 @@ class ConsoleService:
     def log_in(self, request: Request):
         body = web.json_body(request)
         username = str(body.get("username") or "").strip().lower()
-        operator, token, session = self.store.log_in(username, str(body.get("password") or ""), utcnow())
-        settings = self.store.settings
+        operator, token, session = self.store.log_in(username, str(body.get("password") or ""), utcnow(),
+                                                     self.settings)
         return web.with_session_cookie(web.json_response(self.profile(operator, session)), token,
-                                       int(settings.session_hours * 3600), settings.cookie_secure)
+                                       int(self.settings.session_hours * 3600), self.settings.cookie_secure)
 
     @http("POST", "/api/logout")
     def log_out(self, request: Request):
         self.store.log_out(web.session_token(request))
-        return web.without_session_cookie(web.json_response({"ok": True}), self.store.settings.cookie_secure)
+        return web.without_session_cookie(web.json_response({"ok": True}), self.settings.cookie_secure)
 
     @http("GET", "/api/me")
     def who_am_i(self, request: Request):
@@ -176,8 +181,8 @@ class ConsoleService:
     # ------------------------------------------------------------ helpers (not entrypoints)
 
     def follow(self, event: Event) -> None:
-        for change in domain.changes_from(event):
-            self.store.apply(change)
+        for change in changes_from(event):
+            self.store.apply(change, self.settings)
 
     def signed_in(self, request: Request, csrf: bool = False) -> tuple[dict, dict]:
         session, operator = self.store.session(web.session_token(request), utcnow())

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Request, Response
 
-from services.console import domain
+from services.console import board
 from services.console.auth import same_token
 from services.console.exceptions import ConsoleError, Forbidden, InvalidRequest, NotFound, NotLoggedIn
 from shared.envelope import utcnow
@@ -163,5 +163,5 @@ def live_board(feed, token: str, polseks: list[str]) -> Iterator[str]:
 
 
 def board_payload(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    cards = sorted((domain.card(entry) for entry in entries), key=domain.board_order)
+    cards = sorted((board.card(entry) for entry in entries), key=board.board_order)
     return {"now": utcnow().isoformat(), "cards": cards}

@@ -1,38 +1,24 @@
-"""nameko extensions of the reports service: its settings and its HTTP front door."""
+"""nameko extensions of the reports service: its intake settings and its HTTP front door."""
 from __future__ import annotations
 
 from nameko.constants import WEB_SERVER_CONFIG_KEY
-from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, parse_address
 
-from services.reports.domain import Rules
-from services.reports.open311 import Open311Settings
+from services.reports.settings import IntakeSettings
 from shared import wilayah
-
-INTAKE_CONFIG_KEY = "INTAKE"
-OPEN311_CONFIG_KEY = "OPEN311"
+from shared.settings import SettingsProvider
 
 
-class IntakeRules(DependencyProvider):
-    """The intake rules from config.yml (`INTAKE`), parsed once per container."""
+class IntakeSettingsProvider(SettingsProvider):
+    """Intake's settings; the villages are loaded with them, before the first incident rather than during it."""
 
-    def setup(self):
-        self.rules = Rules.from_config(self.container.config.get(INTAKE_CONFIG_KEY))
-        wilayah.names()  # load the 80k villages now, not during the first incident (about a second)
-
-    def get_dependency(self, worker_ctx) -> Rules:
-        return self.rules
-
-
-class Open311Config(DependencyProvider):
-    """Open311 settings (`OPEN311`): jurisdiction and the sha256 digests of the accepted API keys."""
+    def __init__(self):
+        super().__init__(IntakeSettings)
 
     def setup(self):
-        self.settings = Open311Settings.from_config(self.container.config.get(OPEN311_CONFIG_KEY))
-
-    def get_dependency(self, worker_ctx) -> Open311Settings:
-        return self.settings
+        super().setup()
+        wilayah.names()
 
 
 class ReportsWebServer(WebServer):

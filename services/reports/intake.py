@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from services.reports import domain
+from services.reports import dedup, domain
 from services.reports.reasons import Explanation
+from services.reports.settings import IntakeSettings
 from services.reports.storage import ReportStore
 from shared.contract import DUPLICATE_REPORTED, REPORT_RECEIVED, REPORT_REJECTED
 from shared.envelope import Event, utcnow
+from shared.lifecycle import DUPLICATE, RECEIVED
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Outcome:
         return self.report is None
 
 
-def take_incident(incident: Event, reports: ReportStore, rules: domain.Rules, publish: Callable) -> Outcome:
+def take_incident(incident: Event, reports: ReportStore, rules: IntakeSettings, publish: Callable) -> Outcome:
     now = utcnow()
     explanations = domain.rejection_reasons(incident.data, rules, now)
     if explanations:
@@ -36,9 +38,9 @@ def take_incident(incident: Event, reports: ReportStore, rules: domain.Rules, pu
                 cause=incident)
         return Outcome(explanations=explanations)
     report = domain.new_report(incident, rules, now)
-    found = domain.choose_original(report, reports.open_near(domain.dedup_query(report, rules)), rules)
+    found = dedup.choose_original(report, reports.open_near(dedup.dedup_query(report, rules)), rules)
     if found:
-        report = domain.as_duplicate(report, *found)
+        report = dedup.as_duplicate(report, *found)
     stored = reports.add(report)
     publish_outcome(stored, incident, reports, publish)
     return Outcome(report=stored)
@@ -46,8 +48,8 @@ def take_incident(incident: Event, reports: ReportStore, rules: domain.Rules, pu
 
 def publish_outcome(report: dict[str, Any], cause: Event, reports: ReportStore, publish: Callable) -> None:
     """What intake decided for the stored report; one held for review tells nobody (until reviewed)."""
-    if report["intake_status"] == "duplicate":
+    if report["intake_status"] == DUPLICATE:
         reports.link_duplicate(report)
-        publish(DUPLICATE_REPORTED, domain.duplicate_event_data(report), cause=cause, correlationid=report["_id"])
-    elif report["intake_status"] == "received":
+        publish(DUPLICATE_REPORTED, dedup.duplicate_event_data(report), cause=cause, correlationid=report["_id"])
+    elif report["intake_status"] == RECEIVED:
         publish(REPORT_RECEIVED, domain.received_event_data(report), cause=cause, correlationid=report["_id"])

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 from xml.etree import ElementTree
@@ -23,12 +22,13 @@ from marshmallow import ValidationError
 from services.reports import domain
 from services.reports import reasons as why
 from services.reports.schemas import IncidentReportedSchema
+from services.reports.settings import IntakeSettings, Open311Settings
 from shared import wilayah
 from shared.categories import CATEGORIES
 from shared.envelope import Event
+from shared.lifecycle import CLOSED_STATUSES
 
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
-CLOSED_STATUSES = ("resolved", "cancelled", "duplicate")
 DEFAULT_PERIOD = timedelta(days=90)  # the spec's default window for GET requests
 MAX_REQUESTS = 1000  # the spec's suggested maximum per response
 _NAMESPACE = uuid.UUID("0b9a3a4e-3f7c-4f43-8d0c-6a8f1b7d2e90")
@@ -63,39 +63,20 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Open311Settings:
-    jurisdiction_id: str = "siaga"
-    key_digests: dict[str, str] = field(default_factory=dict)  # sha256 hex → client name
-    hidden_categories: tuple[str, ...] = ("domestic_violence",)
+def client_for(settings: Open311Settings, api_key: str | None) -> str:
+    """The client an API key belongs to; Open311Error 403 for a missing or unknown key."""
+    if api_key:
+        digest = hash_key(api_key)
+        for known, client in settings.key_digests.items():
+            if hmac.compare_digest(known, digest):
+                return client
+    raise Open311Error(403, ["api_key missing or not valid / api_key tidak ada atau tidak sah"])
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> "Open311Settings":
-        """API_KEYS: "client:sha256hex,client2:sha256hex" (as `python -m services.reports.open311 KEY` prints)."""
-        config = config or {}
-        digests = {}
-        for entry in str(config.get("API_KEYS") or "").split(","):
-            if ":" in entry:
-                client, digest = entry.strip().split(":", 1)
-                digests[digest.strip().lower()] = client.strip()
-        hidden = config.get("HIDDEN_CATEGORIES", "domestic_violence")
-        if isinstance(hidden, str):
-            hidden = [code.strip() for code in hidden.split(",") if code.strip()]
-        return cls(str(config.get("JURISDICTION_ID") or "siaga"), digests, tuple(hidden))
 
-    def client_for(self, api_key: str | None) -> str:
-        """The client an API key belongs to; Open311Error 403 for a missing or unknown key."""
-        if api_key:
-            digest = hash_key(api_key)
-            for known, client in self.key_digests.items():
-                if hmac.compare_digest(known, digest):
-                    return client
-        raise Open311Error(403, ["api_key missing or not valid / api_key tidak ada atau tidak sah"])
-
-    def check_jurisdiction(self, jurisdiction_id: str | None) -> None:
-        if jurisdiction_id and jurisdiction_id != self.jurisdiction_id:
-            raise Open311Error(404, [f"jurisdiction_id {jurisdiction_id!r} not found; this is "
-                                     f"{self.jurisdiction_id!r}"])
+def check_jurisdiction(settings: Open311Settings, jurisdiction_id: str | None) -> None:
+    if jurisdiction_id and jurisdiction_id != settings.jurisdiction_id:
+        raise Open311Error(404, [f"jurisdiction_id {jurisdiction_id!r} not found; this is "
+                                 f"{settings.jurisdiction_id!r}"])
 
 
 # --- Services -----------------------------------------------------------------------------------
@@ -126,7 +107,7 @@ def service_definition(service_code: str) -> dict[str, Any]:
 
 # --- POST requests ------------------------------------------------------------------------------
 
-def incident_from_form(form: dict[str, str], client: str, rules: domain.Rules, now: datetime) -> Event:
+def incident_from_form(form: dict[str, str], client: str, rules: IntakeSettings, now: datetime) -> Event:
     """The incident_reported event a POST stands for; Open311Error 400 listing every reason."""
     if not form.get("service_code"):
         raise Open311Error(400, ["service_code: required / wajib diisi"])

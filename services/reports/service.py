@@ -12,8 +12,8 @@ Publishes reports.events   report_received, report_rejected, duplicate_reported,
 from nameko.rpc import rpc
 from werkzeug.wrappers import Request, Response
 
-from services.reports import domain, open311
-from services.reports.dependencies import IntakeRules, Open311Config, http
+from services.reports import cancellation, domain, open311
+from services.reports.dependencies import IntakeSettingsProvider, http
 from services.reports.exceptions import (
     InvalidCancellation,
     InvalidFilter,
@@ -23,7 +23,9 @@ from services.reports.exceptions import (
     ReportNotFound,
 )
 from services.reports.intake import take_incident
+from services.reports.lifecycle import LIVE_STATUSES, step_from
 from services.reports.schemas import ReportFilterSchema, ReportViewSchema
+from services.reports.settings import Open311Settings
 from services.reports.storage import Reports
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
@@ -41,6 +43,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
+from shared.settings import SettingsProvider
 
 OPEN311 = "/open311/v2"
 FORMAT = "<any(json,xml):fmt>"
@@ -51,8 +54,8 @@ class ReportsService:
     name = "reports"
 
     reports = Reports()
-    rules = IntakeRules()
-    open311_settings = Open311Config()
+    rules = IntakeSettingsProvider()
+    open311_settings = SettingsProvider(Open311Settings)
     publish = EventPublisher()
 
     # ------------------------------------------------------------ intake
@@ -82,41 +85,41 @@ class ReportsService:
         Dispatch does not look for a cancellation before claiming (a read per report saved), so this
         is where a cancellation that overtook its report_received is caught: dispatch ends the
         assignment and frees the officer, notify stands the officer down."""
-        step = domain.step_from(event, "created")
-        if not self.reports.apply_step(step, domain.LIVE_STATUSES, quiet=True, first=True):
+        step = step_from(event)
+        if not self.reports.apply_step(step, LIVE_STATUSES, quiet=True, first=True):
             report = self.reports.get(step.report_id)
             self.reports.apply_step(step)
-            if report is not None and domain.was_cancelled(report):
+            if report is not None and cancellation.was_cancelled(report):
                 self.publish_cancellation(report)
 
     @handles(ASSIGNMENT_ACKNOWLEDGED)
     def handle_assignment_acknowledged(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "acknowledged"))
+        self.reports.apply_step(step_from(event))
 
     @handles(ASSIGNMENT_DECLINED)
     def handle_assignment_declined(self, event: Event) -> None:
         """The report waits for the next officer, unless a later assignment already took over."""
-        self.reports.apply_step(domain.step_from(event, "declined"))
+        self.reports.apply_step(step_from(event))
 
     @handles(ASSIGNMENT_DEPARTED)
     def handle_assignment_departed(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "departed"))
+        self.reports.apply_step(step_from(event))
 
     @handles(ASSIGNMENT_ARRIVED)
     def handle_assignment_arrived(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "arrived"))
+        self.reports.apply_step(step_from(event))
 
     @handles(ASSIGNMENT_COMPLETED)
     def handle_assignment_completed(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "completed"))
+        self.reports.apply_step(step_from(event))
 
     @handles(ASSIGNMENT_EXPIRED)
     def handle_assignment_expired(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "expired"))
+        self.reports.apply_step(step_from(event))
 
     @handles(ASSIGNMENT_ESCALATED)
     def handle_assignment_escalated(self, event: Event) -> None:
-        self.reports.apply_step(domain.step_from(event, "escalated"))
+        self.reports.apply_step(step_from(event))
 
     # ------------------------------------------------------------ consoles
 
@@ -134,7 +137,7 @@ class ReportsService:
         if errors:
             raise InvalidFilter(errors)
         loaded = ReportFilterSchema().load(filters)
-        return ReportViewSchema(many=True).dump(self.reports.find(domain.list_query(loaded), loaded["limit"]))
+        return ReportViewSchema(many=True).dump(self.reports.listed(loaded, loaded["limit"]))
 
     @rpc(expected_exceptions=CONSOLE_ERRORS)
     def review_report(self, report_id: str, decision: str, reviewer: str, note: str | None = None) -> dict:
@@ -155,24 +158,23 @@ class ReportsService:
     def cancel_report(self, report_id: str, reason: str, cancelled_by: str) -> dict:
         """A duty officer cancels an open report (final); dispatch ends its assignment on report_cancelled.
         Cancelling again changes nothing and republishes the same event (same id, same data)."""
-        text, by = domain.cancel_reason(reason), str(cancelled_by or "").strip()
-        if text is None or not 0 < len(by) <= domain.CANCELLED_BY_LIMIT:
-            raise InvalidCancellation(f"give a reason (1 to {domain.CANCEL_REASON_LIMIT} characters) "
-                                      f"and the operator who cancels (1 to {domain.CANCELLED_BY_LIMIT})")
+        text, by = cancellation.cancel_reason(reason), str(cancelled_by or "").strip()
+        if text is None or not 0 < len(by) <= cancellation.CANCELLED_BY_LIMIT:
+            raise InvalidCancellation(f"give a reason (1 to {cancellation.CANCEL_REASON_LIMIT} characters) "
+                                      f"and the operator who cancels (1 to {cancellation.CANCELLED_BY_LIMIT})")
         report = self._report(report_id)
-        if not domain.was_cancelled(report):
-            cancelled = domain.cancellation(report, text, by, utcnow())
-            self.reports.cancel(report_id, domain.cancelled_changes(cancelled))
+        if not cancellation.was_cancelled(report):
+            self.reports.cancel(report_id, cancellation.cancellation(report, text, by, utcnow()))
             report = self._report(report_id)  # as stored: this cancellation, or what closed it meanwhile
-            if not domain.was_cancelled(report):
+            if not cancellation.was_cancelled(report):
                 raise NotCancellable(report_id, report["number"], report["status"])
         self.publish_cancellation(report)
         return ReportViewSchema().dump(report)
 
     def publish_cancellation(self, report: dict) -> None:
         """Always the same event (id and data), however often it is said."""
-        self.publish(REPORT_CANCELLED, domain.cancelled_event_data(report), id=domain.cancel_event_id(report["_id"]),
-                     correlationid=report["_id"])
+        self.publish(REPORT_CANCELLED, cancellation.cancelled_event_data(report),
+                     id=cancellation.cancel_event_id(report["_id"]), correlationid=report["_id"])
 
     def _report(self, report_id: str) -> dict:
         report = self.reports.get(report_id)
@@ -195,7 +197,7 @@ class ReportsService:
         """Same validation, duplicate check and events as every other source, answered at once."""
         def create():
             form = request.form.to_dict()
-            client = self.open311_settings.client_for(form.get("api_key"))
+            client = open311.client_for(self.open311_settings, form.get("api_key"))
             incident = open311.incident_from_form(form, client, self.rules, utcnow())
             outcome = take_incident(incident, self.reports, self.rules, self.publish)
             if outcome.rejected:
@@ -231,7 +233,7 @@ class ReportsService:
     def _open311(self, fmt: str, answer, request: Request) -> Response:
         """Every Open311 answer: the jurisdiction check, then the body or the spec's error list."""
         try:
-            self.open311_settings.check_jurisdiction(request.values.get("jurisdiction_id"))
+            open311.check_jurisdiction(self.open311_settings, request.values.get("jurisdiction_id"))
             root, body = answer()
             content_type, text = open311.render(fmt, root, body)
             return Response(text, status=200, content_type=content_type)

@@ -3,7 +3,8 @@
 Round trips on the intake path: one indexed lookup for near-duplicates, one insert (the duplicate
 key error is the idempotency fence), and for a duplicate one conditional update of its original.
 Each dispatch event is one update_one (two when an assignment_created finds its report already
-touched by another step).
+touched by another step): an aggregation pipeline that runs lifecycle's rules inside the database,
+atomically, or for a report no step has touched yet the same result in plain update operators.
 """
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.reports import domain
+from services.reports import lifecycle
+from services.reports.dedup import DedupQuery, duplicate_link
+from services.reports.lifecycle import AssignmentStep, status_of, transition
+from shared.categories import categorise
+from shared.lifecycle import (
+    AWAITING_OFFICER,
+    CANCELLED,
+    COMPLETED,
+    FINAL_STATUSES,
+    NEEDS_REVIEW,
+    OPEN_STATUSES,
+    RECEIVED,
+)
 from shared.mongo import MongoStorage, Store
 
 log = logging.getLogger(__name__)
@@ -25,8 +38,6 @@ _CANDIDATE_FIELDS = {"_id": 1, "number": 1, "category": 1, "status": 1, "place":
 class ReportStore(Store):
     def ensure_indexes(self) -> None:
         reports = self.db.reports
-        if "dedup_keys_received_at" in reports.index_information():
-            reports.drop_index("dedup_keys_received_at")  # before the keys carried their hour: a scan
         reports.create_index([("dedup_keys", ASCENDING)], name="dedup_keys")
         reports.create_index([("status", ASCENDING), ("received_at", DESCENDING)], name="status_received_at")
         reports.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
@@ -44,7 +55,7 @@ class ReportStore(Store):
     def get(self, report_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"_id": report_id})
 
-    def open_near(self, query: domain.DedupQuery | None) -> list[dict[str, Any]]:
+    def open_near(self, query: DedupQuery | None) -> list[dict[str, Any]]:
         """Reports under any of the keys (an index lookup: the keys name their hours); which of them
         are open and inside the window is the domain's to check."""
         if query is None:
@@ -52,48 +63,52 @@ class ReportStore(Store):
         return list(self.db.reports.find(self.near_filter(query), _CANDIDATE_FIELDS))
 
     @staticmethod
-    def near_filter(query: domain.DedupQuery) -> dict[str, Any]:
+    def near_filter(query: DedupQuery) -> dict[str, Any]:
         return {"dedup_keys": {"$in": query.keys}}
 
     def link_duplicate(self, duplicate: dict[str, Any]) -> bool:
         """The original counts the duplicate and keeps its reporter, once however often this runs."""
-        link = domain.duplicate_link(duplicate)
+        link = duplicate_link(duplicate)
         result = self.db.reports.update_one(
             {"_id": duplicate["duplicate_of"]["report_id"], "duplicates.report_id": {"$ne": duplicate["_id"]}},
             {"$push": {"duplicates": link}, "$inc": {"duplicate_count": 1}},
         )
         return result.modified_count == 1
 
-    def apply_step(self, step: domain.Step, statuses: tuple[str, ...] = domain.TRACKED_STATUSES,
+    def apply_step(self, step: AssignmentStep, statuses: tuple[str, ...] = lifecycle.TRACKED_STATUSES,
                    quiet: bool = False, first: bool = False) -> bool:
         """Record a dispatch step on a report in one of `statuses`; False when there is none such.
 
         `first`: the step is likely the report's first (assignment_created): try the cheaper plain
         update that only a report no step has touched matches, and the pipeline only if it did not."""
-        if first and "received" in statuses:
-            fresh, update = domain.first_step_update(step)
+        if first and RECEIVED in statuses:
+            fresh, update = first_step_update(step)
             if self.db.reports.update_one(fresh, update).matched_count == 1:
                 return True
-        query, pipeline = domain.lifecycle_update(step)
+        query, pipeline = lifecycle_update(step)
         result = self.db.reports.update_one(query | {"status": {"$in": list(statuses)}}, pipeline)
         if result.matched_count == 0 and not quiet:
             log.warning("assignment step %s for report %s ignored: no such dispatched report",
-                        step.name, step.report_id)
+                        step.state, step.report_id)
         return result.matched_count == 1
 
     def review(self, report: dict[str, Any], changes: dict[str, Any]) -> bool:
         """Compare-and-set: only a report still held for review is decided, and only once."""
-        result = self.db.reports.update_one({"_id": report["_id"], "status": "needs_review"}, {"$set": changes})
+        result = self.db.reports.update_one({"_id": report["_id"], "status": NEEDS_REVIEW}, {"$set": changes})
         return result.modified_count == 1
 
-    def cancel(self, report_id: str, changes: dict[str, Any]) -> bool:
+    def cancel(self, report_id: str, cancellation: dict[str, Any]) -> bool:
         """Compare-and-set: only a report still open is cancelled, and only once."""
         result = self.db.reports.update_one(
-            {"_id": report_id, "status": {"$in": list(domain.OPEN_STATUSES)}}, changes)
+            {"_id": report_id, "status": {"$in": list(OPEN_STATUSES)}}, cancel_update(cancellation))
         return result.modified_count == 1
 
     def find(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         return list(self.db.reports.find(query).sort([("received_at", DESCENDING)]).limit(limit))
+
+    def listed(self, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Newest first, as a console filters them (ReportFilterSchema)."""
+        return self.find(list_filter(filters), limit)
 
     def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"origin.id": origin_id})
@@ -101,3 +116,93 @@ class ReportStore(Store):
 
 class Reports(MongoStorage):
     store_class = ReportStore
+
+
+def list_filter(filters: dict[str, Any]) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    if filters.get("status"):
+        query["status"] = {"$in": filters["status"]}
+    if filters.get("village_code"):
+        query["place.village_code"] = filters["village_code"]
+    if filters.get("category"):
+        query["category"] = categorise(filters["category"]).code
+    received: dict[str, Any] = {}
+    if filters.get("received_from"):
+        received["$gte"] = filters["received_from"]
+    if filters.get("received_until"):
+        received["$lt"] = filters["received_until"]
+    if received:
+        query["received_at"] = received
+    return query
+
+
+def cancel_update(cancellation: dict[str, Any]) -> dict[str, Any]:
+    """The update that cancels an open report (the store adds the condition that it still is open)."""
+    at = cancellation["at"]
+    return {"$set": {"status": CANCELLED, "updated_at": at, "cancellation": cancellation},
+            "$push": {"history": transition(CANCELLED, at)}}
+
+
+# --- a dispatch step, in one update -----------------------------------------------------------
+
+
+def lifecycle_update(step: AssignmentStep) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(filter, pipeline) for one update_one that records `step` and moves the status if it should."""
+    a = f"assignments.{step.assignment_id}"
+    record = {
+        f"{a}.rank": {"$max": [{"$ifNull": [f"${a}.rank", 0]}, step.rank]},
+        f"{a}.ended": {"$or": [{"$ifNull": [f"${a}.ended", False]}, step.ends]},
+        f"{a}.last_at": {"$max": [f"${a}.last_at", step.at]},
+        f"{a}.steps.{step.state}": {"$ifNull": [f"${a}.steps.{step.state}", step.at]},
+        "updated_at": {"$max": ["$updated_at", step.at]},
+    }
+    if step.officer:
+        record[f"{a}.officer"] = {"$literal": step.officer}
+    if step.note:
+        record[f"{a}.notes.{step.state}"] = {"$literal": step.note}
+    decide = {
+        "_latest": {"$gte": [f"${a}.last_at", {"$ifNull": ["$current_at", f"${a}.last_at"]}]},
+        "_next": _status_expression(f"${a}.rank", f"${a}.ended"),
+    }
+    applies = {"$and": ["$_latest", {"$not": [{"$in": ["$status", list(FINAL_STATUSES)]}]}]}
+    moves = {"$and": [applies, {"$ne": ["$_next", "$status"]}]}
+    entry = transition("$_next", step.at, step.assignment_id, (step.officer or {}).get("nrp"))
+    apply = {
+        "history": {"$cond": [moves, {"$concatArrays": ["$history", [entry]]}, "$history"]},
+        "status": {"$cond": [applies, "$_next", "$status"]},
+        "current": {"$cond": [applies, step.assignment_id, "$current"]},
+        "current_at": {"$cond": [applies, f"${a}.last_at", "$current_at"]},
+        "officer": {"$cond": [applies, {"$ifNull": [f"${a}.officer", "$officer"]}, "$officer"]},
+    }
+    pipeline = [{"$set": record}, {"$set": decide}, {"$set": apply}, {"$unset": ["_latest", "_next"]}]
+    return {"_id": step.report_id}, pipeline
+
+
+def _status_expression(rank: str, ended: str) -> dict[str, Any]:
+    """lifecycle.status_of, as an aggregation expression over an assignment's stored rank and end."""
+    branches = [{"case": {"$eq": [rank, r]}, "then": status} for r, status in lifecycle.STATUS_OF_RANK.items()]
+    return {"$cond": [{"$and": [ended, {"$lt": [rank, COMPLETED.rank]}]}, AWAITING_OFFICER,
+                      {"$switch": {"branches": branches, "default": "$status"}}]}
+
+
+def first_step_update(step: AssignmentStep) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(filter, update) with the very result `lifecycle_update` gives, for a report no step has touched
+    yet (status received, no current assignment) — dispatch's first assignment_created, the common case.
+
+    Plain update operators: the embedded server evaluates a pipeline in Python, expression by
+    expression, and spends markedly more on it. On any other report the filter matches nothing and
+    the pipeline decides."""
+    status = status_of(step.rank, step.ends)
+    assignment: dict[str, Any] = {"rank": step.rank, "ended": step.ends, "last_at": step.at,
+                                  "steps": {step.state: step.at}}
+    if step.officer:
+        assignment["officer"] = step.officer
+    if step.note:
+        assignment["notes"] = {step.state: step.note}
+    changes = {f"assignments.{step.assignment_id}": assignment, "status": status,
+               "current": step.assignment_id, "current_at": step.at}
+    if step.officer:
+        changes["officer"] = step.officer
+    fresh = {"_id": step.report_id, "status": RECEIVED, "current": {"$exists": False}}
+    history = transition(status, step.at, step.assignment_id, (step.officer or {}).get("nrp"))
+    return fresh, {"$set": changes, "$max": {"updated_at": step.at}, "$push": {"history": history}}

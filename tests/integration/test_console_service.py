@@ -207,7 +207,7 @@ def test_events_delivered_twice_change_the_board_entry_once(system, client, publ
 def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client, db_names):
     """Each replica builds on the version it wrote last without reading; a stale guess must cost a read
     and a retry, never an event. Here the two alternate, so every guess after the first is stale."""
-    from services.console import domain
+    from services.console import board
     from tests.factories_notify import as_event, create_assignment_created, create_report_received, create_step
 
     other = console_store(mongo_client, db_names)
@@ -215,10 +215,10 @@ def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client,
     created = create_assignment_created(received)
     events = [received, created, create_step("departed", created), create_step("completed", created)]
     for replica, event in zip([store, other, store, other], events):
-        [change] = domain.changes_from(as_event(event))
+        [change] = board.changes_from(as_event(event))
         assert replica.apply(change)
     for replica, event in zip([other, store], events[:2]):  # repeats, one remembered, one not
-        [change] = domain.changes_from(as_event(event))
+        [change] = board.changes_from(as_event(event))
         assert not replica.apply(change)
     entry = mongo_client[console_db(db_names)].board.find_one({"_id": received["data"]["report_id"]})
     assert entry["version"] == 4 and len(entry["seen"]) == 4

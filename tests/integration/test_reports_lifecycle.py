@@ -8,10 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.reports import domain
+from services.reports import domain, storage
+from services.reports.lifecycle import AssignmentStep, step_from
 from services.reports.service import ReportsService
+from services.reports.settings import IntakeSettings
 from services.reports.storage import ReportStore
-from shared.contract import EVENT_TYPES, INCIDENT_REPORTED, load_event
+from shared.contract import INCIDENT_REPORTED, load_event
+from shared.lifecycle import BY_STATE
 from tests.factories import create_incident, of_type
 from tests.factories_reports import create_step, wait_until
 
@@ -32,18 +35,17 @@ def store(mongo_client, db_names):
 
 
 def stored_report(store: ReportStore, **overrides) -> str:
-    report = domain.new_report(load_event(create_incident(), INCIDENT_REPORTED), domain.Rules(), T0) | overrides
+    report = domain.new_report(load_event(create_incident(), INCIDENT_REPORTED), IntakeSettings(), T0) | overrides
     store.add(report)
     return report["_id"]
 
 
-def step(name: str, report_id: str, assignment: str, minutes: float) -> domain.Step:
-    event_type = f"assignment_{name}"
-    return domain.step_from(load_event(create_step(event_type, report_id, assignment, at(minutes)),
-                                       EVENT_TYPES[event_type]), name)
+def step(state: str, report_id: str, assignment: str, minutes: float) -> AssignmentStep:
+    event_type = BY_STATE[state].event
+    return step_from(load_event(create_step(event_type.name, report_id, assignment, at(minutes)), event_type))
 
 
-HAPPY_PATH = [("created", "A", 1), ("acknowledged", "A", 2), ("departed", "A", 3), ("arrived", "A", 4),
+HAPPY_PATH = [("created", "A", 1), ("acknowledged", "A", 2), ("en_route", "A", 3), ("on_scene", "A", 4),
               ("completed", "A", 5)]
 REASSIGNED = [("created", "A", 1), ("declined", "A", 2), ("created", "B", 3), ("acknowledged", "B", 4)]
 EXPIRED_THEN_ESCALATED = [("created", "A", 1), ("expired", "A", 3), ("escalated", None, 4)]
@@ -77,7 +79,7 @@ def test_in_order_every_transition_is_kept_with_its_time(store):
         ("received", T0), ("assigned", at(1)), ("acknowledged", at(2)), ("en_route", at(3)),
         ("on_scene", at(4)), ("resolved", at(5))]
     assert report["assignments"][assignment]["steps"] == {
-        "created": at(1), "acknowledged": at(2), "departed": at(3), "arrived": at(4), "completed": at(5)}
+        "created": at(1), "acknowledged": at(2), "en_route": at(3), "on_scene": at(4), "completed": at(5)}
     assert report["assignments"][assignment]["notes"]["completed"] == "korban dibawa ke RS"
 
 
@@ -85,13 +87,13 @@ LIFECYCLE_FIELDS = ("assignments", "status", "current", "current_at", "officer",
 
 
 @pytest.mark.parametrize("name, assignment", [
-    ("created", "A"), ("arrived", "A"), ("declined", "A"), ("expired", "A"), ("completed", "A"),
+    ("created", "A"), ("on_scene", "A"), ("declined", "A"), ("expired", "A"), ("completed", "A"),
     ("escalated", None)])
 def test_the_plain_first_step_update_stores_what_the_pipeline_stores(store, name, assignment):
     fast, slow = stored_report(store), stored_report(store)
     assignment_id = assignment and str(uuid.uuid4())
     assert store.apply_step(step(name, fast, assignment_id, 1), first=True)
-    store.db.reports.update_one(*domain.lifecycle_update(step(name, slow, assignment_id, 1)))
+    store.db.reports.update_one(*storage.lifecycle_update(step(name, slow, assignment_id, 1)))
     first_step = store.db.reports.find_one({"_id": fast}, LIFECYCLE_FIELDS)
     pipeline = store.db.reports.find_one({"_id": slow}, LIFECYCLE_FIELDS)
     assert first_step["status"] != "received"
@@ -103,7 +105,7 @@ def test_the_plain_first_step_update_leaves_a_touched_report_to_the_pipeline(sto
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     store.apply_step(step("created", report_id, first, 1), first=True)
     store.apply_step(step("declined", report_id, first, 2))
-    fresh, update = domain.first_step_update(step("created", report_id, second, 3))
+    fresh, update = storage.first_step_update(step("created", report_id, second, 3))
     assert store.db.reports.update_one(fresh, update).matched_count == 0
     assert store.apply_step(step("created", report_id, second, 3), first=True)
     report = store.get(report_id)
@@ -114,13 +116,13 @@ def test_the_plain_first_step_update_leaves_a_touched_report_to_the_pipeline(sto
 def test_a_late_acknowledgement_never_moves_a_report_backwards(store):
     report_id = stored_report(store)
     assignment = str(uuid.uuid4())
-    store.apply_step(step("arrived", report_id, assignment, 4))
+    store.apply_step(step("on_scene", report_id, assignment, 4))
     store.apply_step(step("acknowledged", report_id, assignment, 2))
     store.apply_step(step("created", report_id, assignment, 1))
     report = store.get(report_id)
     assert report["status"] == "on_scene"
     assert [h["status"] for h in report["history"]] == ["received", "on_scene"]
-    assert set(report["assignments"][assignment]["steps"]) == {"created", "acknowledged", "arrived"}
+    assert set(report["assignments"][assignment]["steps"]) == {"created", "acknowledged", "on_scene"}
 
 
 def test_a_declined_assignment_returns_the_report_to_waiting_for_the_next_officer(store):

@@ -7,12 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from services.console import board
 from services.console import domain as console
 from services.console.exceptions import Forbidden, InvalidRequest, NotFound
 from services.dispatch import domain as dispatch
 from services.notify import domain as notify
 from services.notify import sms
-from services.reports import domain as reports
+from services.reports import cancellation as reports
+from services.reports.storage import cancel_update
 from shared.contract import REPORT_CANCELLED, dump_event, load_event
 from tests.unit.test_console_domain import OPERATOR, board_after, created, event, received, step
 
@@ -38,7 +40,7 @@ def test_a_cancel_reason_is_tidied_and_must_fit_the_contract(raw, expected):
 def test_the_cancelled_event_is_built_from_the_stored_cancellation_and_keeps_the_contract():
     report = {"_id": "rep-1", "number": "ABC123", "status": "assigned", "place": {"village_code": "31.71.06.1001"}}
     cancellation = reports.cancellation(report, "salah lapor", "piket.menteng", T0)
-    changes = reports.cancelled_changes(cancellation)
+    changes = cancel_update(cancellation)
     assert changes["$set"]["status"] == "cancelled" and changes["$push"]["history"]["status"] == "cancelled"
     stored = report | {"status": "cancelled", "cancellation": cancellation}
     assert reports.was_cancelled(stored) and not reports.was_cancelled(report | {"status": "cancelled"})
@@ -77,7 +79,7 @@ EVENTS = [received(), created(), step("assignment_acknowledged", at=T0 + timedel
 def test_a_cancelled_report_is_closed_on_the_board_whatever_order_the_events_arrive_in(order):
     entry = board_after([EVENTS[i] for i in order])
     assert (entry["status"], entry["open"], entry["closed_at"]) == ("cancelled", False, LATER)
-    card = console.card(entry)
+    card = board.card(entry)
     assert card["assignment"] is None and card["cancellation"]["reason"] == "salah lapor"
     assert any(s["state"] == "cancelled" and s["note"] == "salah lapor (piket)" for s in card["timeline"])
 

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.console import auth, domain
+from services.console import auth, board, domain
 from services.console.exceptions import Forbidden, InvalidRequest
+from services.console.settings import ConsoleSettings
 from shared.envelope import Event
+from shared.settings import load
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
 OFFICER = {"nrp": "90120344", "name": "Bripda Rizky Pratama", "rank": "Bripda", "role": "polisi_rw",
@@ -52,8 +54,8 @@ def step(type_, assignment_id="a1", officer=OFFICER, at=T0, **extra):
 def board_after(events) -> dict:
     entry = None
     for each in events:
-        for change in domain.changes_from(each):
-            entry = domain.applied(entry, change, T0) or entry
+        for change in board.changes_from(each):
+            entry = board.applied(entry, change, T0) or entry
     return entry
 
 
@@ -61,7 +63,7 @@ def test_a_report_on_the_board_follows_its_assignment_to_resolved():
     minute = timedelta(minutes=1)
     entry = board_after([received(), created(at=T0 + minute)])
     assert (entry["status"], entry["polsek"], entry["open"]) == ("assigned", "31.71.06", True)
-    card = domain.card(entry)
+    card = board.card(entry)
     assert card["assignment"]["officer"]["name"] == "Bripda Rizky Pratama"
     assert card["assignment"]["reason"] == "polisi_rw of 31.71.06.1001/RW05"
     assert card["assignment"]["ack_deadline"] == "2026-01-05T01:03:00Z"
@@ -72,7 +74,7 @@ def test_a_report_on_the_board_follows_its_assignment_to_resolved():
                          step("assignment_completed", outcome="Korban ke RS", at=T0 + minute)])
     assert (entry["status"], entry["open"]) == ("resolved", False)
     assert entry["visible_until"] == T0 + minute + timedelta(minutes=120)
-    assert domain.card(entry)["resolved"]["steps"]["completed"]["outcome"] == "Korban ke RS"
+    assert board.card(entry)["resolved"]["steps"]["completed"]["outcome"] == "Korban ke RS"
 
 
 STORY = [received(), created(), step("assignment_acknowledged"), step("assignment_departed")]
@@ -88,8 +90,8 @@ def test_the_board_reaches_the_same_state_whatever_order_the_events_arrive_in(or
 
 def test_an_event_applied_twice_changes_nothing_the_second_time():
     entry = board_after([received(), created()])
-    for change in domain.changes_from(created()):
-        assert domain.applied(entry, change, T0) is None
+    for change in board.changes_from(created()):
+        assert board.applied(entry, change, T0) is None
 
 
 def test_a_late_acknowledgement_never_moves_an_assignment_back():
@@ -106,12 +108,19 @@ def test_completion_beats_a_decline_that_raced_it():
 def test_after_a_decline_the_report_waits_for_and_then_follows_the_next_officer():
     declined = step("assignment_declined", reason="sedang di tempat lain")
     entry = board_after([received(), created(), declined])
-    assert entry["status"] == "received"
-    assert domain.card(entry)["last_ended"]["steps"]["declined"]["reason"] == "sedang di tempat lain"
+    assert entry["status"] == "awaiting_officer"
+    assert board.card(entry)["last_ended"]["steps"]["declined"]["reason"] == "sedang di tempat lain"
     # the next assignment may even be seen before the decline that caused it
     entry = board_after([received(), created("a2", attempt=2, officer=NEXT_OFFICER), created(), declined])
     assert entry["status"] == "assigned"
-    assert domain.card(entry)["assignment"]["officer"]["nrp"] == NEXT_OFFICER["nrp"]
+    assert board.card(entry)["assignment"]["officer"]["nrp"] == NEXT_OFFICER["nrp"]
+
+
+@pytest.mark.parametrize("ending", ["assignment_declined", "assignment_expired"])
+def test_a_report_whose_latest_assignment_ended_unfinished_awaits_an_officer_on_the_board(ending):
+    entry = board_after([received(), created(), step(ending, reason="tidak ada jawaban")])
+    assert (entry["status"], entry["open"]) == ("awaiting_officer", True)
+    assert board.card(entry)["last_ended"]["state"] == ending.removeprefix("assignment_")
 
 
 def test_an_escalation_after_every_try_puts_the_report_with_the_duty_desk():
@@ -120,7 +129,7 @@ def test_an_escalation_after_every_try_puts_the_report_with_the_duty_desk():
         "skipped": [], "attempts": 1, "last_assignment_id": "a1"})
     entry = board_after([escalated, created(), step("assignment_expired", attempt=1, reason="no ack")])
     assert entry["status"] == "escalated"
-    assert domain.card(entry)["escalation"]["reason"] == "1 officers tried, none took it"
+    assert board.card(entry)["escalation"]["reason"] == "1 officers tried, none took it"
     assert entry["report"]["partial"] is True  # shown from the events' summary until report_received arrives
     entry = board_after([escalated, created(), step("assignment_expired", attempt=1, reason="no ack"), received()])
     assert entry["report"]["partial"] is False and entry["status"] == "escalated"
@@ -131,17 +140,17 @@ def test_a_duplicate_is_closed_and_counted_on_its_original():
         "report_id": "rep-2", "number": "MTG-0002", "original_report_id": "rep-1", "original_number": "MTG-0001",
         "category": "traffic_accident", "priority": "P1", "place": {"village_code": "31.71.06.1001"},
         "anonymous": True, "reporter": None, "received_at": T0, "source_kind": "hotline_110", "distance_m": 40})
-    changes = domain.changes_from(duplicate)
-    original = domain.applied(board_after([received()]), changes[1], T0)
+    changes = board.changes_from(duplicate)
+    original = board.applied(board_after([received()]), changes[1], T0)
     assert [d["number"] for d in original["duplicates"]] == ["MTG-0002"]
-    assert domain.applied(original, changes[1], T0) is None
-    copy = domain.applied(None, changes[0], T0)
+    assert board.applied(original, changes[1], T0) is None
+    copy = board.applied(None, changes[0], T0)
     assert (copy["status"], copy["open"], copy["duplicate_of"]["number"]) == ("duplicate", False, "MTG-0001")
 
 
 def test_an_entry_known_only_from_a_step_event_is_not_shown_until_the_report_is_known():
     entry = board_after([step("assignment_acknowledged")])
-    assert entry["visible_until"] == domain.EPOCH
+    assert entry["visible_until"] == board.EPOCH
 
 
 # ---------------------------------------------------------------- scoping and actions
@@ -182,7 +191,7 @@ def test_an_action_without_its_note_is_refused_with_a_reason(action, body, reaso
 
 
 def test_too_many_failed_logins_lock_the_account_for_a_while():
-    settings = domain.Settings(max_failed_logins=3, lock_minutes=15)
+    settings = ConsoleSettings(max_failed_logins=3, lock_minutes=15)
     operator = {"failed_logins": 1}
     assert domain.after_failed_login(operator, T0, settings) == {"failed_logins": 2}
     locked = domain.after_failed_login({"failed_logins": 2}, T0, settings)
@@ -192,8 +201,10 @@ def test_too_many_failed_logins_lock_the_account_for_a_while():
 
 
 def test_settings_come_from_config_strings():
-    settings = domain.Settings.from_config({"SESSION_HOURS": "8", "COOKIE_SECURE": "true", "FEED_POLL_SECONDS": 0.2})
+    settings = load(ConsoleSettings, {"SESSION_HOURS": "8", "COOKIE_SECURE": "true", "FEED_POLL_SECONDS": 0.2,
+                                      "LOCK_MINUTES": ""})
     assert (settings.session_hours, settings.cookie_secure, settings.feed_poll_seconds) == (8.0, True, 0.2)
+    assert (settings.lock_minutes, settings.rpc_timeout_seconds) == (15.0, 10.0)
 
 
 # ---------------------------------------------------------------- passwords and tokens

@@ -5,15 +5,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.reports import domain, reasons
+from services.reports import dedup, domain, reasons
+from services.reports.settings import DedupWindow, IntakeSettings
 from shared.categories import categorise
 from shared.contract import INCIDENT_REPORTED, load_event
 from shared.phones import mask_phone, normalise_phone
+from shared.settings import load
 from tests.factories import create_incident
 from tests.factories_reports import create_source_incident
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
-RULES = domain.Rules()
+RULES = IntakeSettings()
 
 
 def loaded(document: dict):
@@ -71,7 +73,7 @@ def test_rejection_keeps_reasons_in_english_and_adds_explanations_and_the_report
 def test_occurred_at_within_the_allowed_clock_skew_is_fine_beyond_it_is_a_reason():
     assert reasons_for(create_incident(data={"occurred_at": (NOW + timedelta(minutes=4)).isoformat()})) == {}
     assert "occurred_at" in reasons_for(create_incident(data={"occurred_at": (NOW + timedelta(minutes=6)).isoformat()}))
-    strict = domain.Rules(max_clock_skew=timedelta(0))
+    strict = IntakeSettings(max_clock_skew=timedelta(0))
     document = create_incident(data={"occurred_at": (NOW + timedelta(seconds=30)).isoformat()})
     assert "occurred_at" in domain.rejection_reasons(loaded(document).data, strict, NOW)
 
@@ -164,7 +166,7 @@ def test_cctv_confidence_lowers_priority_and_below_the_floor_waits_for_a_person(
                                       details={"camera_id": "KS-03", "label": "fire", "confidence": confidence})
     report = domain.new_report(loaded(incident), RULES, NOW)
     assert (report["priority"], report["status"]) == (priority, status)
-    assert (domain.dedup_query(report, RULES) is None) == (status == "needs_review")
+    assert (dedup.dedup_query(report, RULES) is None) == (status == "needs_review")
 
 
 def test_patrol_report_names_its_officer_for_dispatch():
@@ -183,8 +185,10 @@ def test_location_schema_reasons(location, field):
 
 
 def test_settings_come_from_config_with_defaults_for_what_is_missing():
-    rules = domain.Rules.from_config({"CCTV_REVIEW_FLOOR": "0.6", "DEDUP_WINDOWS": {"fire": [500, 90]}})
+    rules = load(IntakeSettings, {"CCTV_REVIEW_FLOOR": "0.6", "DEDUP_WINDOWS": {"fire": [500, 90]},
+                                  "MAX_CLOCK_SKEW_SECONDS": "60", "CCTV_LOW_CONFIDENCE": ""})
     assert rules.cctv_review_floor == 0.6 and rules.cctv_low_confidence == 0.8
-    assert rules.window_for("fire") == domain.DedupWindow(500, 90)
-    assert rules.window_for("traffic_accident") == domain.DedupWindow(150, 30)
+    assert rules.max_clock_skew == timedelta(seconds=60) and RULES.max_clock_skew == timedelta(minutes=5)
+    assert rules.window_for("fire") == DedupWindow(500, 90)
+    assert rules.window_for("traffic_accident") == DedupWindow(150, 30)
     assert rules.window_for("no_such_category") == rules.window_for("other")

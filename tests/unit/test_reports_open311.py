@@ -7,31 +7,34 @@ from xml.etree import ElementTree
 
 import pytest
 
-from services.reports import domain, open311
+from services.reports import open311
+from services.reports.settings import IntakeSettings, Open311Settings
+from shared.settings import load
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
-SETTINGS = open311.Open311Settings.from_config({"API_KEYS": f"kota-app:{open311.hash_key('s3cret')}, bad-entry"})
+RULES = IntakeSettings()
+SETTINGS = load(Open311Settings, {"API_KEYS": f"kota-app:{open311.hash_key('s3cret')}, bad-entry"})
 FORM = {"api_key": "s3cret", "service_code": "fire", "lat": "-6.19", "long": "106.83", "description": "Asap",
         "first_name": "Dewi", "phone": "0812-3333-4444", "attribute[rw]": "5"}
 
 
 def test_keys_are_stored_as_digests_and_checked_against_them():
     assert SETTINGS.key_digests == {open311.hash_key("s3cret"): "kota-app"}
-    assert SETTINGS.client_for("s3cret") == "kota-app"
+    assert open311.client_for(SETTINGS, "s3cret") == "kota-app"
     for key in (None, "", "S3cret"):
         with pytest.raises(open311.Open311Error) as error:
-            SETTINGS.client_for(key)
+            open311.client_for(SETTINGS, key)
         assert error.value.status == 403
 
 
 def test_a_form_becomes_an_open311_incident_with_a_deterministic_id():
-    incident = open311.incident_from_form(FORM, "kota-app", domain.Rules(), NOW)
+    incident = open311.incident_from_form(FORM, "kota-app", RULES, NOW)
     assert incident.source == "/open311/kota-app"
     assert incident.data["location"] == {"lat": -6.19, "lon": 106.83, "village_code": None, "rw": 5, "address": None}
     assert incident.data["reporter"] == {"name": "Dewi", "phone": "0812-3333-4444", "anonymous": False}
     assert incident.data["details"]["client"] == "kota-app" and "api_key" not in incident.data["details"]
-    assert incident.id == open311.incident_from_form(dict(FORM, api_key="other"), "kota-app", domain.Rules(), NOW).id
-    assert incident.id != open311.incident_from_form(dict(FORM, description="Api"), "kota-app", domain.Rules(), NOW).id
+    assert incident.id == open311.incident_from_form(dict(FORM, api_key="other"), "kota-app", RULES, NOW).id
+    assert incident.id != open311.incident_from_form(dict(FORM, description="Api"), "kota-app", RULES, NOW).id
 
 
 @pytest.mark.parametrize("changes, count", [
@@ -40,9 +43,17 @@ def test_a_form_becomes_an_open311_incident_with_a_deterministic_id():
 ])
 def test_a_bad_form_is_a_400_with_every_reason(changes, count):
     with pytest.raises(open311.Open311Error) as error:
-        open311.incident_from_form(FORM | changes, "kota-app", domain.Rules(), NOW)
+        open311.incident_from_form(FORM | changes, "kota-app", RULES, NOW)
     assert error.value.status == 400 and len(error.value.descriptions) == count
     assert all(" / " in text for text in error.value.descriptions)  # English / Indonesian
+
+
+def test_open311_settings_come_from_config_with_one_default_each():
+    assert (SETTINGS.jurisdiction_id, SETTINGS.hidden_categories) == ("siaga", ("domestic_violence",))
+    settings = load(Open311Settings, {"JURISDICTION_ID": "jakarta", "HIDDEN_CATEGORIES": "domestic_violence, theft",
+                                      "API_KEYS": ""})
+    assert (settings.jurisdiction_id, settings.hidden_categories, settings.key_digests) == (
+        "jakarta", ("domestic_violence", "theft"), {})
 
 
 def test_request_filters_default_to_ninety_days_and_map_status():
@@ -56,10 +67,10 @@ def test_request_filters_default_to_ninety_days_and_map_status():
 
 
 def test_jurisdiction_mismatch_is_404_and_none_is_fine():
-    SETTINGS.check_jurisdiction(None)
-    SETTINGS.check_jurisdiction("siaga")
+    open311.check_jurisdiction(SETTINGS, None)
+    open311.check_jurisdiction(SETTINGS, "siaga")
     with pytest.raises(open311.Open311Error) as error:
-        SETTINGS.check_jurisdiction("jakarta")
+        open311.check_jurisdiction(SETTINGS, "jakarta")
     assert error.value.status == 404
 
 

@@ -3,10 +3,12 @@
    inserted as text (never as HTML). */
 "use strict";
 
+/* Labels only: every status, and which details a card carries, is decided by the server
+   (services/console/board.py, from the one lifecycle in shared/lifecycle.py). */
 const STATUS = {
-  received: "Menunggu petugas", assigned: "Menunggu konfirmasi petugas", acknowledged: "Dikonfirmasi",
-  en_route: "Menuju lokasi", on_scene: "Di lokasi", escalated: "Dieskalasi ke piket", resolved: "Selesai",
-  duplicate: "Laporan ganda", cancelled: "Dibatalkan",
+  received: "Menunggu petugas", awaiting_officer: "Menunggu petugas berikutnya", assigned: "Menunggu konfirmasi petugas",
+  acknowledged: "Dikonfirmasi", en_route: "Menuju lokasi", on_scene: "Di lokasi", escalated: "Dieskalasi ke piket",
+  resolved: "Selesai", duplicate: "Laporan ganda", cancelled: "Dibatalkan",
 };
 const STEP = {
   created: "ditugaskan", acknowledged: "dikonfirmasi", en_route: "menuju lokasi", on_scene: "di lokasi",
@@ -260,12 +262,12 @@ function renderCard(card) {
     a ? officerBlock(a) : null,
     card.resolved ? h("div", { class: "reason" }, h("b", {}, "Hasil: "),
       (card.resolved.steps.completed || {}).outcome || "selesai", ` — ${officerName(card.resolved.officer)}`) : null,
-    !a && card.last_ended && card.status === "received" ? h("div", { class: "reason" },
+    card.last_ended ? h("div", { class: "reason" },
       h("b", {}, `${officerName(card.last_ended.officer)} ${STEP[card.last_ended.state]}: `),
       noteOf(card.last_ended) || "", " — mencari petugas berikutnya…") : null,
     card.cancellation ? h("div", { class: "reason" }, h("b", {}, "Dibatalkan: "),
       card.cancellation.reason, ` — ${card.cancellation.by}`) : null,
-    card.escalation && card.status === "escalated" ? h("div", { class: "reason" },
+    card.escalation ? h("div", { class: "reason" },
       h("b", {}, "Eskalasi ke piket: "), card.escalation.reason,
       card.escalation.duty_desk ? ` (${card.escalation.duty_desk.name}, ${card.escalation.duty_desk.phone})` : "") : null,
     history(card),
