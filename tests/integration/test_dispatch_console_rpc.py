@@ -6,7 +6,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.dispatch.domain import NAMED_RULE
+from services.dispatch.choice import NAMED_RULE
 from services.dispatch.service import DispatchService
 from shared.envelope import utcnow
 from tests.factories import eventually, of_type
