@@ -211,13 +211,16 @@ def advance(store: DispatchStore, now: datetime, assignment_id: str, action: str
 
 def expire(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment: dict[str, Any],
            reason: str = assignments.NO_ACK_REASON) -> None:
-    """Expire an unacknowledged assignment and follow it up; nothing when another replica (or an answer)
-    got there first."""
-    if assignment["state"] != lifecycle.CREATED.state:
-        return
-    ended = move(store, assignment, assignments.step(assignment, lifecycle.EXPIRED.state, now, "system", reason))
-    if ended is not None:
+    """Expire an unacknowledged assignment and follow it up."""
+    if ended := mark_expired(store, now, assignment, reason):
         settle(store, publish, settings, now, ended)
+
+
+def mark_expired(store: DispatchStore, now: datetime, assignment: dict[str, Any], reason: str) -> dict[str, Any] | None:
+    """The assignment, expired; None when another replica (or the officer's answer) got there first."""
+    if assignment["state"] != lifecycle.CREATED.state:
+        return None
+    return move(store, assignment, assignments.step(assignment, lifecycle.EXPIRED.state, now, "system", reason))
 
 
 def expire_overdue(store: DispatchStore, publish: Publish, settings: Settings, now: datetime) -> None:
@@ -245,14 +248,20 @@ def expire_unreachable(store: DispatchStore, publish: Publish, settings: Setting
 
 def reassign(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment_id: str,
              nrp: str, reason: str) -> tuple[dict[str, Any], Outcome]:
-    """End the assignment as declined via the console, naming the officer who takes over; the follow-up
-    claims that officer. Checked against fresh reads, moved with a compare-and-set."""
+    """By hand, to a named free officer: the current assignment ends, the follow-up claims that officer."""
+    ended = mark_reassigned(store, now, assignment_id, nrp, reason)
+    return ended, settle(store, publish, settings, now, ended)
+
+
+def mark_reassigned(store: DispatchStore, now: datetime, assignment_id: str, nrp: str, reason: str) -> dict[str, Any]:
+    """The assignment, ended as declined via the console naming the officer who takes over (so a follow-up
+    a sweep finishes after a crash still claims him). Checked against fresh reads, moved with a compare-and-set."""
     for _ in range(ATTEMPTS):
         assignment, officer = store.assignment(assignment_id), store.officer(nrp)
         assignments.check_reassignment(assignment, officer)
         ended = move(store, assignment, assignments.reassignment_step(assignment, officer, reason, now))
         if ended is not None:
-            return ended, settle(store, publish, settings, now, ended)
+            return ended
     raise DispatchError("the assignment changed several times while it was reassigned; try again")
 
 
