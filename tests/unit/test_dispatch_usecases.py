@@ -158,7 +158,8 @@ def test_an_officer_the_assignment_sms_never_reached_is_replaced(service, publis
     service.handle_report_received(received())
     first = published.of("assignment_created")[0]["assignment_id"]
     service.handle_sms_failed(SimpleNamespace(id="e-sms", data={
-        "recipient_role": "officer", "assignment_id": first, "kind": "officer_assignment", "reason": "gateway said no"}))
+        "recipient_role": "officer", "assignment_id": first, "kind": "officer_assignment",
+        "reason": "gateway said no"}))
     assert published.of("assignment_expired")[0]["reason"] == "officer unreachable by SMS (gateway said no)"
     assert published.of("assignment_created")[1]["officer"]["nrp"] == BHABIN_MENTENG
 
