@@ -3,7 +3,7 @@
     python -m bench dispatch
 
 Two figures per roster size, because they have different owners:
-- the pure choice (CPU): the area lookup, the H3 ring around the report, and `domain.choose` over
+- the pure choice (CPU): the area lookup, the H3 ring around the report, and `choice.choose` over
   the officers the ring holds — what dispatch itself costs;
 - the database queries of the hot path on the embedded Mongo-wire server: the indexed area query
   and the ring query (`cell $in …`) — what a round trip costs here.
@@ -19,12 +19,14 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-from services.dispatch import domain, geo
+from services.dispatch import choice, geo
+from services.dispatch import officers as officer_rules
+from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
 from shared.embedded_db import EmbeddedMongo
 from shared.mongo import connect
 
-SETTINGS = domain.Settings()
+SETTINGS = Settings()
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
 JAVA = ((-8.2, -6.1), (105.8, 114.4))
 JAKARTA = ((-6.37, -6.09), (106.69, 106.97))
@@ -44,12 +46,12 @@ def synthetic_roster(count: int, box, rng: random.Random) -> list[dict]:
             "areas": [f"31.71.06.{1001 + i % 3}/RW{(i // 3) % 99 + 1:02d}"], "skills": rng.sample(SKILLS, 2),
             "phone": "+6281100000000", "status": rng.choice(("available", "available", "assigned", "off_duty")),
             "assignment_id": None, "shifts": rng.choice(([], ["daily 06:00-18:00"], ["daily 18:00-06:00"])),
-            "status_reported_at": domain.NEVER,
+            "status_reported_at": officer_rules.NEVER,
         }
-        officer = domain.located(officer, lat, lon, NOW - timedelta(seconds=rng.uniform(0, 1800)),
+        officer = officer_rules.located(officer, lat, lon, NOW - timedelta(seconds=rng.uniform(0, 1800)),
                                  SETTINGS.h3_resolution)
         free_cell = officer["cell"] if officer["status"] == "available" else None
-        officers.append(officer | {"keys": domain.lookup_keys(officer), "free_cell": free_cell})
+        officers.append(officer | {"keys": officer_rules.lookup_keys(officer), "free_cell": free_cell})
     return officers
 
 
@@ -76,10 +78,10 @@ def bench_pure(officers: list[dict], places: list[dict]) -> tuple[list[float], f
     for place in places:
         start = time.perf_counter()
         request = {"place": place, "skills": ["first_aid"], "reporting_officer_nrp": None}
-        area = [o for key in domain.request_keys(request) for o in by_key.get(key, ())]
+        area = [o for key in choice.request_keys(request) for o in by_key.get(key, ())]
         cells = geo.cells_within(place["lat"], place["lon"], SETTINGS.nearest_radius_m, SETTINGS.h3_resolution)
         nearby = [o for cell in cells for o in by_cell.get(cell, ()) if "first_aid" in o["skills"]]
-        domain.choose(place, area, "bench", now=NOW, skills=["first_aid"], nearby=nearby, settings=SETTINGS)
+        choice.choose(place, area, "bench", now=NOW, skills=["first_aid"], nearby=nearby, settings=SETTINGS)
         samples.append(time.perf_counter() - start)
         seen += len(nearby)
     return samples, seen / len(places)
@@ -89,7 +91,7 @@ def bench_db(store: DispatchStore, places: list[dict]) -> tuple[list[float], lis
     area_times, ring_times = [], []
     for place in places[:DB_REPORTS]:
         start = time.perf_counter()
-        store.officers_by_keys(domain.request_keys({"place": place, "reporting_officer_nrp": None}))
+        store.officers_by_keys(choice.request_keys({"place": place, "reporting_officer_nrp": None}))
         area_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         store.officers_near(place, ["first_aid"])

@@ -5,8 +5,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from services.dispatch.domain import Settings
 from services.dispatch.roster import parse_officer, parse_roster, read_entries
+from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
 from tests.factories import DEMO_ROSTER
 

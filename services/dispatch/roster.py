@@ -20,11 +20,12 @@ from marshmallow import ValidationError
 
 from services.dispatch.exceptions import InvalidOfficer
 from services.dispatch.schemas import OfficerSchema
-from services.dispatch.settings import settings_from
+from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
 from shared.config import service_config
 from shared.mongo import connect
 from shared.phones import normalise_phone
+from shared.settings import read
 
 LIST_COLUMNS = ("areas", "skills", "shifts")
 
@@ -86,7 +87,7 @@ def load_roster_file(path: Path, mongo_uri: str | None = None) -> int:
     config = service_config("dispatch")
     client = connect(mongo_uri or config["MONGO_URI"])
     try:
-        store = DispatchStore(client[config["MONGO_DATABASE"]], settings_from(config))
+        store = DispatchStore(client[config["MONGO_DATABASE"]], read(Settings, config))
         store.ensure_indexes()
         return store.replace_roster(parse_roster(read_entries(path)))
     finally:

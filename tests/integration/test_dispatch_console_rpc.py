@@ -6,7 +6,8 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.dispatch.domain import NAMED_RULE
+from services.dispatch import usecases
+from services.dispatch.choice import NAMED_RULE
 from services.dispatch.service import DispatchService
 from shared.envelope import utcnow
 from tests.factories import eventually, of_type
@@ -126,7 +127,8 @@ def test_a_reassignment_whose_follow_up_died_is_finished_by_the_sweep_with_the_n
     publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
     first = events.wait_for(of_type("assignment_created"))["data"]
 
-    store.reassign(first["assignment_id"], PATROL_YOGA, "radio", utcnow())  # a worker that died right after this
+    # a worker that died right after this
+    usecases.mark_reassigned(store, utcnow(), first["assignment_id"], PATROL_YOGA, "radio")
 
     created = events.wait_for(of_type("assignment_created", attempt=2))["data"]
     assert (created["officer"]["nrp"], created["rule"]) == (PATROL_YOGA, NAMED_RULE)

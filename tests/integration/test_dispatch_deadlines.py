@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from services.dispatch import usecases
 from services.dispatch.service import DispatchService
 from tests.factories import of_type
 from tests.factories_dispatch import (
@@ -96,7 +97,8 @@ def test_a_follow_up_left_half_done_by_a_dead_worker_is_finished_by_a_sweep(
     created = events.wait_for(of_type("assignment_created"))
     # a replica won the expiry's compare-and-set, then died before saying so or reassigning
     assignment = store.assignment(created["data"]["assignment_id"])
-    assert store.expire(assignment, datetime.now(timezone.utc) - timedelta(seconds=5), "not acknowledged in time")
+    assert usecases.mark_expired(store, datetime.now(timezone.utc) - timedelta(seconds=5), assignment,
+                                 "not acknowledged in time")
 
     expired = events.wait_for(of_type("assignment_expired"))
     following = events.wait_for(of_type("assignment_created", attempt=2))

@@ -10,7 +10,7 @@ import pytest
 from services.console import board
 from services.console import domain as console
 from services.console.exceptions import Forbidden, InvalidRequest, NotFound
-from services.dispatch import domain as dispatch
+from services.dispatch import assignments as dispatch
 from services.notify import domain as notify
 from services.notify import sms
 from services.reports import cancellation as reports

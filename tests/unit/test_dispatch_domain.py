@@ -9,35 +9,38 @@ from datetime import datetime, timedelta, timezone
 import h3
 import pytest
 
-from services.dispatch import domain, geo, shifts
+from services.dispatch import assignments, choice, geo, schemas, shifts
 from services.dispatch.exceptions import InvalidOfficer, InvalidTransition, NotAssignedOfficer
+from services.dispatch.officers import located
 from services.dispatch.roster import RosterError, csv_entry, parse_officer, parse_roster, read_entries
+from services.dispatch.settings import Settings
 from shared.envelope import Event
+from shared.settings import load
 from tests.factories import DEMO_ROSTER
 
 PLACE = {"village_code": "31.71.06.1001", "rw": 5, "village_name": "Menteng", "lat": -6.1966, "lon": 106.8322}
 # Monday 23 Nov 2026, 10:00 WIB
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
-SETTINGS = domain.Settings()
+SETTINGS = Settings()
 
 
 def roster(**status_by_nrp):
     officers = parse_roster(read_entries(DEMO_ROSTER))
     for officer in officers:
         officer["status"] = status_by_nrp.get(officer["_id"], officer["status"])
-    return [domain.located(o, o["lat"], o["lon"], o["located_at"], SETTINGS.h3_resolution) for o in officers]
+    return [located(o, o["lat"], o["lon"], o["located_at"], SETTINGS.h3_resolution) for o in officers]
 
 
 def officer(nrp, **fields):
     base = {"_id": nrp, "name": f"Officer {nrp}", "rank": "Brigpol", "role": "patrol_unit", "polsek": "31.71.06",
             "areas": [], "skills": ["first_aid"], "phone": "+6281100000000", "status": "available",
             "assignment_id": None, "shifts": []}
-    return domain.located(base | fields, fields.get("lat"), fields.get("lon"), fields.get("located_at", NOW),
+    return located(base | fields, fields.get("lat"), fields.get("lon"), fields.get("located_at", NOW),
                           SETTINGS.h3_resolution)
 
 
 def choose(place=PLACE, officers=None, assignment_id="a1", **kwargs):
-    return domain.choose(place, roster() if officers is None else officers, assignment_id,
+    return choice.choose(place, roster() if officers is None else officers, assignment_id,
                          now=kwargs.pop("now", NOW), **kwargs)
 
 
@@ -171,11 +174,11 @@ def test_a_bad_shift_line_is_refused_with_a_reason(line):
 
 @pytest.mark.parametrize("priority, minutes", [("P1", 2), ("P2", 5), ("P3", 15), ("P4", 60)])
 def test_acknowledgement_deadline_follows_priority(priority, minutes):
-    assert domain.ack_deadline(priority, NOW) == NOW + timedelta(minutes=minutes)
+    assert choice.ack_deadline(priority, NOW) == NOW + timedelta(minutes=minutes)
 
 
 def test_deadlines_come_from_config():
-    settings = domain.Settings.from_config({"ACK_SECONDS": {"P1": 5}, "MAX_TRIES": 2})
+    settings = load(Settings, {"ACK_SECONDS": {"P1": 5}, "MAX_TRIES": 2})
     assert settings.ack_seconds["P1"] == 5 and settings.ack_seconds["P4"] == 3600 and settings.max_tries == 2
 
 
@@ -186,24 +189,24 @@ def make_assignment(state="created", **overrides):
                           "description": "x", "village_code": "31.71.06.1001", "village_name": "Menteng",
                           "rw": 5, "address": None},
                "place": PLACE, "skills": [], "reporting_officer_nrp": None}
-    candidate = domain.Candidate(roster()[0], "area_bhabinkamtibmas", "bhabinkamtibmas of 31.71.06.1001")
-    assignment = domain.new_assignment("a1", request, candidate, [], NOW, cause)
+    candidate = choice.Candidate(roster()[0], "area_bhabinkamtibmas", "bhabinkamtibmas of 31.71.06.1001")
+    assignment = assignments.new_assignment("a1", request, candidate, [], NOW, cause)
     if state != "created":
-        assignment = domain.moved(assignment, domain.step(assignment, state, NOW, "console", "why"))
+        assignment = assignments.moved(assignment, assignments.step(assignment, state, NOW, "console", "why"))
     return assignment | overrides
 
 
 @pytest.mark.parametrize("state, action, decision", [
-    ("created", "acknowledge", domain.ADVANCE),
-    ("created", "on_scene", domain.ADVANCE),        # an officer may skip steps
-    ("acknowledged", "acknowledge", domain.REPEAT),  # said again: the same event again, no new effect
-    ("en_route", "acknowledge", domain.PASSED),      # already implied
-    ("acknowledged", "decline", domain.ADVANCE),
-    ("on_scene", "complete", domain.ADVANCE),
-    ("completed", "complete", domain.REPEAT),
+    ("created", "acknowledge", assignments.ADVANCE),
+    ("created", "on_scene", assignments.ADVANCE),        # an officer may skip steps
+    ("acknowledged", "acknowledge", assignments.REPEAT),  # said again: the same event again, no new effect
+    ("en_route", "acknowledge", assignments.PASSED),      # already implied
+    ("acknowledged", "decline", assignments.ADVANCE),
+    ("on_scene", "complete", assignments.ADVANCE),
+    ("completed", "complete", assignments.REPEAT),
 ])
 def test_assignment_transitions(state, action, decision):
-    assert domain.decide(make_assignment(state), action) == decision
+    assert assignments.decide(make_assignment(state), action) == decision
 
 
 @pytest.mark.parametrize("state, action, reason", [
@@ -214,19 +217,20 @@ def test_assignment_transitions(state, action, decision):
 ])
 def test_invalid_transitions_say_why(state, action, reason):
     with pytest.raises(InvalidTransition, match=reason):
-        domain.decide(make_assignment(state), action)
+        assignments.decide(make_assignment(state), action)
 
 
 def test_only_the_assigned_officer_may_answer_for_an_assignment():
     with pytest.raises(NotAssignedOfficer, match="assigned to Bripka Agus Setiawan"):
-        domain.decide(make_assignment(), "acknowledge", by_nrp="99999999")
+        assignments.decide(make_assignment(), "acknowledge", by_nrp="99999999")
 
 
 def test_step_events_have_deterministic_ids_and_causes():
     assignment = make_assignment("declined")
-    assert domain.step_cause(assignment, "declined").id == domain.step_cause(make_assignment("declined"), "declined").id
-    assert domain.step_event_data(assignment, "declined")["reason"] == "why"
-    assert domain.successor_id(assignment) == domain.successor_id(make_assignment())
+    again = make_assignment("declined")
+    assert assignments.step_cause(assignment, "declined").id == assignments.step_cause(again, "declined").id
+    assert assignments.step_event_data(assignment, "declined")["reason"] == "why"
+    assert assignments.successor_id(assignment) == assignments.successor_id(make_assignment())
 
 
 # ---------------------------------------------------------------- the roster file
@@ -270,3 +274,7 @@ def test_the_trimmed_ring_still_holds_every_point_in_reach_and_drops_the_corners
             lon = lon0 + reach * math.sin(bearing) / (111_320 * math.cos(math.radians(lat0)))
             if geo.distance_m(lat0, lon0, lat, lon) <= radius:
                 assert geo.cell_of(lat, lon, resolution) in ring
+
+
+def test_the_event_schema_names_every_selection_rule():
+    assert set(schemas.RULES) == set(choice.RULES)

@@ -1,147 +1,21 @@
-"""Pure dispatch rules: who may take a report, in which order, by when they must answer, and
-how an assignment moves from created to completed. No I/O: the store and the service call these."""
+"""An assignment's life, pure: the stored decision (an assignment or an escalation), how it moves from
+created to its end along the one lifecycle (shared/lifecycle.py), what each step's event says, and the
+moves a console makes by hand (reassign, cancel). No I/O: the use cases read and write through the store."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from services.dispatch import geo, shifts
+from services.dispatch.choice import NAMED_RULE, REPORTING_RULE, Candidate, ack_deadline, polsek_of
 from services.dispatch.exceptions import DispatchError, InvalidTransition, NotAssignedOfficer, OfficerNotFree
-from services.dispatch.schemas import STATUSES
-from shared import wilayah
-from shared.contract import (
-    ASSIGNMENT_ACKNOWLEDGED,
-    ASSIGNMENT_ARRIVED,
-    ASSIGNMENT_COMPLETED,
-    ASSIGNMENT_CREATED,
-    ASSIGNMENT_DECLINED,
-    ASSIGNMENT_DEPARTED,
-    ASSIGNMENT_EXPIRED,
-    EventType,
-)
+from services.dispatch.settings import DEFAULT_SETTINGS, Settings
+from shared import lifecycle, wilayah
+from shared.contract import ASSIGNMENT_CREATED, EventType
 from shared.envelope import Event, derived_id, to_millisecond
 
 SOURCE = "/siaga/dispatch"
-# Seconds an officer has to acknowledge, by priority (config.yml DISPATCH.ACK_SECONDS overrides).
-ACK_SECONDS = {"P1": 120, "P2": 300, "P3": 900, "P4": 3600}
-# Stands for "never located" in the database, so a range query needs no `null` semantics.
-NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-# Area-first rule order: the RW's own officer knows the street, then the village's.
-AREA_RULES = (("polisi_rw", "area_polisi_rw"), ("bhabinkamtibmas", "area_bhabinkamtibmas"))
-NEAREST_RULE = "nearest_skilled"
-REPORTING_RULE = "reporting_officer"
-# A duty officer named the officer by hand on a console (the officer called in by radio).
-NAMED_RULE = "named_by_console"
-RULES = tuple(rule for _, rule in AREA_RULES) + (NEAREST_RULE, REPORTING_RULE, NAMED_RULE)
-
 NO_ACK_REASON = "not acknowledged by the deadline"
-# Phones' clocks drift: a fix up to this far in the future is taken as now.
-FUTURE_TOLERANCE_S = 300
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Dispatch's tunables (config.yml `DISPATCH:`), read once per container."""
-
-    ack_seconds: Mapping[str, float] = field(default_factory=lambda: dict(ACK_SECONDS))
-    max_tries: int = 3
-    nearest_radius_m: float = 3000.0
-    location_max_age_s: float = 900.0
-    h3_resolution: int = 8
-    sweep_seconds: float = 2.0
-    follow_up_grace_s: float = 30.0
-    skipped_limit: int = 20
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any] | None) -> "Settings":
-        section = dict(section or {})
-        defaults = cls()
-        return cls(
-            ack_seconds={**defaults.ack_seconds,
-                         **{key: float(value) for key, value in (section.get("ACK_SECONDS") or {}).items()}},
-            max_tries=int(section.get("MAX_TRIES", defaults.max_tries)),
-            nearest_radius_m=float(section.get("NEAREST_RADIUS_M", defaults.nearest_radius_m)),
-            location_max_age_s=float(section.get("LOCATION_MAX_AGE_S", defaults.location_max_age_s)),
-            h3_resolution=int(section.get("H3_RESOLUTION", defaults.h3_resolution)),
-            sweep_seconds=float(section.get("SWEEP_SECONDS", defaults.sweep_seconds)),
-            follow_up_grace_s=float(section.get("FOLLOW_UP_GRACE_S", defaults.follow_up_grace_s)),
-            skipped_limit=int(section.get("SKIPPED_LIMIT", defaults.skipped_limit)),
-        )
-
-
-DEFAULT_SETTINGS = Settings()
-
-
-# ---------------------------------------------------------------- officers
-
-def lookup_keys(officer: Mapping[str, Any]) -> list[str]:
-    """Index keys that let one query fetch a report's area officers, duty desk and reporting officer."""
-    keys = [*officer.get("areas", ()), f"nrp:{officer['_id']}"]
-    if officer["role"] == "duty_desk":
-        keys.append(desk_key(officer["polsek"]))
-    return keys
-
-
-def desk_key(polsek: str) -> str:
-    return f"desk:{polsek}"
-
-
-def located(officer: dict[str, Any], lat: float | None, lon: float | None, at: datetime | None,
-            resolution: int, accuracy_m: float | None = None) -> dict[str, Any]:
-    """The location fields of an officer document (cell for the spatial index)."""
-    if lat is None or lon is None:
-        return officer | {"lat": None, "lon": None, "accuracy_m": None, "located_at": NEVER, "cell": None}
-    return officer | {"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "located_at": at or NEVER,
-                      "cell": geo.cell_of(lat, lon, resolution)}
-
-
-def utc_offset(officer: Mapping[str, Any]) -> int:
-    return wilayah.time_zone(officer["polsek"])[1]
-
-
-def is_on_duty(officer: Mapping[str, Any], now: datetime) -> bool:
-    """Shifts are in the Polsek's local time (WIB/WITA/WIT)."""
-    return shifts.on_duty(officer.get("shifts") or (), now, utc_offset(officer))
-
-
-def why_not_free(officer: Mapping[str, Any], now: datetime) -> str | None:
-    """Why this officer cannot be claimed now, or None when free and on shift."""
-    status = officer.get("status")
-    if status != "available" or officer.get("assignment_id"):
-        return f"is {status}"
-    if not is_on_duty(officer, now):
-        return "is off shift"
-    return None
-
-
-def plausible_fix_time(at: datetime, now: datetime) -> bool:
-    """A fix stamped in the future (a phone with a wrong clock) would block every true fix after it."""
-    return (at - now).total_seconds() <= FUTURE_TOLERANCE_S
-
-
-def location_age_s(officer: Mapping[str, Any], now: datetime) -> float | None:
-    at = officer.get("located_at")
-    if officer.get("lat") is None or at is None or at <= NEVER:
-        return None
-    return (now - at).total_seconds()
-
-
-# ---------------------------------------------------------------- choosing
-
-@dataclass
-class Candidate:
-    officer: dict[str, Any]
-    rule: str
-    reason: str
-    distance_m: float | None = None
-    own: bool = False  # already claimed by this very assignment (a redelivery)
-
-    @property
-    def nrp(self) -> str:
-        return self.officer["_id"]
 
 
 @dataclass
@@ -156,7 +30,7 @@ class Outcome:
 
 # A decision to escalate is stored beside the assignments, under the id the assignment would have
 # had, so a redelivered report (or a repeated follow-up) finds it instead of deciding anew.
-ESCALATED = "escalated"
+ESCALATED = lifecycle.ESCALATED.state
 
 
 def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -173,143 +47,9 @@ def outcome_of(stored: Mapping[str, Any]) -> Outcome:
     return Outcome(assignment=dict(stored), at=at)
 
 
-@dataclass
-class Choice:
-    candidates: list[Candidate] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    duty_desk: dict[str, Any] | None = None
-    area_officers: int = 0  # how many officers the area rules found, free or not
-
-
-def rw_area(village_code: str, rw: int) -> str:
-    return f"{village_code}/RW{rw:02d}"
-
-
-def report_areas(place: Mapping[str, Any]) -> list[str]:
-    village = place.get("village_code")
-    if not village:
-        return []
-    return [rw_area(village, place["rw"]), village] if place.get("rw") else [village]
-
-
-def polsek_of(place: Mapping[str, Any]) -> str | None:
-    village = place.get("village_code")
-    return wilayah.district_code(village) if village else None
-
-
-def request_keys(request: Mapping[str, Any]) -> list[str]:
-    """Keys of every officer the area rules may need: RW, village, duty desk, reporting officer."""
-    place = request["place"]
-    keys = report_areas(place)
-    if polsek := polsek_of(place):
-        keys.append(desk_key(polsek))
-    if nrp := request.get("reporting_officer_nrp"):
-        keys.append(f"nrp:{nrp}")
-    return keys
-
-
-def has_coordinates(place: Mapping[str, Any]) -> bool:
-    return place.get("lat") is not None and place.get("lon") is not None
-
-
-def choose(place: Mapping[str, Any], officers: Iterable[dict[str, Any]], assignment_id: str, *,
-           now: datetime, skills: Iterable[str] = (), nearby: Iterable[dict[str, Any]] = (),
-           settings: Settings = DEFAULT_SETTINGS, exclude: Iterable[str] = (),
-           taken: Mapping[str, str] | None = None, reporting_nrp: str | None = None) -> Choice:
-    """Order who may take a report, and record who was passed over and why.
-
-    1. the reporting officer (on patrol, already on scene), 2. the RW's Polisi RW, 3. the
-    village's Bhabinkamtibmas, 4. the nearest on-shift officer with every skill the category
-    needs, within the radius, whose location is fresh. An officer already claimed by this very
-    assignment (a redelivery) counts as free; `exclude` are officers already tried for the report;
-    `taken` are officers whose claim was just lost to another report.
-    """
-    officers, exclude, taken = list(officers), set(exclude), dict(taken or {})
-    choice, listed = Choice(), set()
-
-    def consider(officer: dict[str, Any], rule: str, reason: str, distance: float | None = None) -> None:
-        nrp = officer["_id"]
-        if nrp in listed:
-            return
-        listed.add(nrp)
-        own = officer.get("assignment_id") == assignment_id
-        why = ("was already tried for this report" if nrp in exclude else taken.get(nrp)
-               or (None if own else why_not_free(officer, now)))
-        if why:
-            choice.skipped.append({"nrp": nrp, "reason": f"{reason} {why}"})
-        else:
-            choice.candidates.append(Candidate(officer, rule, reason, distance, own))
-
-    if reporting_nrp:
-        reporter = next((o for o in officers if o["_id"] == reporting_nrp), None)
-        if reporter is None:
-            choice.skipped.append({"nrp": reporting_nrp, "reason": "reporting officer is not on the roster"})
-        elif reporting_nrp not in exclude and reporting_nrp not in taken and (
-                not reporter.get("assignment_id") or reporter.get("assignment_id") == assignment_id):
-            listed.add(reporting_nrp)
-            choice.candidates.append(Candidate(
-                reporter, REPORTING_RULE, "reported it on patrol and is already on scene", 0.0,
-                reporter.get("assignment_id") == assignment_id))
-        else:
-            listed.add(reporting_nrp)
-            choice.skipped.append({"nrp": reporting_nrp,
-                                   "reason": "reporting officer is busy with another assignment"})
-
-    areas = dict(zip(("polisi_rw", "bhabinkamtibmas"), _area_pair(place)))
-    for role, rule in AREA_RULES:
-        area = areas.get(role)
-        if area is None:
-            continue
-        for officer in officers:
-            if officer["role"] == role and area in officer.get("areas", ()):
-                choice.area_officers += 1
-                consider(officer, rule, f"{role} of {area}")
-
-    if has_coordinates(place):
-        needed = set(skills)
-        scored = []
-        for officer in nearby:
-            if (officer["_id"] in listed or officer["role"] == "duty_desk"
-                    or not needed <= set(officer.get("skills", ()))):
-                continue
-            age = location_age_s(officer, now)
-            if age is None:
-                continue
-            if not -FUTURE_TOLERANCE_S <= age <= settings.location_max_age_s:
-                listed.add(officer["_id"])
-                choice.skipped.append({"nrp": officer["_id"],
-                                       "reason": f"nearby but last located {_age_text(age)} ago (too old to trust)"})
-                continue
-            distance = geo.distance_m(place["lat"], place["lon"], officer["lat"], officer["lon"])
-            if distance <= settings.nearest_radius_m:
-                scored.append((distance, officer))
-        scored.sort(key=lambda pair: (pair[0], pair[1]["_id"]))
-        skill_text = f" with {', '.join(sorted(needed))}" if needed else ""
-        for distance, officer in scored:
-            consider(officer, NEAREST_RULE, f"{officer['role']} {distance:.0f} m away{skill_text}", distance)
-
-    polsek = polsek_of(place)
-    choice.duty_desk = next((o for o in officers if o["role"] == "duty_desk" and o.get("polsek") == polsek), None)
-    del choice.skipped[settings.skipped_limit:]
-    return choice
-
-
-def _area_pair(place: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    village = place.get("village_code")
-    rw = rw_area(village, place["rw"]) if village and place.get("rw") else None
-    return rw, village
-
-
-def _age_text(seconds: float) -> str:
-    if seconds >= 2 * 86400:
-        return f"{seconds / 86400:.0f} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 60:.0f} min"
-
-
-def ack_deadline(priority: str, now: datetime, ack_seconds: Mapping[str, float] = ACK_SECONDS) -> datetime:
-    return now + timedelta(seconds=ack_seconds[priority])
+def successor_of(outcome: Outcome) -> str:
+    """What a finished follow-up records as the ended assignment's successor."""
+    return outcome.assignment["_id"] if outcome.assignment else ESCALATED
 
 
 # ---------------------------------------------------------------- assignments
@@ -406,13 +146,6 @@ def escalation_event_data(request: Mapping[str, Any], duty_desk: dict[str, Any] 
     }
 
 
-def escalation_reason(choice: Choice, request: Mapping[str, Any]) -> str:
-    area = "no area officer free" if choice.area_officers else "no area officer for this place"
-    nearby = ("nobody suitable nearby" if has_coordinates(request["place"])
-              else "no coordinates to look for the nearest officer")
-    return f"{area}; {nearby}"
-
-
 def tries_exhausted_reason(assignment: Mapping[str, Any]) -> str:
     return f"{assignment['attempt']} officers tried, none took it"
 
@@ -420,17 +153,16 @@ def tries_exhausted_reason(assignment: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- the assignment's life
 
 # Forward progress; an action may skip steps (an officer may reply "on scene" without "OK").
-PROGRESS = ("created", "acknowledged", "en_route", "on_scene", "completed")
-TERMINAL = ("completed", "declined", "expired")
-ACTIONS = {"acknowledge": "acknowledged", "decline": "declined", "en_route": "en_route",
-           "on_scene": "on_scene", "complete": "completed"}
-STEP_EVENTS: dict[str, EventType] = {
-    "acknowledged": ASSIGNMENT_ACKNOWLEDGED, "declined": ASSIGNMENT_DECLINED, "en_route": ASSIGNMENT_DEPARTED,
-    "on_scene": ASSIGNMENT_ARRIVED, "completed": ASSIGNMENT_COMPLETED, "expired": ASSIGNMENT_EXPIRED,
-}
+PROGRESS = lifecycle.PROGRESS
+TERMINAL = lifecycle.TERMINAL
+ACTIONS = {"acknowledge": lifecycle.ACKNOWLEDGED.state, "decline": lifecycle.DECLINED.state,
+           "en_route": lifecycle.EN_ROUTE.state, "on_scene": lifecycle.ON_SCENE.state,
+           "complete": lifecycle.COMPLETED.state}
+# The steps after an assignment is created, each said by its event.
+STEPS_AFTER_CREATED = (*PROGRESS[1:], *lifecycle.ENDING)
+STEP_EVENTS: dict[str, EventType] = {state: lifecycle.BY_STATE[state].event for state in STEPS_AFTER_CREATED}
 # What the officer's own status becomes; None = released (free for the next report).
-OFFICER_STATUS = {"acknowledged": "assigned", "en_route": "en_route", "on_scene": "on_scene",
-                  "completed": None, "declined": None, "expired": None}
+OFFICER_STATUS = {state: lifecycle.BY_STATE[state].officer_status for state in STEPS_AFTER_CREATED}
 STATE_TEXT = {"created": "waiting for acknowledgement", "acknowledged": "acknowledged", "en_route": "en route",
               "on_scene": "on scene", "completed": "completed", "declined": "declined", "expired": "expired"}
 
@@ -456,7 +188,7 @@ def decide(assignment: Mapping[str, Any], action: str, by_nrp: str | None = None
     if state in TERMINAL:
         at = _local_time(_history_at(assignment, state), assignment)
         raise InvalidTransition(f"assignment for report #{number} was already {STATE_TEXT[state]} at {at}"
-                                f"{'; it went to the next officer' if state in ('declined', 'expired') else ''}")
+                                f"{'; it went to the next officer' if state in lifecycle.ENDING else ''}")
     if action == "decline":
         if state in ("created", "acknowledged"):
             return ADVANCE
@@ -481,7 +213,7 @@ def step(assignment: Mapping[str, Any], target: str, now: datetime, via: str,
 def moved(assignment: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
     """The assignment after a step (what the store wrote with its compare-and-set)."""
     cancelled = bool(entry.get("report_cancelled"))
-    ended = entry["state"] in ("declined", "expired") and not cancelled
+    ended = entry["state"] in lifecycle.ENDING and not cancelled
     return dict(assignment) | {
         "state": entry["state"],
         "history": [*assignment["history"], dict(entry)],
@@ -552,13 +284,11 @@ def assignment_view(assignment: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def officer_view(officer: Mapping[str, Any]) -> dict[str, Any]:
-    hidden = {"keys", "cell", "_id"}
-    view = {key: (value.isoformat() if isinstance(value, datetime) else value)
-            for key, value in officer.items() if key not in hidden}
-    if officer.get("located_at") == NEVER:
-        view["located_at"] = None
-    return {"nrp": officer["_id"]} | view
+def reassignment_view(ended: Mapping[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """What a console sees of a reassignment: the assignment it ended, the one that follows or the escalation."""
+    return {"ended": assignment_view(ended),
+            "assignment": assignment_view(outcome.assignment) if outcome.assignment else None,
+            "escalation": outcome.escalation and {"reason": outcome.escalation["reason"]}}
 
 
 # ---------------------------------------------------------------- by hand, from a console
@@ -629,29 +359,3 @@ def ended_by_cancellation(assignment: Mapping[str, Any]) -> bool:
     return assignment["state"] == "declined" and bool(assignment["history"][-1].get("report_cancelled"))
 
 
-def roster_filter(polsek: str, village: str | None, status: str | None) -> dict[str, Any]:
-    """A console's roster filter, checked; DispatchError says what is wrong with it."""
-    if not re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", polsek or ""):
-        raise DispatchError(f"polsek {polsek!r}: give a district code like 31.71.06")
-    if village and not (wilayah.VILLAGE_CODE.match(village) and village.startswith(polsek + ".")):
-        raise DispatchError(f"village {village!r}: give a village code of Polsek {polsek}, like {polsek}.1001")
-    if status and status not in STATUSES:
-        raise DispatchError(f"status {status!r}: one of {', '.join(STATUSES)}")
-    return {"polsek": polsek, "village": village or None, "status": status or None}
-
-
-def roster_matches(officer: Mapping[str, Any], village: str | None, status: str | None) -> bool:
-    """Village: officers whose areas lie in it (the village itself or one of its RWs)."""
-    if status and officer.get("status") != status:
-        return False
-    return not village or any(area == village or area.startswith(village + "/") for area in officer.get("areas", ()))
-
-
-def roster_entry(officer: Mapping[str, Any], assignment: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """An officer as a roster view shows them: who, where, whether on shift and what they are on now."""
-    current = None
-    if assignment is not None:
-        report = assignment["report"]
-        current = {"assignment_id": assignment["_id"], "state": assignment["state"], "report_id": report["report_id"],
-                   "number": report["number"], "category": report["category"], "priority": report["priority"]}
-    return officer_view(officer) | {"on_shift": is_on_duty(officer, now), "assignment": current}

@@ -1,0 +1,350 @@
+"""Dispatch's use cases, each a plain function of (store, publish, settings, now, …): what the service
+does when a report arrives, when an officer answers, when a deadline passes, when a console steps in.
+
+The store answers single-document questions (claimed? moved? inserted?); the decisions are here.
+Every decision is stored under an id derived from its cause before it is said, so a redelivery (or
+a follow-up a sweep finishes after a crash) finds it and says the same events again instead of
+deciding anew.
+
+Round trips from report_received to assignment_created: one read by id for a decision already
+taken; one indexed query for the area officers, duty desk and reporting officer; one ring query
+only when no area officer could be claimed; one update per claim attempt; one insert. No read of
+the cancellations: a report cancelled before its report_received arrived is caught by reports,
+which says report_cancelled again when the assignment appears.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from services.dispatch import assignments, choice, officers
+from services.dispatch.assignments import Outcome
+from services.dispatch.exceptions import DispatchError, OfficerNotFound, OfficerOnAssignment
+from services.dispatch.roster import parse_officer
+from services.dispatch.settings import Settings
+from services.dispatch.storage import DispatchStore
+from shared import lifecycle
+from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED
+from shared.envelope import Event, derived_id
+
+Publish = Callable[..., Any]  # EventPublisher's: publish(event_type, data, cause=…, time=…)
+# Compare-and-set moves read the assignment again when it changed meanwhile, this many times.
+ATTEMPTS = 3
+
+
+# ---------------------------------------------------------------- a report arrives
+
+def assign_report(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,
+                  received: Event) -> Outcome:
+    """Claim the best free officer for the report, or hand it to the Polsek duty desk."""
+    request = assignments.request_from_report(received.data)
+    outcome = assign(store, settings, now, request, derived_id(received, "assignment"), received)
+    publish_outcome(publish, outcome, received)
+    return outcome
+
+
+def assign(store: DispatchStore, settings: Settings, now: datetime, request: dict[str, Any], assignment_id: str,
+           cause: Event, *, attempt: int = 1, tried: Iterable[str] = (), after: str | None = None,
+           looked_up: bool = False) -> Outcome:
+    """Claim the best free officer for a report and store the assignment, or say why nobody.
+
+    Decided once: a redelivered report (or a repeated follow-up) finds the stored decision, so it
+    neither claims anyone again nor escalates a report whose officer has since become free
+    (`looked_up`: the caller has just read it and found none; a race after that read is settled
+    by the insert, as between two deliveries)."""
+    decided = None if looked_up else store.decision(assignment_id)
+    if decided is not None:
+        return assignments.outcome_of(decided)
+    place, tried = request["place"], list(tried)
+    area = store.officers_by_keys(choice.request_keys(request))
+    taken: dict[str, str] = {}
+    rules = dict(now=now, skills=request["skills"], settings=settings, exclude=tried, taken=taken,
+                 reporting_nrp=request.get("reporting_officer_nrp"))
+    chosen = choice.choose(place, area, assignment_id, **rules)
+    winner = claim_first(store, chosen, assignment_id, now, taken)
+    if winner is None and choice.has_coordinates(place):
+        nearby = store.officers_near(place, request["skills"], assignment_id)
+        chosen = choice.choose(place, area, assignment_id, nearby=nearby, **rules)
+        winner = claim_first(store, chosen, assignment_id, now, taken)
+    if winner is None:
+        return escalate(store, now, assignment_id, assignments.escalation_event_data(
+            request, chosen.duty_desk, choice.escalation_reason(chosen, request), chosen.skipped,
+            attempts=attempt - 1, last_assignment_id=after))
+    assignment = assignments.new_assignment(assignment_id, request, winner, chosen.skipped, now, cause,
+                                            settings=settings, attempt=attempt, tried=tried)
+    stored = store.add_assignment(assignment)
+    if stored is not assignment and not winner.own and (
+            stored["state"] == assignments.ESCALATED or stored["officer"]["nrp"] != winner.nrp
+            or stored["state"] in assignments.TERMINAL):
+        store.release(winner.nrp, assignment_id)  # a concurrent delivery decided first: undo this claim
+    return assignments.outcome_of(stored)
+
+
+def claim_first(store: DispatchStore, chosen: choice.Choice, assignment_id: str, now: datetime,
+                taken: dict[str, str]) -> choice.Candidate | None:
+    """The first candidate whose claim succeeds; the others lost to another report are noted in `taken`."""
+    for candidate in chosen.candidates:
+        if candidate.own or store.claim(candidate.nrp, assignment_id, now,
+                                        on_scene=candidate.rule == choice.REPORTING_RULE):
+            return candidate
+        taken[candidate.nrp] = "was taken by another report meanwhile"
+    return None
+
+
+def escalate(store: DispatchStore, now: datetime, decision_id: str, escalation: dict[str, Any]) -> Outcome:
+    """Store the decision to escalate (or find the one a concurrent delivery stored first)."""
+    return assignments.outcome_of(store.add_assignment(assignments.escalation_record(decision_id, escalation, now)))
+
+
+# ---------------------------------------------------------------- after an assignment ends
+
+def settle(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, ended: dict[str, Any]) -> Outcome:
+    """Say the assignment expired (or was declined), then try the next officer or the duty desk."""
+    publish_step(publish, ended)
+    return follow_up(store, publish, settings, now, ended)
+
+
+def follow_up(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,
+              ended: dict[str, Any]) -> Outcome:
+    """After a decline or expiry the officer is free; then the officer a console named, else the next
+    candidate not yet tried, or the duty desk after N tries; nobody for a cancelled report. Marked done
+    last, so a sweep finishes a follow-up a dead worker left half done."""
+    update_officer(store, ended)  # again, when finishing what a dead worker left
+    if store.is_cancelled(ended["report_id"]):
+        store.finish_follow_up(ended, assignments.CANCELLED_SUCCESSOR)
+        return Outcome()
+    outcome = next_decision(store, settings, now, ended)
+    publish_outcome(publish, outcome, assignments.step_cause(ended, ended["state"]))
+    store.finish_follow_up(ended, assignments.successor_of(outcome))
+    return outcome
+
+
+def next_decision(store: DispatchStore, settings: Settings, now: datetime, ended: dict[str, Any]) -> Outcome:
+    successor = assignments.successor_id(ended)
+    decided = store.decision(successor)
+    if decided is not None:  # a follow-up repeated after a crash says what was decided
+        return assignments.outcome_of(decided)
+    request = ended["request"] | {"reporting_officer_nrp": None}
+    cause = assignments.step_cause(ended, ended["state"])
+    if named := assignments.named_officer(ended):
+        outcome = assign_named(store, settings, now, request, successor, *named, cause,
+                               attempt=ended["attempt"] + 1, tried=ended["tried"])
+        if outcome is not None:
+            return outcome
+        # the named officer was taken by another report meanwhile: the usual rules choose
+    if ended["attempt"] >= settings.max_tries:
+        return engage_duty_desk(store, now, ended, request)
+    return assign(store, settings, now, request, successor, cause,
+                  attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"], looked_up=True)
+
+
+def engage_duty_desk(store: DispatchStore, now: datetime, ended: dict[str, Any], request: dict[str, Any]) -> Outcome:
+    polsek = choice.polsek_of(request["place"])
+    desk = next(iter(store.officers_by_keys([officers.desk_key(polsek)] if polsek else [])), None)
+    skipped = [{"nrp": nrp, "reason": "was tried and did not take it"} for nrp in ended["tried"]]
+    return escalate(store, now, assignments.successor_id(ended), assignments.escalation_event_data(
+        request, desk, assignments.tries_exhausted_reason(ended), skipped,
+        attempts=ended["attempt"], last_assignment_id=ended["_id"]))
+
+
+def assign_named(store: DispatchStore, settings: Settings, now: datetime, request: dict[str, Any],
+                 assignment_id: str, nrp: str, reason: str, cause: Event, *, attempt: int,
+                 tried: Iterable[str]) -> Outcome | None:
+    """Claim the officer a console named (same compare-and-set as any claim); None if not free now."""
+    try:
+        officer = store.officer(nrp)
+    except OfficerNotFound:
+        return None
+    own = officer.get("assignment_id") == assignment_id  # a repeated follow-up finds its own claim
+    if not own and not store.claim(nrp, assignment_id, now):
+        return None
+    assignment = assignments.new_assignment(assignment_id, request, assignments.named_candidate(officer, reason, own),
+                                            [], now, cause, settings=settings, attempt=attempt, tried=tried)
+    return assignments.outcome_of(store.add_assignment(assignment))
+
+
+# ---------------------------------------------------------------- moving an assignment
+
+def move(store: DispatchStore, assignment: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Move the assignment from the state it was read in (None if it moved meanwhile); the officer follows."""
+    after = store.move(assignment, entry)
+    if after is not None:
+        update_officer(store, after)
+    return after
+
+
+def update_officer(store: DispatchStore, assignment: dict[str, Any]) -> None:
+    """The officer's status follows his assignment's state, and he is free again when it ends: the one
+    place an assignment lets its officer go. Only while this assignment still holds him (idempotent)."""
+    status, nrp = assignments.OFFICER_STATUS[assignment["state"]], assignment["officer"]["nrp"]
+    if status is None:
+        store.release(nrp, assignment["_id"])
+    else:
+        store.hold(nrp, assignment["_id"], status)
+
+
+def act(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment_id: str,
+        action: str, via: str, note: str | None = None, by_nrp: str | None = None) -> dict[str, Any]:
+    """One step of an assignment (by console or SMS), said as its event; a repeat says the same event
+    again; a decline goes to the next officer."""
+    assignment, decision = advance(store, now, assignment_id, action, via, note, by_nrp)
+    if decision in (assignments.ADVANCE, assignments.REPEAT):
+        publish_step(publish, assignment)
+    if decision == assignments.ADVANCE and assignment["state"] == lifecycle.DECLINED.state:
+        follow_up(store, publish, settings, now, assignment)
+    return assignment
+
+
+def advance(store: DispatchStore, now: datetime, assignment_id: str, action: str, via: str,
+            note: str | None = None, by_nrp: str | None = None) -> tuple[dict[str, Any], str]:
+    """Apply an action with a compare-and-set on the state it was read in; re-read if it changed meanwhile."""
+    for _ in range(ATTEMPTS):
+        assignment = store.assignment(assignment_id)
+        decision = assignments.decide(assignment, action, by_nrp)
+        if decision != assignments.ADVANCE:
+            return assignment, decision
+        after = move(store, assignment, assignments.step(assignment, assignments.ACTIONS[action], now, via, note))
+        if after is not None:
+            return after, decision
+    raise DispatchError("the assignment changed several times while this action was applied; try again")
+
+
+def expire(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment: dict[str, Any],
+           reason: str = assignments.NO_ACK_REASON) -> None:
+    """Expire an unacknowledged assignment and follow it up."""
+    if ended := mark_expired(store, now, assignment, reason):
+        settle(store, publish, settings, now, ended)
+
+
+def mark_expired(store: DispatchStore, now: datetime, assignment: dict[str, Any], reason: str) -> dict[str, Any] | None:
+    """The assignment, expired; None when another replica (or the officer's answer) got there first."""
+    if assignment["state"] != lifecycle.CREATED.state:
+        return None
+    return move(store, assignment, assignments.step(assignment, lifecycle.EXPIRED.state, now, "system", reason))
+
+
+def expire_overdue(store: DispatchStore, publish: Publish, settings: Settings, now: datetime) -> None:
+    """Deadlines live in the database: whichever replica wins the compare-and-set expires each one,
+    once; a follow-up a dead worker left half done is leased and finished."""
+    for assignment in store.overdue(now):
+        expire(store, publish, settings, now, assignment)
+    for assignment in store.stalled_follow_ups(now - timedelta(seconds=settings.follow_up_grace_s)):
+        if store.lease_follow_up(assignment, now):
+            settle(store, publish, settings, now, assignment)
+
+
+def expire_unreachable(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,
+                       sms: dict[str, Any]) -> None:
+    """The officer's assignment SMS failed: expire the assignment now (he cannot acknowledge it)."""
+    if sms["recipient_role"] != "officer" or not sms.get("assignment_id"):
+        return
+    if sms.get("kind") not in (None, "officer_assignment"):
+        return  # a help text or a reply confirmation that failed says nothing about the assignment
+    assignment = store.assignment(sms["assignment_id"])
+    expire(store, publish, settings, now, assignment, f"officer unreachable by SMS ({sms['reason']})")
+
+
+# ---------------------------------------------------------------- by hand, from a console
+
+def reassign(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment_id: str,
+             nrp: str, reason: str) -> tuple[dict[str, Any], Outcome]:
+    """By hand, to a named free officer: the current assignment ends, the follow-up claims that officer."""
+    ended = mark_reassigned(store, now, assignment_id, nrp, reason)
+    return ended, settle(store, publish, settings, now, ended)
+
+
+def mark_reassigned(store: DispatchStore, now: datetime, assignment_id: str, nrp: str, reason: str) -> dict[str, Any]:
+    """The assignment, ended as declined via the console naming the officer who takes over (so a follow-up
+    a sweep finishes after a crash still claims him). Checked against fresh reads, moved with a compare-and-set."""
+    for _ in range(ATTEMPTS):
+        assignment, officer = store.assignment(assignment_id), store.officer(nrp)
+        assignments.check_reassignment(assignment, officer)
+        ended = move(store, assignment, assignments.reassignment_step(assignment, officer, reason, now))
+        if ended is not None:
+            return ended
+    raise DispatchError("the assignment changed several times while it was reassigned; try again")
+
+
+def cancel_report(store: DispatchStore, publish: Publish, now: datetime, report_id: str,
+                  reason: str) -> list[dict[str, Any]]:
+    """Remember the cancellation first (a late follow-up then claims nobody), then end the report's open
+    assignments, freeing their officers. Says every assignment the cancellation ended, including ones an
+    earlier delivery ended (the same event again, same id)."""
+    store.remember_cancellation(report_id, now)
+    ended = []
+    for assignment in store.assignments_for(report_id):
+        for _ in range(ATTEMPTS):
+            if assignment["state"] not in assignments.TERMINAL:
+                after = move(store, assignment, assignments.cancellation_step(assignment, reason, now))
+                if after is None:  # the officer answered meanwhile: read it again
+                    assignment = store.assignment(assignment["_id"])
+                    continue
+                ended.append(after)
+            elif assignments.ended_by_cancellation(assignment):
+                update_officer(store, assignment)  # a crash may have left him held
+                ended.append(assignment)
+            break
+    for assignment in ended:
+        publish_step(publish, assignment)
+    return ended
+
+
+# ---------------------------------------------------------------- the roster
+
+def record_location(store: DispatchStore, now: datetime, fix: dict[str, Any]) -> str | None:
+    """Where the officer is, for the nearest-officer rule; why the fix changed nothing, if it did not."""
+    if not officers.plausible_fix_time(fix["at"], now):
+        return f"fix time {fix['at']} is in the future"
+    if not store.update_location(fix["nrp"], fix["lat"], fix["lon"], fix["at"], fix.get("accuracy_m")):
+        return f"unknown NRP {fix['nrp']} or an older fix"
+    return None
+
+
+def change_officer_status(store: DispatchStore, nrp: str, status: str, at: datetime) -> dict[str, Any]:
+    """On or off duty (app or console); refused while an assignment holds the officer, and an older report
+    than the one already applied changes nothing."""
+    changed = store.update_status(nrp, status, at)
+    officer = store.officer(nrp)
+    if not changed and officer.get("assignment_id"):
+        raise OfficerOnAssignment(f"{officer['name']} is {officer['status']} on assignment "
+                                  f"{officer['assignment_id']}: complete or decline it first")
+    return officer
+
+
+def set_status_by_console(store: DispatchStore, now: datetime, nrp: str, status: str) -> dict[str, Any]:
+    officers.check_console_status(status)
+    return change_officer_status(store, nrp, status, now)
+
+
+def save_officer(store: DispatchStore, entry: dict[str, Any]) -> dict[str, Any]:
+    """Add an officer or change a roster entry (same rules as the roster file)."""
+    officer = parse_officer(entry)
+    store.replace_roster([officer])
+    return store.officer(officer["_id"])
+
+
+def roster(store: DispatchStore, now: datetime, polsek: str, village: str | None = None,
+           status: str | None = None) -> list[dict[str, Any]]:
+    """A Polsek's roster for a console: role, areas, status, shift and the current assignment."""
+    wanted = officers.roster_filter(polsek, village, status)
+    return [officers.roster_entry(officer, assignment, now) for officer, assignment in store.roster(**wanted)]
+
+
+# ---------------------------------------------------------------- saying it
+
+def publish_step(publish: Publish, assignment: dict[str, Any]) -> None:
+    state = assignment["state"]
+    publish(assignments.STEP_EVENTS[state], assignments.step_event_data(assignment, state),
+            cause=assignments.assignment_cause(assignment))
+
+
+def publish_outcome(publish: Publish, outcome: Outcome, cause: Event) -> None:
+    """Said again after a redelivery: same id, same data, and the time it was decided."""
+    if outcome.assignment is None:
+        publish(ASSIGNMENT_ESCALATED, outcome.escalation, cause=cause, time=outcome.at)
+        return
+    assignment = outcome.assignment
+    publish(ASSIGNMENT_CREATED, assignments.created_event_data(assignment), cause=cause, time=outcome.at)
+    if assignment["rule"] == choice.REPORTING_RULE:
+        publish(ASSIGNMENT_ARRIVED, assignments.step_event_data(assignment, lifecycle.ON_SCENE.state),
+                cause=assignments.assignment_cause(assignment))

@@ -1,0 +1,1 @@
+"""In-memory stand-ins for a service's own store (repository fakes), for the unit tier."""

@@ -1,0 +1,181 @@
+"""Dispatch's service layer without a broker or a database: the use cases over the in-memory store,
+and the service's entrypoints through nameko's worker_factory."""
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.dispatch import usecases
+from services.dispatch.exceptions import DispatchError, InvalidTransition, OfficerNotFree, OfficerOnAssignment
+from services.dispatch.service import DispatchService
+from services.dispatch.settings import Settings
+from shared.contract import REPORT_RECEIVED, load_event
+from shared.envelope import utcnow
+from tests.factories_dispatch import (
+    BHABIN_MENTENG,
+    DUTY_DESK,
+    PATROL_YOGA,
+    POLISI_RW_MENTENG_RW05,
+    create_report_received,
+    load_demo_roster,
+)
+from tests.fakes.dispatch_store import FakeDispatchStore
+from tests.fakes.publisher import Published
+
+SETTINGS = Settings()
+
+
+@pytest.fixture
+def store():
+    return load_demo_roster(FakeDispatchStore(SETTINGS))
+
+
+@pytest.fixture
+def published():
+    return Published()
+
+
+@pytest.fixture
+def service(store, published):
+    return worker_factory(DispatchService, dispatch=store, publish=published, settings=SETTINGS)
+
+
+def received(**data):
+    return load_event(create_report_received(**data), REPORT_RECEIVED)
+
+
+def claimed(store) -> dict[str, str]:
+    return {nrp: o["assignment_id"] for nrp, o in store.officers.items() if o["assignment_id"]}
+
+
+def test_a_report_goes_to_the_rws_polisi_rw(service, published, store):
+    service.handle_report_received(received())
+    (created,) = published.of("assignment_created")
+    assert (created["officer"]["nrp"], created["rule"]) == (POLISI_RW_MENTENG_RW05, "area_polisi_rw")
+    assert claimed(store) == {POLISI_RW_MENTENG_RW05: created["assignment_id"]}
+
+
+def test_a_redelivered_report_received_says_the_same_assignment_again_and_claims_nobody_new(
+        service, published, store):
+    event = received()
+    service.handle_report_received(event)
+    service.handle_report_received(event)
+    first, again = [(data, envelope) for name, data, envelope in published if name == "assignment_created"]
+    assert first == again
+    assert len(claimed(store)) == 1 and len(store.assignments) == 1
+
+
+def test_a_declined_assignments_officer_is_free_and_the_next_candidate_is_claimed(service, published, store):
+    service.handle_report_received(received())
+    first = published.of("assignment_created")[0]["assignment_id"]
+    view = service.decline_assignment(first, "sedang di TKP lain")
+    assert view["state"] == "declined"
+    assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "available"
+    assert published.names() == ["assignment_created", "assignment_declined", "assignment_created"]
+    following = published.of("assignment_created")[1]
+    assert (following["officer"]["nrp"], following["attempt"]) == (BHABIN_MENTENG, 2)
+    assert POLISI_RW_MENTENG_RW05 not in claimed(store) and BHABIN_MENTENG in claimed(store)
+    assert store.assignments[first]["successor"] == following["assignment_id"]
+    assert store.stalled_follow_ups(utcnow() + timedelta(hours=1)) == []  # the follow-up is finished
+
+
+def test_after_n_declines_the_duty_desk_is_engaged(service, published, store):
+    store.update_location(PATROL_YOGA, -6.1950, 106.8320, utcnow())  # a third candidate, nearby
+    service.handle_report_received(received())
+    for _ in range(SETTINGS.max_tries):
+        service.decline_assignment(published.of("assignment_created")[-1]["assignment_id"], "tidak bisa")
+    assert len(published.of("assignment_created")) == SETTINGS.max_tries
+    (escalated,) = published.of("assignment_escalated")
+    assert escalated["duty_desk"]["nrp"] == DUTY_DESK
+    assert (escalated["reason"], escalated["attempts"]) == (f"{SETTINGS.max_tries} officers tried, none took it",
+                                                          SETTINGS.max_tries)
+    assert claimed(store) == {}
+
+
+def test_a_cancelled_reports_follow_up_claims_nobody(store, published):
+    outcome = usecases.assign_report(store, published, SETTINGS, utcnow(), received(report_id="rep-x"))
+    store.remember_cancellation("rep-x", utcnow())  # the cancellation arrived while the officer declined
+    usecases.act(store, published, SETTINGS, utcnow(), outcome.assignment["_id"], "decline", "sms", "tidak bisa")
+    assert claimed(store) == {} and len(published.of("assignment_created")) == 1
+    assert store.assignments[outcome.assignment["_id"]]["successor"] == "report_cancelled"
+
+
+def test_a_cancelled_report_ends_its_assignment_frees_the_officer_and_says_it_again_on_redelivery(store, published):
+    outcome = usecases.assign_report(store, published, SETTINGS, utcnow(), received(report_id="rep-y"))
+    for _ in range(2):
+        usecases.cancel_report(store, published, utcnow(), "rep-y", "salah lapor")
+    first, again = published.of("assignment_declined")
+    assert first == again and first["reason"] == "report cancelled: salah lapor"
+    assert claimed(store) == {} and store.assignment(outcome.assignment["_id"])["successor"] == "report_cancelled"
+    with pytest.raises(InvalidTransition, match="was cancelled"):
+        usecases.act(store, published, SETTINGS, utcnow(), outcome.assignment["_id"], "acknowledge", "console")
+
+
+def test_reassign_claims_the_named_officer(service, published, store):
+    service.handle_report_received(received())
+    first = published.of("assignment_created")[0]["assignment_id"]
+    result = service.reassign_assignment(first, PATROL_YOGA, "dekat lokasi, lapor via radio")
+    assert result["ended"]["state"] == "declined" and result["escalation"] is None
+    assert (result["assignment"]["officer"]["nrp"], result["assignment"]["rule"]) == (PATROL_YOGA, "named_by_console")
+    assert claimed(store) == {PATROL_YOGA: result["assignment"]["assignment_id"]}
+
+
+def test_reassigning_to_a_busy_officer_is_refused_and_changes_nothing(service, published, store):
+    service.handle_report_received(received())
+    service.handle_report_received(received())
+    first, second = [c["assignment_id"] for c in published.of("assignment_created")]
+    with pytest.raises(OfficerNotFree):
+        service.reassign_assignment(first, BHABIN_MENTENG, "dia dekat")
+    assert store.assignment(first)["state"] == "created" and claimed(store)[BHABIN_MENTENG] == second
+
+
+def test_an_expired_assignment_goes_to_the_next_officer(store, published):
+    now = utcnow()
+    outcome = usecases.assign_report(store, published, SETTINGS, now, received())
+    later = now + timedelta(seconds=SETTINGS.ack_seconds["P1"] + 1)
+    usecases.expire_overdue(store, published, SETTINGS, later)
+    usecases.expire_overdue(store, published, SETTINGS, later)  # another replica's sweep: nothing twice
+    assert published.names() == ["assignment_created", "assignment_expired", "assignment_created"]
+    assert published.of("assignment_expired")[0]["assignment_id"] == outcome.assignment["_id"]
+    assert published.of("assignment_created")[1]["officer"]["nrp"] == BHABIN_MENTENG
+
+
+def test_a_follow_up_a_dead_worker_left_half_done_is_finished_by_the_sweep(store, published):
+    now = utcnow()
+    outcome = usecases.assign_report(store, published, SETTINGS, now, received())
+    read = store.assignment(outcome.assignment["_id"])
+    store.move(read, {"state": "declined", "at": now, "via": "sms", "reason": "x"})  # then the worker died
+    assert store.officer(POLISI_RW_MENTENG_RW05)["assignment_id"] == read["_id"]
+    usecases.expire_overdue(store, published, SETTINGS, now + timedelta(seconds=SETTINGS.follow_up_grace_s))
+    assert published.names() == ["assignment_created", "assignment_declined", "assignment_created"]
+    assert POLISI_RW_MENTENG_RW05 not in claimed(store) and BHABIN_MENTENG in claimed(store)
+
+
+def test_an_officer_the_assignment_sms_never_reached_is_replaced(service, published, store):
+    service.handle_report_received(received())
+    first = published.of("assignment_created")[0]["assignment_id"]
+    service.handle_sms_failed(SimpleNamespace(id="e-sms", data={
+        "recipient_role": "officer", "assignment_id": first, "kind": "officer_assignment",
+        "reason": "gateway said no"}))
+    assert published.of("assignment_expired")[0]["reason"] == "officer unreachable by SMS (gateway said no)"
+    assert published.of("assignment_created")[1]["officer"]["nrp"] == BHABIN_MENTENG
+
+
+def test_an_sms_reply_that_does_not_fit_changes_nothing(service, published, store):
+    service.handle_report_received(received())
+    first = published.of("assignment_created")[0]["assignment_id"]
+    reply = SimpleNamespace(id="e-r", data={"assignment_id": first, "action": "acknowledge", "nrp": "99999999"})
+    service.handle_officer_replied(reply)
+    assert published.names() == ["assignment_created"] and store.assignment(first)["state"] == "created"
+
+
+def test_an_officer_cannot_go_off_duty_while_on_an_assignment_but_can_after(service, store):
+    service.handle_report_received(received())
+    with pytest.raises(OfficerOnAssignment, match="complete or decline it first"):
+        service.update_officer_status(POLISI_RW_MENTENG_RW05, "off_duty")
+    assert service.update_officer_status(BHABIN_MENTENG, "off_duty")["status"] == "off_duty"
+    with pytest.raises(DispatchError, match="a console may set off_duty, available or unavailable"):
+        service.update_officer_status(BHABIN_MENTENG, "on_scene")
