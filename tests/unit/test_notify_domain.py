@@ -234,6 +234,20 @@ def test_escalation_without_a_duty_desk_sends_nothing():
                                                                                 duty_desk=None))) == []
 
 
+def test_an_officer_whose_decline_reason_merely_starts_like_a_cancellation_is_not_told_to_stand_down():
+    typed = as_event(create_step("declined", create_assignment_created(create_report_received()), via="sms",
+                                 data={"reason": "report cancelled: kata warga sudah selesai"}))
+    assert domain.officer_report_cancelled_sms(typed) == []
+
+
+def test_the_officer_of_a_cancelled_report_is_told_to_stand_down_with_the_duty_officers_reason():
+    cancelled = as_event(create_step("declined", create_assignment_created(create_report_received()),
+                                     data={"reason": "report cancelled: salah lapor", "report_cancelled": True}))
+    [stand_down] = domain.officer_report_cancelled_sms(cancelled)
+    assert stand_down["kind"] == "officer_report_cancelled" and stand_down["to"] == OFFICER["phone"]
+    assert "(salah lapor)" in stand_down["text"]
+
+
 def test_one_sms_id_per_recipient_and_cause():
     first, second = cause(), cause()
     assert domain.sms_id_for(first, "+62811") == domain.sms_id_for(first, "+62811")
