@@ -11,10 +11,11 @@ import h3
 from marshmallow import ValidationError
 
 from services.reports import reasons as why
-from services.reports.schemas import DETAILS_SCHEMAS, PRIORITIES, IncidentReportedSchema
+from services.reports.schemas import DETAILS_SCHEMAS, PRIORITIES
 from shared import wilayah
 from shared.categories import CATEGORIES, categorise
 from shared.envelope import Event, derived_id
+from shared.events.intake import IncidentReportedSchema
 from shared.phones import normalise_phone
 
 # --- Settings ---------------------------------------------------------------------------------

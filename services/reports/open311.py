@@ -22,10 +22,10 @@ from marshmallow import ValidationError
 
 from services.reports import domain
 from services.reports import reasons as why
-from services.reports.schemas import IncidentReportedSchema
 from shared import wilayah
 from shared.categories import CATEGORIES
 from shared.envelope import Event
+from shared.events.intake import IncidentReportedSchema
 
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 CLOSED_STATUSES = ("resolved", "cancelled", "duplicate")
