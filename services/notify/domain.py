@@ -204,19 +204,18 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
                                 "number_key": replies.canonical_number(report["number"])})]
 
 
-# dispatch ends the open assignment of a cancelled report as declined with this reason prefix.
-REPORT_CANCELLED_PREFIX = "report cancelled: "
+# dispatch's record of a cancellation leads the duty officer's reason with this, in English; the SMS drops it.
+CANCELLED_REASON_LEAD = "report cancelled: "
 
 
 def officer_report_cancelled_sms(declined: Event) -> list[dict[str, Any]]:
     """The officer on a report a duty officer cancelled learns to stand down; any other decline: nothing."""
     step = declined.data
-    reason = step.get("reason") or ""
-    if not reason.startswith(REPORT_CANCELLED_PREFIX):
+    if not step.get("report_cancelled"):
         return []
     phone = step["officer"]["phone"]
     text = render(templates.OFFICER_REPORT_CANCELLED, number=step["number"],
-                  cancel_reason=reason[len(REPORT_CANCELLED_PREFIX):])
+                  cancel_reason=step["reason"].removeprefix(CANCELLED_REASON_LEAD))
     return [message(sms_id_for(declined, phone), phone, templates.OFFICER_REPORT_CANCELLED, text, "P2",
                     report_id=step["report_id"], assignment_id=step["assignment_id"])]
 

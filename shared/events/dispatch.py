@@ -82,6 +82,9 @@ class AssignmentAcknowledgedSchema(AssignmentStepSchema):
 
 class AssignmentDeclinedSchema(AssignmentStepSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    report_cancelled = fields.Boolean(load_default=False, metadata={
+        "description": "true when the assignment ended because a duty officer cancelled its report (the "
+                       "reason then carries theirs): nobody follows it, and the officer is told to stand down"})
 
 
 class AssignmentDepartedSchema(AssignmentStepSchema):
