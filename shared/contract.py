@@ -2,12 +2,11 @@
 
 Producers dump through `dump_event`, consumers load through `load_event`; the AsyncAPI document
 in `contract/` is generated from this table and a test fails when the two drift apart.
-Schemas live beside the service that owns them and are imported lazily by dotted path so that
-a service only needs the schemas it actually touches.
+The `data` schemas live in `shared.events`, one module per publisher, so that what one service
+needs from another comes through the contract and never through the other's modules.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -24,13 +23,14 @@ from shared.envelope import (
     load_envelope,
     utcnow,
 )
+from shared.events import dispatch, gateway, intake, notify, reports
 
 
 @dataclass(frozen=True)
 class EventType:
     name: str
     publisher: str  # the service (or outside party) whose `<publisher>.events` exchange carries it
-    schema_path: str  # "module:SchemaClass" of the `data` payload
+    schema_class: type[Schema]  # of the `data` payload
     summary: str
 
     @property
@@ -39,84 +39,81 @@ class EventType:
 
     @cached_property
     def schema(self) -> Schema:
-        module_name, class_name = self.schema_path.split(":")
-        return getattr(importlib.import_module(module_name), class_name)()
+        return self.schema_class()
 
     def __str__(self) -> str:
         return self.name
 
 
-def _event(name: str, publisher: str, schema: str, summary: str) -> EventType:
-    owner = {"intake": "reports", "gateway": "notify"}.get(publisher, publisher)
-    return EventType(name, publisher, f"services.{owner}.schemas:{schema}", summary)
-
-
 # Upstream apps (citizen apps, hotline 110, CCTV, Siskamling posts, officer apps) on intake.events.
-INCIDENT_REPORTED = _event(
-    "incident_reported", "intake", "IncidentReportedSchema",
+INCIDENT_REPORTED = EventType(
+    "incident_reported", "intake", intake.IncidentReportedSchema,
     "An upstream app (citizen app, hotline 110, CCTV, Siskamling post, patrol) reports an incident.")
 OFFICER_LOCATION_UPDATED = EventType(
-    "officer_location_updated", "intake", "services.dispatch.schemas:OfficerLocationUpdatedSchema",
+    "officer_location_updated", "intake", intake.OfficerLocationUpdatedSchema,
     "An officer's app reports where the officer is.")
 OFFICER_STATUS_CHANGED = EventType(
-    "officer_status_changed", "intake", "services.dispatch.schemas:OfficerStatusChangedSchema",
+    "officer_status_changed", "intake", intake.OfficerStatusChangedSchema,
     "An officer's app reports going on or off duty, or unavailable.")
 
 # reports
-REPORT_RECEIVED = _event(
-    "report_received", "reports", "ReportReceivedSchema",
+REPORT_RECEIVED = EventType(
+    "report_received", "reports", reports.ReportReceivedSchema,
     "An incident passed validation and is stored as a new report that needs an officer.")
-REPORT_REJECTED = _event(
-    "report_rejected", "reports", "ReportRejectedSchema",
+REPORT_REJECTED = EventType(
+    "report_rejected", "reports", reports.ReportRejectedSchema,
     "An incident could not be accepted; carries the sender's source and id and every reason.")
 # The brief calls this `report_duplicate`; house style names facts in the past tense.
-DUPLICATE_REPORTED = _event(
-    "duplicate_reported", "reports", "DuplicateReportedSchema",
+DUPLICATE_REPORTED = EventType(
+    "duplicate_reported", "reports", reports.DuplicateReportedSchema,
     "An incident repeats an open report nearby: linked to it, not dispatched again.")
-REPORT_CANCELLED = _event(
-    "report_cancelled", "reports", "ReportCancelledSchema",
+REPORT_CANCELLED = EventType(
+    "report_cancelled", "reports", reports.ReportCancelledSchema,
     "A duty officer cancelled an open report (final): its assignment ends and its officer is freed.")
 
 # dispatch
-ASSIGNMENT_CREATED = _event(
-    "assignment_created", "dispatch", "AssignmentCreatedSchema",
+ASSIGNMENT_CREATED = EventType(
+    "assignment_created", "dispatch", dispatch.AssignmentCreatedSchema,
     "An officer was claimed for a report and must acknowledge before the deadline.")
-ASSIGNMENT_ACKNOWLEDGED = _event(
-    "assignment_acknowledged", "dispatch", "AssignmentAcknowledgedSchema", "The officer took the assignment.")
-ASSIGNMENT_DECLINED = _event(
-    "assignment_declined", "dispatch", "AssignmentDeclinedSchema",
+ASSIGNMENT_ACKNOWLEDGED = EventType(
+    "assignment_acknowledged", "dispatch", dispatch.AssignmentAcknowledgedSchema, "The officer took the assignment.")
+ASSIGNMENT_DECLINED = EventType(
+    "assignment_declined", "dispatch", dispatch.AssignmentDeclinedSchema,
     "The officer declined (with a reason); the next candidate is tried.")
-ASSIGNMENT_DEPARTED = _event(
-    "assignment_departed", "dispatch", "AssignmentDepartedSchema", "The officer is en route.")
-ASSIGNMENT_ARRIVED = _event(
-    "assignment_arrived", "dispatch", "AssignmentArrivedSchema", "The officer is on scene.")
-ASSIGNMENT_COMPLETED = _event(
-    "assignment_completed", "dispatch", "AssignmentCompletedSchema",
+ASSIGNMENT_DEPARTED = EventType(
+    "assignment_departed", "dispatch", dispatch.AssignmentDepartedSchema, "The officer is en route.")
+ASSIGNMENT_ARRIVED = EventType(
+    "assignment_arrived", "dispatch", dispatch.AssignmentArrivedSchema, "The officer is on scene.")
+ASSIGNMENT_COMPLETED = EventType(
+    "assignment_completed", "dispatch", dispatch.AssignmentCompletedSchema,
     "The officer finished (with an outcome); the report is resolved and the officer free.")
-ASSIGNMENT_EXPIRED = _event(
-    "assignment_expired", "dispatch", "AssignmentExpiredSchema",
+ASSIGNMENT_EXPIRED = EventType(
+    "assignment_expired", "dispatch", dispatch.AssignmentExpiredSchema,
     "No acknowledgement by the deadline, or the officer was unreachable; the officer is released.")
-ASSIGNMENT_ESCALATED = _event(
-    "assignment_escalated", "dispatch", "AssignmentEscalatedSchema",
+ASSIGNMENT_ESCALATED = EventType(
+    "assignment_escalated", "dispatch", dispatch.AssignmentEscalatedSchema,
     "No suitable officer was free: the Polsek duty desk must handle the report.")
 
 # notify
-SMS_REQUESTED = _event(
-    "sms_requested", "notify", "SmsRequestedSchema", "An SMS the gateway should send; consumed by the SMS gateway.")
-SMS_FAILED = _event(
-    "sms_failed", "notify", "SmsFailedSchema",
+SMS_REQUESTED = EventType(
+    "sms_requested", "notify", notify.SmsRequestedSchema,
+    "An SMS the gateway should send; consumed by the SMS gateway.")
+SMS_FAILED = EventType(
+    "sms_failed", "notify", notify.SmsFailedSchema,
     "The gateway never accepted an SMS after every retry; its recipient is unreachable.")
-OFFICER_REPLIED = _event(
-    "officer_replied", "notify", "OfficerRepliedSchema",
+OFFICER_REPLIED = EventType(
+    "officer_replied", "notify", notify.OfficerRepliedSchema,
     "The assigned officer answered an assignment by SMS (acknowledge, decline, en route, on scene, complete).")
 
 # The SMS gateway (or its simulator) on gateway.events.
-SMS_ACCEPTED = _event("sms_accepted", "gateway", "SmsAcceptedSchema", "The gateway took an SMS for sending.")
-SMS_REFUSED = _event(
-    "sms_refused", "gateway", "SmsRefusedSchema", "The gateway did not take an SMS (temporary or final).")
-SMS_DELIVERY_REPORTED = _event(
-    "sms_delivery_reported", "gateway", "SmsDeliveryReportedSchema", "A delivery receipt from the network.")
-SMS_RECEIVED = _event("sms_received", "gateway", "SmsReceivedSchema", "An inbound SMS from a phone.")
+SMS_ACCEPTED = EventType(
+    "sms_accepted", "gateway", gateway.SmsAcceptedSchema, "The gateway took an SMS for sending.")
+SMS_REFUSED = EventType(
+    "sms_refused", "gateway", gateway.SmsRefusedSchema, "The gateway did not take an SMS (temporary or final).")
+SMS_DELIVERY_REPORTED = EventType(
+    "sms_delivery_reported", "gateway", gateway.SmsDeliveryReportedSchema, "A delivery receipt from the network.")
+SMS_RECEIVED = EventType(
+    "sms_received", "gateway", gateway.SmsReceivedSchema, "An inbound SMS from a phone.")
 
 EVENT_TYPES: dict[str, EventType] = {
     event_type.name: event_type

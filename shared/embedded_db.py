@@ -5,7 +5,6 @@ exactly like a real mongod; nothing of it is imported.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -99,11 +98,3 @@ class EmbeddedMongo:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-
-def mongo_uri_or_embedded(storage_path: str, log_path: str | None = None) -> tuple[str, EmbeddedMongo | None]:
-    """MONGO_URI when set (a real MongoDB), else a freshly started embedded server."""
-    uri = os.environ.get("MONGO_URI")
-    if uri:
-        return uri, None
-    server = EmbeddedMongo(storage_path, log_path=log_path).start()
-    return server.uri, server

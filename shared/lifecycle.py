@@ -13,37 +13,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.contract import (
-    ASSIGNMENT_ACKNOWLEDGED,
-    ASSIGNMENT_ARRIVED,
-    ASSIGNMENT_COMPLETED,
-    ASSIGNMENT_CREATED,
-    ASSIGNMENT_DECLINED,
-    ASSIGNMENT_DEPARTED,
-    ASSIGNMENT_ESCALATED,
-    ASSIGNMENT_EXPIRED,
-    EventType,
-)
+from shared import contract
 
 
 @dataclass(frozen=True)
 class Step:
     state: str  # the assignment's state once this step happened (dispatch's word for it)
-    event: EventType  # the fact dispatch publishes
+    event: contract.EventType  # the fact dispatch publishes
     report_status: str  # the report's status while this step is its latest assignment's furthest
     rank: int  # order within one assignment; ending steps rank below every step of progress
     officer_status: str | None  # the officer's status in this state; None: free again
     ends: bool = False  # the assignment is over
 
 
-CREATED = Step("created", ASSIGNMENT_CREATED, "assigned", 1, "assigned")
-ACKNOWLEDGED = Step("acknowledged", ASSIGNMENT_ACKNOWLEDGED, "acknowledged", 2, "assigned")
-EN_ROUTE = Step("en_route", ASSIGNMENT_DEPARTED, "en_route", 3, "en_route")
-ON_SCENE = Step("on_scene", ASSIGNMENT_ARRIVED, "on_scene", 4, "on_scene")
-ESCALATED = Step("escalated", ASSIGNMENT_ESCALATED, "escalated", 5, None)
-COMPLETED = Step("completed", ASSIGNMENT_COMPLETED, "resolved", 6, None, ends=True)
-DECLINED = Step("declined", ASSIGNMENT_DECLINED, "awaiting_officer", 0, None, ends=True)
-EXPIRED = Step("expired", ASSIGNMENT_EXPIRED, "awaiting_officer", 0, None, ends=True)
+CREATED = Step("created", contract.ASSIGNMENT_CREATED, "assigned", 1, "assigned")
+ACKNOWLEDGED = Step("acknowledged", contract.ASSIGNMENT_ACKNOWLEDGED, "acknowledged", 2, "assigned")
+EN_ROUTE = Step("en_route", contract.ASSIGNMENT_DEPARTED, "en_route", 3, "en_route")
+ON_SCENE = Step("on_scene", contract.ASSIGNMENT_ARRIVED, "on_scene", 4, "on_scene")
+ESCALATED = Step("escalated", contract.ASSIGNMENT_ESCALATED, "escalated", 5, None)
+COMPLETED = Step("completed", contract.ASSIGNMENT_COMPLETED, "resolved", 6, None, ends=True)
+DECLINED = Step("declined", contract.ASSIGNMENT_DECLINED, "awaiting_officer", 0, None, ends=True)
+EXPIRED = Step("expired", contract.ASSIGNMENT_EXPIRED, "awaiting_officer", 0, None, ends=True)
 
 STEPS: tuple[Step, ...] = (CREATED, ACKNOWLEDGED, EN_ROUTE, ON_SCENE, ESCALATED, COMPLETED, DECLINED, EXPIRED)
 BY_STATE: dict[str, Step] = {step.state: step for step in STEPS}

@@ -72,8 +72,6 @@ SAMPLES: list[dict[str, Any]] = [
         "reporter": {"name": "Andi", "phone": "0812-1"}}},
 ]
 
-OUTCOME_EVENTS = ("report_received", "report_rejected", "assignment_created", "assignment_escalated")
-
 
 def incident_envelope(sample: dict[str, Any]) -> dict[str, Any]:
     return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": sample["source"],

@@ -9,25 +9,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.contract import (
-    ASSIGNMENT_COMPLETED,
-    ASSIGNMENT_CREATED,
-    ASSIGNMENT_DECLINED,
-    ASSIGNMENT_DEPARTED,
-    ASSIGNMENT_ESCALATED,
-    ASSIGNMENT_EXPIRED,
-    DUPLICATE_REPORTED,
-    EVENT_TYPES,
-    REPORT_RECEIVED,
-    REPORT_REJECTED,
-    SMS_ACCEPTED,
-    SMS_DELIVERY_REPORTED,
-    SMS_RECEIVED,
-    SMS_REFUSED,
-    EventType,
-    dump_event,
-    load_event,
-)
+from shared import contract
+from shared.contract import EVENT_TYPES, EventType, dump_event, load_event
 from shared.envelope import Event
 
 REPORTER_PHONE = "+6281299991234"
@@ -84,7 +67,7 @@ def create_report_received(report_id: str | None = None, data: dict | None = Non
         "description": "Tabrakan motor dan mobil, satu orang luka", "place": MENTENG, "anonymous": False,
         "reporter": {"name": "Budi Santoso", "phone": REPORTER_PHONE}, "received_at": now(),
     } | (data or {})
-    return envelope(REPORT_RECEIVED, payload, correlationid=report_id, **overrides)
+    return envelope(contract.REPORT_RECEIVED, payload, correlationid=report_id, **overrides)
 
 
 def create_duplicate_reported(original: dict, data: dict | None = None, **overrides: Any) -> dict:
@@ -96,14 +79,14 @@ def create_duplicate_reported(original: dict, data: dict | None = None, **overri
         "place": original["data"]["place"], "anonymous": False,
         "reporter": {"name": "Siti Aminah", "phone": DUPLICATE_PHONE}, "received_at": now(),
     } | (data or {})
-    return envelope(DUPLICATE_REPORTED, payload, correlationid=original["data"]["report_id"], **overrides)
+    return envelope(contract.DUPLICATE_REPORTED, payload, correlationid=original["data"]["report_id"], **overrides)
 
 
 def create_report_rejected(data: dict | None = None, **overrides: Any) -> dict:
     payload = {"original": {"source": "/citizen-app/android", "id": str(uuid.uuid4())},
                "reasons": {"location.village_code": "31.71.06.1999 is not a Kemendagri village code"},
                "reporter_phone": REPORTER_PHONE} | (data or {})
-    return envelope(REPORT_REJECTED, payload, **overrides)
+    return envelope(contract.REPORT_REJECTED, payload, **overrides)
 
 
 def report_summary(received: dict) -> dict:
@@ -118,11 +101,11 @@ def create_assignment_created(received: dict, officer: dict = OFFICER, data: dic
     payload = {"assignment_id": str(uuid.uuid4()), "officer": officer, "report": report_summary(received),
                "rule": "area_polisi_rw", "reason": "polisi_rw of 31.71.06.1001/RW05", "skipped": [],
                "ack_deadline": now()} | (data or {})
-    return envelope(ASSIGNMENT_CREATED, payload, correlationid=received["data"]["report_id"], **overrides)
+    return envelope(contract.ASSIGNMENT_CREATED, payload, correlationid=received["data"]["report_id"], **overrides)
 
 
-_STEPS = {"declined": ASSIGNMENT_DECLINED, "departed": ASSIGNMENT_DEPARTED,
-          "completed": ASSIGNMENT_COMPLETED, "expired": ASSIGNMENT_EXPIRED}
+_STEPS = {"declined": contract.ASSIGNMENT_DECLINED, "departed": contract.ASSIGNMENT_DEPARTED,
+          "completed": contract.ASSIGNMENT_COMPLETED, "expired": contract.ASSIGNMENT_EXPIRED}
 _STEP_EXTRA = {"declined": {"reason": "sedang sakit"}, "completed": {"outcome": "Korban dibawa ke RS"},
                "expired": {"attempt": 1, "reason": "no acknowledgement by the deadline"}}
 
@@ -139,25 +122,25 @@ def create_step(step: str, created: dict, data: dict | None = None, via: str = "
 def create_assignment_escalated(received: dict, duty_desk: dict | None = DUTY_DESK, **overrides: Any) -> dict:
     payload = {"report": report_summary(received), "polsek": "31.71.06", "duty_desk": duty_desk,
                "reason": "no area officer free", "skipped": []}
-    return envelope(ASSIGNMENT_ESCALATED, payload, correlationid=received["data"]["report_id"], **overrides)
+    return envelope(contract.ASSIGNMENT_ESCALATED, payload, correlationid=received["data"]["report_id"], **overrides)
 
 
 def create_sms_accepted(sms_id: str, attempt: int | None = None) -> dict:
-    return envelope(SMS_ACCEPTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "at": now(),
-                                   "attempt": attempt})
+    return envelope(contract.SMS_ACCEPTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "at": now(),
+                                            "attempt": attempt})
 
 
 def create_sms_refused(sms_id: str, temporary: bool, attempt: int | None = None) -> dict:
-    return envelope(SMS_REFUSED, {"sms_id": sms_id, "reason": "throttled" if temporary else "number blocked",
-                                  "temporary": temporary, "at": now(), "attempt": attempt})
+    return envelope(contract.SMS_REFUSED, {"sms_id": sms_id, "reason": "throttled" if temporary else "number blocked",
+                                           "temporary": temporary, "at": now(), "attempt": attempt})
 
 
 def create_delivery_reported(sms_id: str, status: str) -> dict:
-    return envelope(SMS_DELIVERY_REPORTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "status": status,
-                                            "at": now()})
+    return envelope(contract.SMS_DELIVERY_REPORTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}",
+                                                     "status": status, "at": now()})
 
 
 def create_sms_received(sender: str, text: str) -> dict:
     gateway_id = f"IN-{uuid.uuid4().hex[:12]}"
-    return envelope(SMS_RECEIVED, {"gateway_id": gateway_id, "sender": sender, "text": text, "at": now()},
+    return envelope(contract.SMS_RECEIVED, {"gateway_id": gateway_id, "sender": sender, "text": text, "at": now()},
                     id=gateway_id)

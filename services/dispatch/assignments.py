@@ -239,6 +239,8 @@ def step_event_data(assignment: Mapping[str, Any], state: str) -> dict[str, Any]
         data["outcome"] = entry["outcome"]
     if state == "expired":
         data["attempt"] = assignment["attempt"]
+    if entry.get("report_cancelled"):
+        data["report_cancelled"] = True
     return data
 
 

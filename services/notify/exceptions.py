@@ -11,10 +11,3 @@ class TemplateDoesNotFit(ValueError):
         self.template = template
         self.text = text
 
-
-class NotAPhoneNumber(ValueError):
-    """An inbound SMS whose sender is not a phone number Siaga can answer."""
-
-    def __init__(self, sender: str):
-        super().__init__(f"inbound SMS from {sender!r}, which is not a valid phone number: no reply is possible")
-        self.sender = sender

@@ -5,34 +5,18 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
                            assignment_declined, assignment_expired, assignment_escalated
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
 Publishes notify.events    sms_requested, sms_failed, officer_replied
-Timer     retry_due_sms    retries, answer timeouts and failure reports, from the database
+Timer     retry_due_sms    retries, answer timeouts and failure reports, from the database (SMS.RETRY_POLL)
 """
 import logging
 
-from services.notify import domain, templates
-from services.notify.settings import Policy, every_retry_poll
+from services.notify import answers, domain, sending, templates
+from services.notify.settings import SendPolicy
 from services.notify.storage import Notifications
-from shared.contract import (
-    ASSIGNMENT_COMPLETED,
-    ASSIGNMENT_CREATED,
-    ASSIGNMENT_DECLINED,
-    ASSIGNMENT_DEPARTED,
-    ASSIGNMENT_ESCALATED,
-    ASSIGNMENT_EXPIRED,
-    DUPLICATE_REPORTED,
-    OFFICER_REPLIED,
-    REPORT_RECEIVED,
-    REPORT_REJECTED,
-    SMS_ACCEPTED,
-    SMS_DELIVERY_REPORTED,
-    SMS_FAILED,
-    SMS_RECEIVED,
-    SMS_REFUSED,
-    SMS_REQUESTED,
-)
+from shared import contract
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.phones import mask_phone
+from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)
 
@@ -41,45 +25,45 @@ class NotifyService:
     name = "notify"
 
     notifications = Notifications()
-    policy = Policy()
+    policy = SettingsProvider(SendPolicy)
     publish = EventPublisher()
 
     # ---- who gets what -------------------------------------------------------------------------
 
-    @handles(REPORT_RECEIVED)
+    @handles(contract.REPORT_RECEIVED)
     def handle_report_received(self, received: Event) -> None:
         """Tell its reporter (unless anonymous) it arrived; that SMS record remembers whom to tell later."""
         self.send(domain.report_received_sms(received), received)
 
-    @handles(DUPLICATE_REPORTED)
+    @handles(contract.DUPLICATE_REPORTED)
     def handle_duplicate_reported(self, duplicate: Event) -> None:
         """The duplicate's reporter learns it is being handled; recorded under the original, it follows that."""
         self.send(domain.duplicate_reported_sms(duplicate), duplicate)
 
-    @handles(REPORT_REJECTED)
+    @handles(contract.REPORT_REJECTED)
     def handle_report_rejected(self, rejected: Event) -> None:
         """A sender with a known phone gets one clear SMS that the report was not taken, and why."""
         self.send(domain.report_rejected_sms(rejected), rejected)
 
-    @handles(ASSIGNMENT_CREATED)
+    @handles(contract.ASSIGNMENT_CREATED)
     def handle_assignment_created(self, created: Event) -> None:
         """Tell the officer what, where, and how to answer; the SMS record is what a reply is matched to."""
         self.send(domain.officer_assignment_sms(created), created)
 
-    @handles(ASSIGNMENT_DEPARTED)
+    @handles(contract.ASSIGNMENT_DEPARTED)
     def handle_assignment_departed(self, departed: Event) -> None:
         """The reporters learn who is on the way: rank and name, never the officer's phone."""
         followed = self.notifications.followed(departed.data["report_id"])
         self.send(domain.reporter_update_sms(departed, followed, templates.REPORTER_EN_ROUTE), departed)
 
-    @handles(ASSIGNMENT_COMPLETED)
+    @handles(contract.ASSIGNMENT_COMPLETED)
     def handle_assignment_completed(self, completed: Event) -> None:
         """The reporters learn the report is resolved; the officer's replies to it stop counting."""
         self.notifications.close_assignment(completed.data["assignment_id"], "completed")
         followed = self.notifications.followed(completed.data["report_id"])
         self.send(domain.reporter_update_sms(completed, followed, templates.REPORTER_RESOLVED), completed)
 
-    @handles(ASSIGNMENT_DECLINED)
+    @handles(contract.ASSIGNMENT_DECLINED)
     def handle_assignment_declined(self, declined: Event) -> None:
         """Closed for replies; the report counts one more officer who did not take it, for the duty desk.
         Declined because the report was cancelled: the officer is told to stand down."""
@@ -87,13 +71,13 @@ class NotifyService:
         self.notifications.count_not_taken(declined.data["report_id"], declined.data["assignment_id"])
         self.send(domain.officer_report_cancelled_sms(declined), declined)
 
-    @handles(ASSIGNMENT_EXPIRED)
+    @handles(contract.ASSIGNMENT_EXPIRED)
     def handle_assignment_expired(self, expired: Event) -> None:
         """A late reply to an expired assignment must not act on it; the officer did not take the report."""
         self.notifications.close_assignment(expired.data["assignment_id"], "expired")
         self.notifications.count_not_taken(expired.data["report_id"], expired.data["assignment_id"])
 
-    @handles(ASSIGNMENT_ESCALATED)
+    @handles(contract.ASSIGNMENT_ESCALATED)
     def handle_assignment_escalated(self, escalated: Event) -> None:
         """The Polsek duty desk takes over: nobody in the area was free, or officers declined or kept silent."""
         not_taken = self.notifications.not_taken(escalated.data["report"]["report_id"])
@@ -101,60 +85,60 @@ class NotifyService:
 
     # ---- the gateway's answers -----------------------------------------------------------------
 
-    @handles(SMS_ACCEPTED)
+    @handles(contract.SMS_ACCEPTED)
     def handle_sms_accepted(self, accepted: Event) -> None:
         """Only an SMS the gateway accepted counts as sent."""
         self.notifications.accept(accepted.data["sms_id"], accepted.data["gateway_id"], accepted.data["at"])
 
-    @handles(SMS_REFUSED)
+    @handles(contract.SMS_REFUSED)
     def handle_sms_refused(self, refused: Event) -> None:
         """Refused for now: retried after a backoff. Refused for good, or too often: given up, and said so."""
         stored = self.notifications.waiting_for_answer(refused.data["sms_id"], refused.data["attempt"])
         if stored is None:
             return  # already answered, or an answer to an attempt no longer waited for
-        changes = domain.after_refusal(stored["attempt"], refused.data, utcnow(), self.policy)
+        changes = sending.after_refusal(stored["attempt"], refused.data, utcnow(), self.policy)
         if self.notifications.move(stored, changes):
             self.settle(stored | changes)
 
-    @handles(SMS_DELIVERY_REPORTED)
+    @handles(contract.SMS_DELIVERY_REPORTED)
     def handle_sms_delivery_reported(self, receipt: Event) -> None:
         """Keep the receipt; a phone that never got the SMS makes its recipient unreachable (sms_failed)."""
         data = receipt.data
-        changes = domain.after_delivery(data["status"], utcnow())
+        changes = sending.after_delivery(data["status"], utcnow())
         if self.notifications.record_delivery(data["sms_id"], data["status"], data["gateway_id"], data["at"], changes):
-            if changes["state"] == domain.FAILING:
+            if changes["state"] == sending.FAILING:
                 self.settle(self.notifications.get(data["sms_id"]))
 
-    @every_retry_poll
+    @every(SendPolicy, "retry_poll")
     def retry_due_sms(self) -> None:
         """Retry, time out and report failures from the database: survives restarts, once across replicas (CAS)."""
         now = utcnow()
         for stored in self.notifications.due(now):
-            changes = domain.due_step(stored, now, self.policy)
-            if stored["state"] == domain.FAILING:
+            changes = sending.due_step(stored, now, self.policy)
+            if stored["state"] == sending.FAILING:
                 self.publish_failure(stored)
             if self.notifications.move(stored, changes):
                 self.settle(stored | changes)
 
     # ---- officers' replies ---------------------------------------------------------------------
 
-    @handles(SMS_RECEIVED)
+    @handles(contract.SMS_RECEIVED)
     def handle_sms_received(self, inbound: Event) -> None:
         """The assigned officer's reply becomes officer_replied for dispatch; anything else gets a short help SMS."""
-        phone, at = domain.sender_phone(inbound.data["sender"]), inbound.data["at"]
+        phone, at = answers.sender_phone(inbound.data["sender"]), inbound.data["at"]
         if phone is None:
             log.warning("inbound SMS %s from a sender that is no phone number: no reply", inbound.id)
             return
         answer = self.notifications.answered(inbound.id)
         if answer is None:  # answered once, from the state it found; a repeat says the same again
-            outcome = domain.resolve_reply(inbound.data["text"], self.notifications.assignments_of(phone))
-            answer = self.notifications.answer(inbound.id, domain.reply_answer(
+            outcome = answers.resolve_reply(inbound.data["text"], self.notifications.assignments_of(phone))
+            answer = self.notifications.answer(inbound.id, answers.reply_answer(
                 outcome, inbound, phone, at, self.policy.help_interval), utcnow())
         if answer.get("help"):
             log.info("inbound SMS from %s not acted on: sending %s", mask_phone(phone), answer["help"]["kind"])
             self.send([answer["help"]], inbound)
             return
-        self.publish(OFFICER_REPLIED, answer["replied"], cause=inbound, correlationid=answer["report_id"])
+        self.publish(contract.OFFICER_REPLIED, answer["replied"], cause=inbound, correlationid=answer["report_id"])
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -162,24 +146,24 @@ class NotifyService:
         """Store each SMS once, then publish it; a redelivered cause republishes an unanswered first attempt."""
         for message in messages:
             stored, fresh = self.notifications.add(message, utcnow(), self.policy)
-            if not fresh and (stored["state"], stored["attempt"]) != (domain.REQUESTED, 1):
+            if not fresh and (stored["state"], stored["attempt"]) != (sending.REQUESTED, 1):
                 continue
             log.info("SMS %s to %s (%s): %s, %d segment(s)", stored["kind"], mask_phone(stored["to"]),
                      stored["recipient_role"], stored["encoding"], stored["segments"])
-            self.publish(SMS_REQUESTED, domain.sms_requested_data(stored), cause=cause,
-                         id=domain.sms_requested_id(stored), correlationid=stored.get("report_id"))
+            self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(stored), cause=cause,
+                         id=sending.sms_requested_id(stored), correlationid=stored.get("report_id"))
 
     def settle(self, moved: dict) -> None:
         """Publish what a state change means: the next attempt, or the failure."""
-        if moved["state"] == domain.REQUESTED:
+        if moved["state"] == sending.REQUESTED:
             log.info("SMS %s to %s: attempt %d", moved["_id"], mask_phone(moved["to"]), moved["attempt"])
-            self.publish(SMS_REQUESTED, domain.sms_requested_data(moved), id=domain.sms_requested_id(moved),
+            self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(moved), id=sending.sms_requested_id(moved),
                          correlationid=moved.get("report_id"))
-        elif moved["state"] == domain.FAILING:
+        elif moved["state"] == sending.FAILING:
             self.publish_failure(moved)
-            self.notifications.move(moved, {"state": domain.FAILED, "failed_at": utcnow()})
+            self.notifications.move(moved, {"state": sending.FAILED, "failed_at": utcnow()})
 
     def publish_failure(self, stored: dict) -> None:
         log.warning("SMS %s to %s failed: %s", stored["_id"], mask_phone(stored["to"]), stored.get("failure"))
-        self.publish(SMS_FAILED, domain.sms_failed_data(stored), id=domain.sms_failed_id(stored),
+        self.publish(contract.SMS_FAILED, sending.sms_failed_data(stored), id=sending.sms_failed_id(stored),
                      correlationid=stored.get("report_id"))

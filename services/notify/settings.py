@@ -1,37 +1,21 @@
-"""notify's settings (config.yml `SMS:`), handed to workers, and the retry timer that reads its interval there."""
+"""notify's settings (config.yml `SMS:`): how long the gateway has to answer, and how an SMS is retried."""
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
+from dataclasses import dataclass
+from typing import ClassVar
 
-from services.notify.domain import SendPolicy
-
-SMS_CONFIG_KEY = "SMS"
+from shared.settings import setting
 
 
-def policy_from(config: dict) -> SendPolicy:
-    return SendPolicy.from_config(config.get(SMS_CONFIG_KEY))
+@dataclass(frozen=True)
+class SendPolicy:
+    """Wait `answer_timeout` for accepted/refused, then retry with exponential backoff (`backoff_base`
+    doubling up to `backoff_max`, 50-100% jitter) up to `max_attempts`; then sms_failed."""
 
-
-class Policy(DependencyProvider):
-    """The send policy (timeouts, attempts, backoff), read once per container."""
-
-    def setup(self):
-        self.policy = policy_from(self.container.config)
-
-    def get_dependency(self, worker_ctx) -> SendPolicy:
-        return self.policy
-
-
-class RetryTimer(Timer):
-    """nameko's timer, with its interval from config (`SMS.RETRY_POLL`) rather than fixed in code."""
-
-    def __init__(self, **kwargs):
-        super().__init__(interval=SendPolicy().retry_poll, **kwargs)
-
-    def setup(self):
-        self.interval = policy_from(self.container.config).retry_poll
-        super().setup()
-
-
-every_retry_poll = RetryTimer.decorator
+    SECTION: ClassVar[str] = "SMS"
+    answer_timeout: float = setting(30.0, "seconds the gateway has to accept or refuse an SMS before a retry")
+    max_attempts: int = setting(5, "attempts at one SMS before it is given up on (sms_failed)")
+    backoff_base: float = setting(5.0, "seconds before the first retry; doubled for each later one")
+    backoff_max: float = setting(300.0, "the longest wait between two attempts (seconds)")
+    retry_poll: float = setting(1.0, "how often the retry timer looks for due retries and timeouts (seconds)")
+    help_interval: float = setting(600.0, "at most one help SMS per sender and kind in this many seconds")

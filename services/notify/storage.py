@@ -20,8 +20,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.notify import domain, templates
-from services.notify.domain import SendPolicy
+from services.notify import domain, sending, templates
+from services.notify.settings import SendPolicy
 from shared.mongo import MongoStorage, Store
 
 # The newest assignments of one phone a reply is matched against: closed ones explain a late reply.
@@ -38,7 +38,7 @@ class NotificationStore(Store):
 
     def add(self, message: dict[str, Any], now: datetime, policy: SendPolicy) -> tuple[dict[str, Any], bool]:
         """Record the SMS once: (stored, True) the first time, (the first record, False) on a redelivery."""
-        document = domain.new_outgoing(message, now, policy)
+        document = sending.new_outgoing(message, now, policy)
         try:
             self.db.notifications.insert_one(document)
             return document, True
@@ -52,8 +52,8 @@ class NotificationStore(Store):
         """Sent only now; a late acceptance still counts (the gateway has it) unless a receipt came first."""
         result = self.db.notifications.update_one(
             # A receipt may overtake its acceptance (two queues): once one is kept, it decides the state.
-            {"_id": sms_id, "state": {"$in": list(domain.WAITING) + [domain.FAILED]}, "delivery": {"$exists": False}},
-            {"$set": {"state": domain.SENT, "gateway_id": gateway_id, "accepted_at": at},
+            {"_id": sms_id, "state": {"$in": list(sending.WAITING) + [sending.FAILED]}, "delivery": {"$exists": False}},
+            {"$set": {"state": sending.SENT, "gateway_id": gateway_id, "accepted_at": at},
              "$unset": {"next_attempt_at": ""}})
         return result.modified_count == 1
 
@@ -65,7 +65,7 @@ class NotificationStore(Store):
 
     def waiting_for_answer(self, sms_id: str, attempt: int | None) -> dict[str, Any] | None:
         """The SMS if it still waits for the gateway's answer to `attempt` (any attempt when unknown)."""
-        query: dict[str, Any] = {"_id": sms_id, "state": domain.REQUESTED}
+        query: dict[str, Any] = {"_id": sms_id, "state": sending.REQUESTED}
         if attempt is not None:
             query["attempt"] = attempt
         return self.db.notifications.find_one(query)
@@ -77,7 +77,7 @@ class NotificationStore(Store):
                                            **changes}}
         if "next_attempt_at" not in changes:
             update["$unset"] = {"next_attempt_at": ""}
-        states = [domain.REQUESTED, domain.RETRYING, domain.SENT, "delivered", "unknown"]
+        states = [sending.REQUESTED, sending.RETRYING, sending.SENT, "delivered", "unknown"]
         result = self.db.notifications.update_one({"_id": sms_id, "state": {"$in": states}}, update)
         return result.modified_count == 1
 
@@ -87,7 +87,7 @@ class NotificationStore(Store):
         One query per state: the embedded server scans the whole collection for `$in` beside a
         range (every second, over every SMS ever sent), but uses the index for an equality."""
         due: list[dict[str, Any]] = []
-        for state in domain.WAITING:
+        for state in sending.WAITING:
             due += self.db.notifications.find({"state": state, "next_attempt_at": {"$lte": now}}).limit(limit)
         return due[:limit]
 

@@ -13,11 +13,13 @@ from marshmallow import ValidationError
 from services.reports import reasons as why
 from services.reports.dedup import index_keys
 from services.reports.lifecycle import transition
-from services.reports.schemas import DETAILS_SCHEMAS, PRIORITIES, IncidentReportedSchema
+from services.reports.schemas import DETAILS_SCHEMAS
 from services.reports.settings import IntakeSettings
 from shared import wilayah
 from shared.categories import categorise
 from shared.envelope import Event, derived_id
+from shared.events import PRIORITIES
+from shared.events.intake import IncidentReportedSchema
 from shared.lifecycle import CANCELLED, NEEDS_REVIEW, RECEIVED
 from shared.phones import normalise_phone
 

@@ -21,11 +21,11 @@ from marshmallow import ValidationError
 
 from services.reports import domain
 from services.reports import reasons as why
-from services.reports.schemas import IncidentReportedSchema
 from services.reports.settings import IntakeSettings, Open311Settings
 from shared import wilayah
 from shared.categories import CATEGORIES
 from shared.envelope import Event
+from shared.events.intake import IncidentReportedSchema
 from shared.lifecycle import CLOSED_STATUSES
 
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}

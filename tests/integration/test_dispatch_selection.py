@@ -8,7 +8,7 @@ import pytest
 from nameko.testing.services import entrypoint_waiter
 
 from services.dispatch.service import DispatchService
-from services.reports.schemas import ReportReceivedSchema
+from shared.events.reports import ReportReceivedSchema
 from tests.factories import of_type
 from tests.factories_dispatch import (
     BHABIN_MENTENG,

@@ -69,6 +69,15 @@ def test_an_assignment_ended_by_a_cancellation_is_declined_with_the_reason_and_n
     assert len(long["reason"]) == dispatch.REASSIGN_NOTE_LIMIT
 
 
+def test_the_decline_ending_a_cancelled_reports_assignment_says_so_in_a_field_a_typed_reason_cannot_fake():
+    assignment = {"_id": "a1", "report_id": "rep-1", "report": {"number": "MTG001"}, "state": "en_route",
+                  "officer": {"nrp": "90120344"}, "history": [{"state": "created", "at": T0, "via": "system"}]}
+    cancelled = dispatch.moved(assignment, dispatch.cancellation_step(assignment, "salah lapor", LATER))
+    assert dispatch.step_event_data(cancelled, "declined")["report_cancelled"] is True
+    typed = dispatch.step(assignment, "declined", LATER, "sms", "report cancelled: kata warga")
+    assert "report_cancelled" not in dispatch.step_event_data(dispatch.moved(assignment, typed), "declined")
+
+
 # ---------------------------------------------------------------- the board
 
 EVENTS = [received(), created(), step("assignment_acknowledged", at=T0 + timedelta(minutes=1)), cancelled_event(),
@@ -110,7 +119,7 @@ def test_only_the_officer_of_a_cancelled_report_gets_a_one_segment_stand_down_sm
     officer = {"nrp": "90120344", "name": "Bripda Rizky Pratama", "rank": "Bripda", "role": "polisi_rw",
                "phone": "+6281234500001"}
     data = {"assignment_id": "a1", "report_id": "rep-1", "number": "MTG001", "officer": officer, "at": LATER,
-            "via": "console", "reason": "report cancelled: pelapor menelepon, salah lapor"}
+            "via": "console", "reason": "report cancelled: pelapor menelepon, salah lapor", "report_cancelled": True}
     messages = notify.officer_report_cancelled_sms(event("assignment_declined", data, LATER, id="d1"))
     [sms_request] = messages
     assert sms_request["to"] == "+6281234500001" and sms_request["kind"] == "officer_report_cancelled"
@@ -118,7 +127,8 @@ def test_only_the_officer_of_a_cancelled_report_gets_a_one_segment_stand_down_sm
     assert sms.encode_info(sms_request["text"])[2] == 1
     again = notify.officer_report_cancelled_sms(event("assignment_declined", data, LATER, id="d1"))
     assert again[0]["sms_id"] == sms_request["sms_id"]
-    assert notify.officer_report_cancelled_sms(event("assignment_declined", data | {"reason": "sakit"}, LATER)) == []
+    plain_decline = data | {"reason": "sakit", "report_cancelled": False}
+    assert notify.officer_report_cancelled_sms(event("assignment_declined", plain_decline, LATER)) == []
 
 
 def test_an_answer_for_an_assignment_of_a_cancelled_report_is_refused_with_that_reason():

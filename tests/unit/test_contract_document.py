@@ -40,7 +40,7 @@ def test_committed_payload_data_is_the_marshmallow_schema_the_code_validates_wit
         event_type: EventType, committed):
     payload = committed["components"]["messages"][event_type.name]["payload"]
     drift = generate.differences(generate.json_schema(event_type.schema), payload["properties"]["data"])
-    assert not drift, f"{event_type.schema_path} and the document disagree:\n" + "\n".join(drift)
+    assert not drift, f"{event_type.schema_class.__qualname__} and the document disagree:\n" + "\n".join(drift)
     assert payload["properties"]["type"] == {"type": "string", "const": event_type.name}
     assert "data" in payload["required"] and "type" in payload["required"]
 

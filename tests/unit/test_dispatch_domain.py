@@ -9,12 +9,13 @@ from datetime import datetime, timedelta, timezone
 import h3
 import pytest
 
-from services.dispatch import assignments, choice, geo, schemas, shifts
+from services.dispatch import assignments, choice, geo, shifts
 from services.dispatch.exceptions import InvalidOfficer, InvalidTransition, NotAssignedOfficer
 from services.dispatch.officers import located
 from services.dispatch.roster import RosterError, csv_entry, parse_officer, parse_roster, read_entries
 from services.dispatch.settings import Settings
 from shared.envelope import Event
+from shared.events import dispatch as dispatch_events
 from shared.settings import load
 from tests.factories import DEMO_ROSTER
 
@@ -277,4 +278,4 @@ def test_the_trimmed_ring_still_holds_every_point_in_reach_and_drops_the_corners
 
 
 def test_the_event_schema_names_every_selection_rule():
-    assert set(schemas.RULES) == set(choice.RULES)
+    assert set(dispatch_events.RULES) == set(choice.RULES)

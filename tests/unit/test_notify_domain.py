@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notify import domain, sms, templates
+from services.notify import domain, sending, sms, templates, texts
 from services.notify.exceptions import TemplateDoesNotFit
+from services.notify.settings import SendPolicy
+from shared import settings
 from shared.contract import INCIDENT_REPORTED, load_event
 from tests.factories import create_incident
 from tests.factories_notify import (
@@ -40,16 +42,16 @@ LONG_VALUES = {
     "number": "C0FFEE",
     "original": "ABCDEF",
     "category": max(templates.DUTY_CATEGORY_NAMES.values(), key=len),
-    "place": domain.place_text(LONG_PLACE),
-    "address": domain.address_text(LONG_PLACE),
-    "detail": domain.sentence(LONG_DESCRIPTION),
+    "place": texts.place_text(LONG_PLACE),
+    "address": texts.address_text(LONG_PLACE),
+    "detail": texts.sentence(LONG_DESCRIPTION),
     "declines": 12,
     "count": 12,
     "numbers": "C0FFEE, A1B2C3, 99FF00, 123456, ABCDEF, 0F0F0F",
     "code": "SELESAI",
     "time": "23:59 WITA",
-    "officer": domain.officer_title(LONG_OFFICER),
-    "reasons": domain.rejection_reasons_text({"location": "x", "reporter.phone": "x", "category": "x",
+    "officer": texts.officer_title(LONG_OFFICER),
+    "reasons": texts.rejection_reasons_text({"location": "x", "reporter.phone": "x", "category": "x",
                                               "description": "x", "occurred_at": "x", "envelope": "x"}),
     "cancel_reason": "Pelapor menelepon kembali: kejadian sudah diselesaikan warga sendiri " * 4,
 }
@@ -108,7 +110,7 @@ def test_an_emoji_a_citizen_typed_is_left_out_rather_than_making_the_sms_ucs2():
 @pytest.mark.parametrize("name", sorted(templates.TEMPLATES))
 def test_every_template_with_the_longest_realistic_values_is_one_gsm7_segment(name):
     template = templates.TEMPLATES[name]
-    text = domain.render(template, **values_for(template))
+    text = texts.render(template, **values_for(template))
     assert sms.encode_info(text)[0] == sms.GSM7
     assert sms.encode_info(text)[2] == 1, text
     for fact in ("number", "original", "code", "time"):  # what a person acts on is never cut
@@ -127,14 +129,14 @@ def test_every_template_with_everyday_values_is_sent_whole(name):
                 "declines": 2, "count": 2, "numbers": "4B21C0, 9F00A1", "code": "OK", "time": "08:15 WIB",
                 "officer": "Bripka Agus Setiawan", "reasons": "lokasi", "cancel_reason": "salah lapor"}
     values = {key: everyday[key] for key in fields_of(template)}
-    text = domain.render(template, **values)
+    text = texts.render(template, **values)
     assert "..." not in text and all(str(v).strip(", ") in text for v in values.values())
 
 
 def test_a_template_that_cannot_fit_is_refused_with_a_readable_reason():
     too_long = templates.Template("too_long", "officer", "x" * 150 + " {number} " + "y" * 20)
     with pytest.raises(TemplateDoesNotFit, match="too_long.*does not fit one segment"):
-        domain.render(too_long, number="C0FFEE")
+        texts.render(too_long, number="C0FFEE")
 
 
 def test_the_officer_sms_keeps_the_reply_codes_and_gives_way_on_the_description():
@@ -189,7 +191,7 @@ def test_a_rejection_without_a_phone_sends_nothing():
     ({"body": "not valid JSON"}, "isi laporan"),
 ])
 def test_rejection_reasons_are_named_as_a_citizen_would(reasons, text):
-    assert domain.rejection_reasons_text(reasons) == text
+    assert texts.rejection_reasons_text(reasons) == text
 
 
 def test_the_reporters_followed_are_those_of_the_report_and_its_duplicates_with_the_reports_own_summary():
@@ -234,6 +236,20 @@ def test_escalation_without_a_duty_desk_sends_nothing():
                                                                                 duty_desk=None))) == []
 
 
+def test_an_officer_whose_decline_reason_merely_starts_like_a_cancellation_is_not_told_to_stand_down():
+    typed = as_event(create_step("declined", create_assignment_created(create_report_received()), via="sms",
+                                 data={"reason": "report cancelled: kata warga sudah selesai"}))
+    assert domain.officer_report_cancelled_sms(typed) == []
+
+
+def test_the_officer_of_a_cancelled_report_is_told_to_stand_down_with_the_duty_officers_reason():
+    cancelled = as_event(create_step("declined", create_assignment_created(create_report_received()),
+                                     data={"reason": "report cancelled: salah lapor", "report_cancelled": True}))
+    [stand_down] = domain.officer_report_cancelled_sms(cancelled)
+    assert stand_down["kind"] == "officer_report_cancelled" and stand_down["to"] == OFFICER["phone"]
+    assert "(salah lapor)" in stand_down["text"]
+
+
 def test_one_sms_id_per_recipient_and_cause():
     first, second = cause(), cause()
     assert domain.sms_id_for(first, "+62811") == domain.sms_id_for(first, "+62811")
@@ -246,7 +262,7 @@ def test_one_sms_id_per_recipient_and_cause():
     ({"rank": "Bripda", "name": "Rizky Pratama"}, "Bripda Rizky Pratama"),
 ])
 def test_the_rank_is_said_once(officer, title):
-    assert domain.officer_title(officer) == title
+    assert texts.officer_title(officer) == title
 
 
 @pytest.mark.parametrize("village, shown", [
@@ -254,7 +270,7 @@ def test_the_rank_is_said_once(officer, title):
     (None, "14:05 WIB"),
 ])
 def test_times_are_in_the_provinces_zone(village, shown):
-    assert domain.local_time(datetime(2025, 3, 1, 7, 5, tzinfo=timezone.utc), village) == shown
+    assert texts.local_time(datetime(2025, 3, 1, 7, 5, tzinfo=timezone.utc), village) == shown
 
 
 @pytest.mark.parametrize("place, text", [
@@ -263,49 +279,49 @@ def test_times_are_in_the_provinces_zone(village, shown):
     ({"village_code": None, "village_name": None, "rw": None}, "lokasi belum jelas"),
 ])
 def test_place_names_say_kelurahan_or_desa(place, text):
-    assert domain.place_text(place) == text
+    assert texts.place_text(place) == text
 
 
 # ---- the send policy ----------------------------------------------------------------------------
 
-POLICY = domain.SendPolicy(answer_timeout=10, max_attempts=3, backoff_base=2, backoff_max=5)
+POLICY = SendPolicy(answer_timeout=10, max_attempts=3, backoff_base=2, backoff_max=5)
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("attempt, low, high", [(1, 1, 2), (2, 2, 4), (3, 2.5, 5), (9, 2.5, 5)])
 def test_backoff_doubles_up_to_a_cap_with_jitter_between_half_and_all_of_it(attempt, low, high):
-    assert domain.retry_delay(attempt, POLICY, rand=lambda: 0.0) == low
-    assert domain.retry_delay(attempt, POLICY, rand=lambda: 1.0) == high
+    assert sending.retry_delay(attempt, POLICY, rand=lambda: 0.0) == low
+    assert sending.retry_delay(attempt, POLICY, rand=lambda: 1.0) == high
 
 
 def test_a_temporary_refusal_is_retried_after_the_backoff_until_the_last_attempt():
-    retry = domain.after_refusal(1, {"temporary": True, "reason": "busy"}, NOW, POLICY, rand=lambda: 1.0)
-    assert retry["state"] == domain.RETRYING and retry["next_attempt_at"] == NOW + timedelta(seconds=2)
-    last = domain.after_refusal(3, {"temporary": True, "reason": "busy"}, NOW, POLICY)
-    assert last["state"] == domain.FAILING and "after 3 attempts" in last["failure"]
+    retry = sending.after_refusal(1, {"temporary": True, "reason": "busy"}, NOW, POLICY, rand=lambda: 1.0)
+    assert retry["state"] == sending.RETRYING and retry["next_attempt_at"] == NOW + timedelta(seconds=2)
+    last = sending.after_refusal(3, {"temporary": True, "reason": "busy"}, NOW, POLICY)
+    assert last["state"] == sending.FAILING and "after 3 attempts" in last["failure"]
 
 
 def test_a_final_refusal_gives_up_at_once():
-    assert domain.after_refusal(1, {"temporary": False, "reason": "blocked"}, NOW, POLICY)["state"] == domain.FAILING
+    assert sending.after_refusal(1, {"temporary": False, "reason": "blocked"}, NOW, POLICY)["state"] == sending.FAILING
 
 
 def test_the_timer_times_out_an_unanswered_attempt_publishes_a_due_retry_and_reports_a_failure():
-    timed_out = domain.due_step({"state": domain.REQUESTED, "attempt": 1}, NOW, POLICY)
-    assert timed_out["state"] == domain.RETRYING and "no answer" in timed_out["last_refusal"]
-    retry = domain.due_step({"state": domain.RETRYING, "attempt": 1}, NOW, POLICY)
-    assert retry == {"state": domain.REQUESTED, "attempt": 2, "requested_at": NOW,
+    timed_out = sending.due_step({"state": sending.REQUESTED, "attempt": 1}, NOW, POLICY)
+    assert timed_out["state"] == sending.RETRYING and "no answer" in timed_out["last_refusal"]
+    retry = sending.due_step({"state": sending.RETRYING, "attempt": 1}, NOW, POLICY)
+    assert retry == {"state": sending.REQUESTED, "attempt": 2, "requested_at": NOW,
                      "next_attempt_at": NOW + timedelta(seconds=10)}
-    assert domain.due_step({"state": domain.FAILING, "attempt": 3}, NOW, POLICY)["state"] == domain.FAILED
+    assert sending.due_step({"state": sending.FAILING, "attempt": 3}, NOW, POLICY)["state"] == sending.FAILED
 
 
 @pytest.mark.parametrize("status, state", [
     ("delivered", "delivered"), ("unknown", "unknown"),
-    ("undelivered", domain.FAILING), ("expired", domain.FAILING), ("rejected", domain.FAILING),
+    ("undelivered", sending.FAILING), ("expired", sending.FAILING), ("rejected", sending.FAILING),
 ])
 def test_a_receipt_of_non_delivery_makes_the_recipient_unreachable(status, state):
-    assert domain.after_delivery(status, NOW)["state"] == state
+    assert sending.after_delivery(status, NOW)["state"] == state
 
 
 def test_policy_reads_config_values_of_any_yaml_type():
-    policy = domain.SendPolicy.from_config({"ANSWER_TIMEOUT": "0.5", "MAX_ATTEMPTS": 3})
+    policy = settings.load(SendPolicy, {"ANSWER_TIMEOUT": "0.5", "MAX_ATTEMPTS": 3, "BACKOFF_MAX": ""})
     assert (policy.answer_timeout, policy.max_attempts, policy.backoff_max) == (0.5, 3, 300.0)

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.notify import domain, replies, templates
+from services.notify import answers, replies, templates, texts
 
 OPEN = {"_id": "a1", "number": "C0FFEE", "number_key": "C0FFEE", "nrp": "90120344", "report_id": "r1", "open": True}
 OTHER_OPEN = {"_id": "a2", "number": "ABCDEF", "number_key": "ABCDEF", "nrp": "90120344", "report_id": "r2",
@@ -43,43 +43,43 @@ def test_every_code_shown_in_the_officer_sms_is_one_the_parser_reads():
 
 @pytest.mark.parametrize("text", ["OK C0FFEE", "ok", "OK no c0ffee"])
 def test_the_assigned_officers_reply_acts_on_the_open_assignment(text):
-    outcome = domain.resolve_reply(text, [OPEN, CLOSED])
+    outcome = answers.resolve_reply(text, [OPEN, CLOSED])
     assert (outcome.assignment, outcome.action, outcome.help) == (OPEN, "acknowledge", None)
 
 
 def test_a_reply_without_a_number_is_only_taken_when_exactly_one_assignment_is_open():
-    outcome = domain.resolve_reply("tiba", [OPEN, OTHER_OPEN])
+    outcome = answers.resolve_reply("tiba", [OPEN, OTHER_OPEN])
     assert outcome.assignment is None and outcome.help is templates.OFFICER_REPLY_WHICH
-    assert "C0FFEE, ABCDEF" in domain.render(outcome.help, **outcome.help_values)
+    assert "C0FFEE, ABCDEF" in texts.render(outcome.help, **outcome.help_values)
 
 
 def test_a_reply_with_the_number_picks_that_assignment_among_several():
-    assert domain.resolve_reply("SELESAI ABCDEF aman", [OPEN, OTHER_OPEN]).assignment is OTHER_OPEN
+    assert answers.resolve_reply("SELESAI ABCDEF aman", [OPEN, OTHER_OPEN]).assignment is OTHER_OPEN
 
 
 def test_a_reply_from_a_phone_that_is_not_the_assigned_officers_acts_on_nothing():
-    outcome = domain.resolve_reply("OK C0FFEE", [])
+    outcome = answers.resolve_reply("OK C0FFEE", [])
     assert outcome.assignment is None and outcome.help is templates.OFFICER_REPLY_NOT_YOURS
 
 
 def test_a_late_reply_to_a_closed_assignment_acts_on_nothing():
-    outcome = domain.resolve_reply("OK 123456", [CLOSED])
+    outcome = answers.resolve_reply("OK 123456", [CLOSED])
     assert outcome.assignment is None and outcome.help is templates.OFFICER_REPLY_NOT_YOURS
 
 
 def test_an_officer_who_writes_something_else_gets_the_codes():
-    outcome = domain.resolve_reply("siapa ini?", [OPEN])
-    assert outcome.help is templates.OFFICER_REPLY_HELP and "OK C0FFEE" in domain.render(
+    outcome = answers.resolve_reply("siapa ini?", [OPEN])
+    assert outcome.help is templates.OFFICER_REPLY_HELP and "OK C0FFEE" in texts.render(
         outcome.help, **outcome.help_values)
 
 
 def test_a_stranger_is_told_this_number_takes_no_reports():
-    outcome = domain.resolve_reply("Ada maling di rumah saya!", [])
+    outcome = answers.resolve_reply("Ada maling di rumah saya!", [])
     assert outcome.help is templates.STRANGER_HELP
 
 
 def test_the_decline_reason_travels_to_dispatch():
-    outcome = domain.resolve_reply("TOLAK C0FFEE sedang dinas luar kota", [OPEN])
-    data = domain.officer_replied_data(outcome, "+6281210010505", datetime(2025, 3, 1, tzinfo=timezone.utc))
+    outcome = answers.resolve_reply("TOLAK C0FFEE sedang dinas luar kota", [OPEN])
+    data = answers.officer_replied_data(outcome, "+6281210010505", datetime(2025, 3, 1, tzinfo=timezone.utc))
     assert (data["action"], data["text"], data["assignment_id"], data["nrp"]) == (
         "decline", "sedang dinas luar kota", "a1", "90120344")
