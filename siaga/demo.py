@@ -224,8 +224,7 @@ def follow(observer: Observer, console: Console) -> None:
 
 def describe_start(system: System, settings: SiagaSettings, console: Console) -> None:
     """Where this instance runs, so a second one (or a command such as `siaga roster import`) can find it."""
-    console.print(f"Siaga instance [bold]{settings.instance}[/]: broker {Connection(system.amqp_uri).as_uri()}, "
-                  f"broker users {settings.user_name('<party>')}, databases "
+    console.print(f"Broker {Connection(system.amqp_uri).as_uri()} (users {settings.user_name('<party>')}), databases "
                   f"{', '.join(system.database_name(service) for service in SERVICES)}")
     where = (f"embedded SecantusDB at {system.mongo_uri} (data in {system.storage_path}, emptied for the demo)"
              if system.mongo else f"MongoDB at {system.mongo_uri}")

@@ -21,6 +21,8 @@ from shared.settings import load, setting
 
 SERVICES = ("reports", "dispatch", "notify", "console")
 LOCAL_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
+# Services with an HTTP side, and the variable their config.yml reads the address from.
+HTTP_VARIABLES = {"reports": "REPORTS_HTTP_ADDRESS", "console": "CONSOLE_HTTP_ADDRESS"}
 INSTANCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 
@@ -47,9 +49,9 @@ class SiagaSettings:
     mongo_uri: str = setting("", "a real MongoDB; unset: the embedded server, started for the run",
                              key="MONGO_URI")
     reports_http_address: str = setting("", "Open311's host:port; unset: 127.0.0.1:8311 in the demo "
-                                        "while free, else a free port", key="REPORTS_HTTP_ADDRESS")
+                                        "while free, else a free port", key=HTTP_VARIABLES["reports"])
     console_http_address: str = setting("", "the console's host:port; unset: 127.0.0.1:8080 in the demo "
-                                        "while free, else a free port", key="CONSOLE_HTTP_ADDRESS")
+                                        "while free, else a free port", key=HTTP_VARIABLES["console"])
     demo_exit: bool = setting(False, "the demo exits after its table", key="SIAGA_DEMO_EXIT")
 
     @property

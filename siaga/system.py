@@ -21,12 +21,10 @@ from shared import topology
 from shared.config import PROJECT_ROOT
 from shared.embedded_db import EmbeddedMongo, free_port
 from shared.mongo import connect
-from siaga.settings import SERVICES, SiagaSettings, database_variable, siaga_settings
+from siaga.settings import HTTP_VARIABLES, SERVICES, SiagaSettings, database_variable, siaga_settings
 
 SIMULATOR = "sms-gateway"
 SIMULATOR_QUEUE = "evt-notify-sms_requested--sms-gateway"
-# Services with an HTTP side, and the variable their config.yml reads the address from.
-HTTP_SETTINGS = {"reports": "REPORTS_HTTP_ADDRESS", "console": "CONSOLE_HTTP_ADDRESS"}
 
 
 def address_is_free(address: str) -> bool:
@@ -45,7 +43,7 @@ def choose_http_addresses(given: Mapping[str, str], preferred: Mapping[str, str]
     """An address the user set is used as is, and must be free; a preferred one (the demo's
     well-known ports) only while free; otherwise any free port, so that systems can share a machine."""
     chosen = {}
-    for service, variable in HTTP_SETTINGS.items():
+    for service, variable in HTTP_VARIABLES.items():
         address = given.get(service)
         if address and not address_is_free(address):
             raise RuntimeError(f"{variable}={address} is already in use (another Siaga instance?); "
@@ -151,8 +149,8 @@ class System:
             "PYTHONPATH": str(PROJECT_ROOT),
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
         }
-        if service in HTTP_SETTINGS:
-            env[HTTP_SETTINGS[service]] = self.http_addresses[service]
+        if service in HTTP_VARIABLES:
+            env[HTTP_VARIABLES[service]] = self.http_addresses[service]
         log = open(self.log_dir / f"{service}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(PROJECT_ROOT / "services" / service / "config.yml"),
