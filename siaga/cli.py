@@ -6,8 +6,9 @@
     siaga watch                     every event, as a readable stream
     siaga declare                   declare the broker topology and exit
 
-Broker and database come from AMQP_URI and MONGO_URI, as everywhere else. When either cannot be
-reached, the command says what it tried and what to do, not a traceback.
+Broker and database come from AMQP_URI and MONGO_URI, as everywhere else; SIAGA_INSTANCE picks
+which Siaga (its vhost when AMQP_URI is unset, its databases) when several share a machine. When
+either cannot be reached, the command says what it tried and what to do, not a traceback.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from rich.progress import Progress
 from shared.config import service_config
 from shared.contract import EVENT_TYPES, INCIDENT_REPORTED
 from shared.phones import mask_phone
+from siaga.settings import siaga_settings, use_instance
 
 app = typer.Typer(help="Siaga: community-policing dispatch. Try it, feed it, watch it.", no_args_is_help=True)
 roster_app = typer.Typer(help="The officer roster (dispatch).", no_args_is_help=True)
@@ -39,7 +41,7 @@ class Unreachable(Exception):
 
 
 def amqp_uri() -> str:
-    return service_config("reports")["AMQP_URI"]
+    return siaga_settings().broker_uri
 
 
 def broker() -> Connection:
@@ -165,6 +167,7 @@ def declare() -> None:
 
 
 def main() -> None:
+    use_instance()
     try:
         app()
     except Unreachable as exc:

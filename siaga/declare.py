@@ -1,6 +1,6 @@
 """Declare Siaga's whole broker topology (exchanges, queues, dead letter) and exit.
 
-    AMQP_URI=amqp://… python -m siaga.declare
+    AMQP_URI=amqp://… python -m siaga.declare     # unset: the local broker, on the instance's vhost
 
 Run before any service or upstream app starts, so no early event is routed nowhere.
 """
@@ -9,12 +9,11 @@ from __future__ import annotations
 import sys
 
 from shared import topology
-from shared.config import service_config
+from siaga.settings import siaga_settings
 
 
 def main() -> int:
-    amqp_uri = service_config("reports")["AMQP_URI"]
-    for name in topology.declare_topology(amqp_uri):
+    for name in topology.declare_topology(siaga_settings().broker_uri):
         print(name)
     return 0
 

@@ -2,6 +2,7 @@
 
     python -m siaga.demo                  # keeps running (and printing events) until Ctrl-C
     python -m siaga.demo --exit-after-demo   # or SIAGA_DEMO_EXIT=1: for tests and CI
+    SIAGA_INSTANCE=demo2 python -m siaga.demo   # a second demo beside the first (see siaga.settings)
 
 The demo plays the upstream apps (it publishes plain JSON on intake.events like any app would)
 and the SMS gateway (it consumes the gateway's queue), so what it shows is what they would see.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import sys
@@ -29,11 +29,13 @@ from shared.config import PROJECT_ROOT
 from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
 from shared.phones import mask_phone
 from shared.topology import external_queue
+from siaga.settings import SERVICES, SiagaSettings, use_instance
 from siaga.system import System
 
 ROSTER = PROJECT_ROOT / "services" / "dispatch" / "demo_roster.json"
 # The simulated gateway accepts and delivers every SMS; simulated officers answer "OK <number>".
 SIMULATOR_ARGS = ("--auto-reply", "OK {number}", "--reply-delay", "1")
+# Well-known addresses the README names, taken only while free and when the user set none.
 DEMO_HTTP = {"reports": "127.0.0.1:8311", "console": "127.0.0.1:8080"}
 DEMO_OPERATOR = "piket.menteng"
 UPSTREAM_QUEUE = external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
@@ -119,7 +121,7 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
     rejected = next((e for e in events if e["type"] == "report_rejected"
                      and e["data"]["original"]["id"] == incident["id"]), None)
     if rejected:
-        return {"status": "ditolak", "detail": "; ".join(flatten(rejected["data"]["reasons"])), "sms": None}
+        return {"status": "rejected", "detail": "; ".join(flatten(rejected["data"]["reasons"])), "sms": None}
     received = next((e for e in events if e["type"] == "report_received" and e["causationid"] == incident["id"]), None)
     if not received:
         return None
@@ -136,10 +138,10 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
                              and e["data"]["assignment_id"] == decision["data"]["assignment_id"]), None)
         if not acknowledged:
             return None  # the simulated officer answers "OK <number>" by SMS a moment later
-        status = f"diterima ({acknowledged['data']['via']})"
+        status = f"acknowledged ({acknowledged['data']['via']})"
     else:
         who = f"{(decision['data']['duty_desk'] or {}).get('name', '-')}\n{decision['data']['reason']}"
-        status = "eskalasi"
+        status = "escalated"
     return {"status": status, "report": received["data"], "detail": who, "sms": message["data"]}
 
 
@@ -153,20 +155,20 @@ def flatten(reasons: Any, prefix: str = "") -> list[str]:
 
 def outcome_table(incidents: list[dict], outcomes: list[dict | None]) -> Table:
     table = Table(title="Siaga demo — Polsek Metro Menteng (31.71.06)", show_lines=True)
-    for column, width in (("Laporan", 8), ("Sumber", 11), ("Kategori", 17), ("Lokasi", 11),
-                          ("Hasil", 10), ("Petugas / alasan", 24), ("SMS", 44)):
+    for column, width in (("Report", 8), ("Source", 11), ("Category", 17), ("Place", 11),
+                          ("Outcome", 12), ("Officer / reason", 24), ("SMS", 44)):
         table.add_column(column, min_width=width, max_width=width, overflow="fold")
     for incident, outcome in zip(incidents, outcomes):
         data = incident["data"]
         place = data["location"].get("village_code", "-") + (f" RW{data['location']['rw']:02d}"
                                                               if data["location"].get("rw") else "")
         if outcome is None:
-            table.add_row("-", data["source_kind"], data["category"], place, "[red]tidak ada hasil[/]", "", "")
+            table.add_row("-", data["source_kind"], data["category"], place, "[red]no outcome[/]", "", "")
             continue
         report = outcome.get("report") or {}
         sms = outcome["sms"]
-        sms_cell = (f"ke {mask_phone(sms['to'])} [{sms['encoding']}, {sms['segments']} segmen]\n{sms['text']}"
-                    if sms else "-")
+        segments = f"{sms['segments']} segment{'s' if sms['segments'] > 1 else ''}" if sms else ""
+        sms_cell = f"to {mask_phone(sms['to'])} [{sms['encoding']}, {segments}]\n{sms['text']}" if sms else "-"
         priority = report.get("priority", "")
         category = f"{report.get('category', data['category'])} {priority}".strip()
         if priority == "P1":
@@ -190,7 +192,7 @@ def demo_operator(system: System) -> str:
 def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[Observer, bool]:
     count = load_roster_file(ROSTER, system.mongo_uri)
     console.print(f"Roster loaded: {count} officers of Polsek Metro Menteng from {ROSTER.relative_to(PROJECT_ROOT)}")
-    console.print(f"[bold]Konsol piket: http://{system.http_addresses['console']}/[/]  masuk sebagai "
+    console.print(f"[bold]Duty console: http://{system.http_addresses['console']}/[/]  log in as "
                   f"[bold]{DEMO_OPERATOR}[/] / [bold]{demo_operator(system)}[/]")
     observer = Observer(system.amqp_uri)
     incidents = [incident_envelope(sample) for sample in SAMPLES]
@@ -218,24 +220,38 @@ def follow(observer: Observer, console: Console) -> None:
         time.sleep(0.2)
 
 
+def describe_start(system: System, settings: SiagaSettings, console: Console) -> None:
+    """Where this instance runs, so a second one (or a command such as `siaga roster import`) can find it."""
+    console.print(f"Broker {Connection(system.amqp_uri).as_uri()} (users {settings.user_name('<party>')}), databases "
+                  f"{', '.join(system.database_name(service) for service in SERVICES)}")
+    where = (f"embedded SecantusDB at {system.mongo_uri} (data in {system.storage_path}, emptied for the demo)"
+             if system.mongo else f"MongoDB at {system.mongo_uri}")
+    console.print(f"Database: {where}")
+    console.print(f"Services reports, dispatch, notify, console and the SMS gateway simulator are consuming"
+                  f"{', each as its own broker user' if system.amqp_uris else ''}; logs in {system.log_dir}")
+    moved = [f"{DEMO_HTTP[service]} is taken, so {service} listens on {address}"
+             for service, address in system.http_addresses.items()
+             if service not in settings.http_addresses and address != DEMO_HTTP[service]]
+    if moved:
+        console.print(f"[yellow]{'; '.join(moved)}[/]")
+    console.print(f"Open311 GeoReport v2: http://{system.http_addresses['reports']}/open311/v2/services.json")
+
+
 def main(argv: list[str] | None = None) -> int:
+    settings = use_instance()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exit-after-demo", action="store_true",
-                        default=os.environ.get("SIAGA_DEMO_EXIT", "") not in ("", "0", "false"),
+    parser.add_argument("--exit-after-demo", action="store_true", default=settings.demo_exit,
                         help="stop after showing the demo (also SIAGA_DEMO_EXIT=1)")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 160))
-    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, http_addresses=DEMO_HTTP,
-                    least_privilege=shutil.which("rabbitmqctl") is not None, fresh_databases=True)
-    where = system.mongo_uri or f"embedded SecantusDB, data in {system.storage_path} (emptied for the demo)"
-    console.print(f"Starting Siaga: broker {Connection(system.amqp_uri).as_uri()}, database {where}")
+    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, preferred_http=DEMO_HTTP,
+                    least_privilege=shutil.which("rabbitmqctl") is not None, fresh_databases=True, settings=settings)
+    console.print(f"Starting Siaga instance {settings.instance}…")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     observer = None
     try:
         system.start()
-        console.print(f"Services reports, dispatch, notify, console and the SMS gateway simulator are consuming"
-                      f"{', each as its own broker user' if system.amqp_uris else ''}; logs in {system.log_dir}")
-        console.print(f"Open311 GeoReport v2: http://{system.http_addresses['reports']}/open311/v2/services.json")
+        describe_start(system, settings, console)
         observer, complete = run_demo(system, console)
         if args.exit_after_demo:
             return 0 if complete else 1

@@ -1,55 +1,81 @@
-"""Run the whole system on one machine: embedded DB (unless MONGO_URI), topology, three services.
+"""Run the whole system on one machine: embedded DB (unless MONGO_URI), topology, four services.
 
-Used by the demo and by the end-to-end tests, so both run exactly what an operator runs.
+Used by the demo and by the end-to-end tests, so both run exactly what an operator runs. Several
+systems can share one machine, one broker and one MongoDB: each runs as an instance
+(`siaga.settings`) with its own vhost, broker users, databases, files and HTTP ports.
 """
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Mapping
 
 from kombu import Connection
 
 from shared import topology
-from shared.config import PROJECT_ROOT, service_config
+from shared.config import PROJECT_ROOT
 from shared.embedded_db import EmbeddedMongo, free_port
 from shared.mongo import connect
+from siaga.settings import HTTP_VARIABLES, SERVICES, SiagaSettings, database_variable, siaga_settings
 
-SERVICES = ("reports", "dispatch", "notify", "console")
-DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 SIMULATOR = "sms-gateway"
 SIMULATOR_QUEUE = "evt-notify-sms_requested--sms-gateway"
-# Services with an HTTP side, and the variable their config.yml reads the address from.
-HTTP_SETTINGS = {"reports": "REPORTS_HTTP_ADDRESS", "console": "CONSOLE_HTTP_ADDRESS"}
+
+
+def address_is_free(address: str) -> bool:
+    """Nothing listens there (a socket lingering after its server closed does not count)."""
+    host, _, port = address.rpartition(":")
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return False
+    return True
+
+
+def choose_http_addresses(given: Mapping[str, str], preferred: Mapping[str, str]) -> dict[str, str]:
+    """An address the user set is used as is, and must be free; a preferred one (the demo's
+    well-known ports) only while free; otherwise any free port, so that systems can share a machine."""
+    chosen = {}
+    for service, variable in HTTP_VARIABLES.items():
+        address = given.get(service)
+        if address and not address_is_free(address):
+            raise RuntimeError(f"{variable}={address} is already in use (another Siaga instance?); "
+                               f"set {variable} to a free host:port")
+        wished = preferred.get(service)
+        chosen[service] = address or (wished if wished and address_is_free(wished) else f"127.0.0.1:{free_port()}")
+    return chosen
 
 
 class System:
-    """Three `nameko run` processes against one broker and one MongoDB (each service its own database)."""
+    """Four `nameko run` processes against one broker and one MongoDB (each service its own database)."""
 
     def __init__(self, amqp_uri: str | None = None, mongo_uri: str | None = None,
-                 storage_path: str = str(PROJECT_ROOT / "var" / "mongo"),
-                 log_dir: Path = PROJECT_ROOT / "var" / "log", extra_env: dict[str, str] | None = None,
+                 storage_path: str | None = None, log_dir: Path | None = None,
+                 extra_env: dict[str, str] | None = None,
                  gateway_simulator: bool = False, simulator_args: tuple[str, ...] = (),
-                 http_addresses: dict[str, str] | None = None, least_privilege: bool = False,
-                 fresh_databases: bool = False):
-        self.amqp_uri = amqp_uri or os.environ.get("AMQP_URI") or DEFAULT_AMQP_URI
-        self.mongo_uri = mongo_uri or os.environ.get("MONGO_URI")
-        self.storage_path = storage_path
-        self.log_dir = Path(log_dir)
-        self.extra_env = extra_env or {}
+                 preferred_http: dict[str, str] | None = None, least_privilege: bool = False,
+                 fresh_databases: bool = False, settings: SiagaSettings | None = None):
+        self.settings = settings or siaga_settings()
+        self.amqp_uri = amqp_uri or self.settings.broker_uri
+        self.mongo_uri = mongo_uri or self.settings.mongo_uri or None
+        self.storage_path = storage_path or str(self.settings.var_dir / "mongo")
+        self.log_dir = Path(log_dir or self.settings.var_dir / "log")
+        # The instance's database names, unless the user or the caller named a service's own.
+        self.env = self.settings.database_environment() | dict(os.environ) | (extra_env or {})
         self.mongo: EmbeddedMongo | None = None
         self.processes: dict[str, subprocess.Popen] = {}
         # Off by default: the end-to-end tests read the gateway's queue themselves.
         self.gateway_simulator = gateway_simulator
         self.simulator_args = tuple(simulator_args)
-        # An address from the caller or the environment wins; otherwise a free port, so that
-        # several systems (a demo and a test run) can share one machine.
-        given = http_addresses or {}
-        self.http_addresses = {service: given.get(service) or os.environ.get(variable)
-                               or f"127.0.0.1:{free_port()}" for service, variable in HTTP_SETTINGS.items()}
+        self.preferred_http = preferred_http or {}
+        self.http_addresses: dict[str, str] = {}
         # Each service as its own least-privilege broker user (needs rabbitmqctl on this machine).
         self.least_privilege = least_privilege
         self.amqp_uris: dict[str, str] = {}
@@ -57,21 +83,27 @@ class System:
         self.fresh_databases = fresh_databases
 
     def start(self, timeout: float = 60.0) -> "System":
+        self.http_addresses = choose_http_addresses(self.settings.http_addresses, self.preferred_http)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.least_privilege:
+            from siaga.broker_users import ensure_vhost
+
+            ensure_vhost(self.amqp_uri)
+        topology.declare_topology(self.amqp_uri)
+        queues = [queue.name for service_cls in topology.siaga_service_classes()
+                  for queue in topology.service_queues(service_cls)]
+        self._refuse_if_running(queues)
+        if self.least_privilege:
+            from siaga.broker_users import ensure_users
+
+            self.amqp_uris = ensure_users(self.amqp_uri, self.settings)
         if not self.mongo_uri:
             self.mongo = EmbeddedMongo(self.storage_path, log_path=str(self.log_dir / "mongo.log")).start()
             self.mongo_uri = self.mongo.uri
             if self.fresh_databases:
                 self._drop_service_databases()
-        topology.declare_topology(self.amqp_uri)
-        if self.least_privilege:
-            from siaga.broker_users import ensure_users
-
-            self.amqp_uris = ensure_users(self.amqp_uri)
         for service in SERVICES:
             self.processes[service] = self._spawn(service)
-        queues = [queue.name for service_cls in topology.siaga_service_classes()
-                  for queue in topology.service_queues(service_cls)]
         if self.gateway_simulator:
             self.processes[SIMULATOR] = self._spawn_simulator()
             queues.append(SIMULATOR_QUEUE)
@@ -79,8 +111,19 @@ class System:
         return self
 
     def database_name(self, service: str) -> str:
-        variable = f"{service.upper()}_MONGO_DATABASE"
-        return self.extra_env.get(variable) or service_config(service)["MONGO_DATABASE"]
+        return self.env[database_variable(service)]
+
+    def _refuse_if_running(self, queue_names: list[str]) -> None:
+        """Services started beside a running Siaga on the same vhost would take half its messages,
+        and its broker users' passwords would be reset under it."""
+        with Connection(self.amqp_uri) as connection:
+            channel = connection.default_channel
+            consumed = [name for name in queue_names if channel.queue_declare(name, passive=True).consumer_count]
+        if consumed:
+            vhost = Connection(self.amqp_uri).virtual_host
+            raise RuntimeError(f"a Siaga is already running on vhost {vhost} of this broker ({consumed[0]} has "
+                               "consumers): start this one with another SIAGA_INSTANCE, and, if you set AMQP_URI, "
+                               "one naming another vhost")
 
     def _drop_service_databases(self) -> None:
         client = connect(self.mongo_uri)
@@ -92,8 +135,7 @@ class System:
 
     def _spawn_simulator(self) -> subprocess.Popen:
         """The SMS gateway simulator (`python -m siaga.gateway_simulator`), one more process."""
-        env = os.environ | self.extra_env | {"AMQP_URI": self.amqp_uris.get(SIMULATOR, self.amqp_uri),
-                                             "PYTHONPATH": str(PROJECT_ROOT)}
+        env = self.env | {"AMQP_URI": self.amqp_uris.get(SIMULATOR, self.amqp_uri), "PYTHONPATH": str(PROJECT_ROOT)}
         log = open(self.log_dir / f"{SIMULATOR}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "siaga.gateway_simulator", *self.simulator_args],
@@ -101,14 +143,14 @@ class System:
         )
 
     def _spawn(self, service: str) -> subprocess.Popen:
-        env = os.environ | self.extra_env | {
+        env = self.env | {
             "AMQP_URI": self.amqp_uris.get(service, self.amqp_uri),
             "MONGO_URI": self.mongo_uri,
             "PYTHONPATH": str(PROJECT_ROOT),
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
         }
-        if service in HTTP_SETTINGS:
-            env[HTTP_SETTINGS[service]] = self.http_addresses[service]
+        if service in HTTP_VARIABLES:
+            env[HTTP_VARIABLES[service]] = self.http_addresses[service]
         log = open(self.log_dir / f"{service}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(PROJECT_ROOT / "services" / service / "config.yml"),

@@ -10,6 +10,7 @@ from kombu import Connection, Exchange, Queue
 
 from services.reports.service import ReportsService
 from siaga.broker_users import ensure_users, remove_users
+from siaga.settings import SiagaSettings
 from tests.factories import create_incident, of_type
 
 pytestmark = pytest.mark.integration
@@ -17,10 +18,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def service_uris(amqp_uri, declared, tmp_path):
-    prefix = f"t{uuid.uuid4().hex[:6]}-"
-    uris = ensure_users(amqp_uri, prefix=prefix, store=tmp_path / "passwords.json")
+    instance = SiagaSettings(instance=f"t{uuid.uuid4().hex[:6]}")
+    uris = ensure_users(amqp_uri, instance, store=tmp_path / "passwords.json")
     yield uris
-    remove_users(prefix)
+    remove_users(instance)
 
 
 def test_reports_runs_the_main_path_with_its_own_restricted_user(
