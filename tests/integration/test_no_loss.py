@@ -15,12 +15,12 @@ from tests.factories import create_incident, of_type, read_queue
 
 pytestmark = pytest.mark.integration
 
-PROBE_HAPPENED = EventType("probe_happened", "probe", f"{__name__}:ProbeSchema", "test-only event")
-HANDLER_QUEUE = "evt-intake-incident_reported--reports.handle_incident_reported"
-
-
 class ProbeSchema(Schema):
     fail_times = fields.Integer(required=True)
+
+
+PROBE_HAPPENED = EventType("probe_happened", "probe", ProbeSchema, "test-only event")
+HANDLER_QUEUE = "evt-intake-incident_reported--reports.handle_incident_reported"
 
 
 calls: list[int] = []
