@@ -197,6 +197,12 @@ def decide(assignment: Mapping[str, Any], action: str, by_nrp: str | None = None
     return ADVANCE if PROGRESS.index(target) > PROGRESS.index(state) else PASSED
 
 
+def after_end_of(ended: Mapping[str, Any], now: datetime) -> datetime:
+    """When the successor of an ended assignment is decided: after the step that ended it, by at least
+    the millisecond the database keeps, since reports follows the assignment said latest."""
+    return max(now, to_millisecond(ended["history"][-1]["at"]) + timedelta(milliseconds=1))
+
+
 def step(assignment: Mapping[str, Any], target: str, now: datetime, via: str,
          note: str | None = None) -> dict[str, Any]:
     """The history entry for a move to `target`; the note is the decline reason or the outcome."""

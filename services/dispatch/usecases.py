@@ -113,7 +113,7 @@ def follow_up(store: DispatchStore, publish: Publish, settings: Settings, now: d
     if store.is_cancelled(ended["report_id"]):
         store.finish_follow_up(ended, assignments.CANCELLED_SUCCESSOR)
         return Outcome()
-    outcome = next_decision(store, settings, now, ended)
+    outcome = next_decision(store, settings, assignments.after_end_of(ended, now), ended)
     publish_outcome(publish, outcome, assignments.step_cause(ended, ended["state"]))
     store.finish_follow_up(ended, assignments.successor_of(outcome))
     return outcome

@@ -179,3 +179,18 @@ def test_an_officer_cannot_go_off_duty_while_on_an_assignment_but_can_after(serv
     assert service.update_officer_status(BHABIN_MENTENG, "off_duty")["status"] == "off_duty"
     with pytest.raises(DispatchError, match="a console may set off_duty, available or unavailable"):
         service.update_officer_status(BHABIN_MENTENG, "on_scene")
+
+
+@pytest.mark.parametrize("tries", [1, SETTINGS.max_tries])
+def test_a_successor_is_decided_after_the_step_that_ended_its_predecessor(store, published, tries):
+    """reports orders a report's assignments by these times: a tie let a redelivered expiry of the
+    last officer take the report back from the duty desk (or from the next officer)."""
+    now = utcnow()
+    usecases.assign_report(store, published, SETTINGS, now, received())
+    for attempt in range(1, tries + 1):
+        later = now + attempt * timedelta(seconds=SETTINGS.ack_seconds["P1"] + 1)
+        usecases.expire_overdue(store, published, SETTINGS, later)
+    ended_at = published.of("assignment_expired")[-1]["at"]
+    successor_time = [envelope["time"] for name, _, envelope in published
+                      if name in ("assignment_created", "assignment_escalated")][-1]
+    assert successor_time > ended_at
