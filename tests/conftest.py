@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from nameko.testing.utils import find_free_port
 
 from shared import topology
 from shared.embedded_db import EmbeddedMongo
@@ -61,9 +62,10 @@ def db_names() -> dict[str, str]:
 
 @pytest.fixture
 def config_for(amqp_uri, mongo_uri, db_names) -> Callable[[str], dict[str, Any]]:
+    """A service's config for this test; its HTTP server (if any) on a free port, so tests run side by side."""
     def config(service: str, **overrides: Any) -> dict[str, Any]:
         return {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "MONGO_DATABASE": db_names[service],
-                "max_workers": 4} | overrides
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}", "max_workers": 4} | overrides
     return config
 
 

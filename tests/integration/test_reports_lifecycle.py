@@ -12,8 +12,8 @@ from services.reports import domain
 from services.reports.service import ReportsService
 from services.reports.storage import ReportStore
 from shared.contract import EVENT_TYPES, INCIDENT_REPORTED, load_event
-from tests.factories import create_incident, of_type
-from tests.factories_reports import create_step, wait_until
+from tests.factories import create_incident, of_type, wait_until
+from tests.factories.reports import dispatch_event_at
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def stored_report(store: ReportStore, **overrides) -> str:
 
 def step(name: str, report_id: str, assignment: str, minutes: float) -> domain.Step:
     event_type = f"assignment_{name}"
-    return domain.step_from(load_event(create_step(event_type, report_id, assignment, at(minutes)),
+    return domain.step_from(load_event(dispatch_event_at(event_type, report_id, assignment, at(minutes)),
                                        EVENT_TYPES[event_type]), name)
 
 
@@ -160,7 +160,7 @@ def test_out_of_order_events_on_the_broker_end_resolved(declared, tap, publish_r
     assignment = str(uuid.uuid4())
     for event_type, minutes in [("assignment_completed", 5), ("assignment_arrived", 4), ("assignment_created", 1),
                                 ("assignment_acknowledged", 2), ("assignment_completed", 5)]:
-        publish_raw(create_step(event_type, report_id, assignment, at(minutes)), exchange="dispatch.events",
+        publish_raw(dispatch_event_at(event_type, report_id, assignment, at(minutes)), exchange="dispatch.events",
                     routing_key=event_type)
     reports = mongo_client[db_names["reports"]].reports
     report = wait_until(lambda: reports.find_one({"_id": report_id}),

@@ -9,8 +9,7 @@ import pytest
 from services.notify import domain, sms, templates
 from services.notify.exceptions import TemplateDoesNotFit
 from shared.contract import INCIDENT_REPORTED, load_event
-from tests.factories import create_incident
-from tests.factories_notify import (
+from tests.factories import (
     DUPLICATE_PHONE,
     LONG_DESCRIPTION,
     LONG_OFFICER,
@@ -21,6 +20,7 @@ from tests.factories_notify import (
     create_assignment_created,
     create_assignment_escalated,
     create_duplicate_reported,
+    create_incident,
     create_report_received,
     create_report_rejected,
     create_step,
