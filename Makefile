@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --quiet -c constraints.txt
 
-# Tests mostly wait on the broker and the database, so more workers than cores still pays.
+# Test processes side by side: tests mostly wait on the broker and the database, so more than cores pays.
 JOBS   ?= 4
+SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
 .PHONY: setup system-packages demo test unit integration e2e bench chaos fuzz replay contract lint clean
 
@@ -29,16 +30,16 @@ demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1
 
 # The Compose check fails rather than skips here: system-packages has just installed Compose.
 test: setup contract/node_modules/.installed system-packages  ## the whole suite: unit, integration, end to end
-	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(BIN)/python -m pytest -n $(JOBS)
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS)
 
 unit: setup contract/node_modules/.installed  ## pure rules and service layers, no broker: seconds
 	$(BIN)/python -m pytest tests/unit
 
 integration: setup
-	$(BIN)/python -m pytest -n $(JOBS) tests/integration
+	$(SHARDS) tests/integration
 
 e2e: setup contract/node_modules/.installed system-packages
-	$(BIN)/python -m pytest -n $(JOBS) tests/e2e
+	$(SHARDS) tests/e2e
 
 bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify
 	$(BIN)/python -m bench

@@ -125,7 +125,7 @@ def create_assignment_created(received: dict, officer: dict = OFFICER, data: dic
     return envelope("assignment_created", payload, correlationid=received["data"]["report_id"], **overrides)
 
 
-_STEP_EXTRA = {"declined": {"reason": "sedang sakit"}, "completed": {"outcome": "Korban dibawa ke RS"},
+_STEP_EXTRA = {"declined": {"reason": "sedang sakit"}, "completed": {"outcome": "korban dibawa ke RS"},
                "expired": {"attempt": 1, "reason": "no acknowledgement by the deadline"}}
 
 

@@ -19,12 +19,43 @@ from shared.mongo import connect
 BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 
 
+# Rough cost of a test by tier, to share the suite evenly between processes (scripts/test-shards.py).
+SHARD_COST = {"e2e": 10.0, "integration": 3.0}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep only this process's share when SIAGA_TEST_SHARD=k/n: the costliest tests first, each to the
+    share with the least so far; every process computes the same split from the same collection."""
+    shard = os.environ.get("SIAGA_TEST_SHARD")
+    if not shard:
+        return
+    k, n = (int(part) for part in shard.split("/"))
+    cost = {item.nodeid: next((SHARD_COST[m.name] for m in item.iter_markers() if m.name in SHARD_COST), 0.05)
+            for item in items}
+    loads, owner = [0.0] * n, {}
+    for nodeid in sorted(cost, key=lambda nodeid: (-cost[nodeid], nodeid)):
+        least = loads.index(min(loads))
+        owner[nodeid] = least + 1
+        loads[least] += cost[nodeid]
+    config.hook.pytest_deselected(items=[item for item in items if owner[item.nodeid] != k])
+    items[:] = [item for item in items if owner[item.nodeid] == k]
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+@pytest.fixture(scope="session")
+def _deleting_vhosts():
+    """Vhosts are deleted in the background (a rabbitmqctl call costs a second); waited for at the end."""
+    deletions: list[subprocess.Popen] = []
+    yield deletions
+    for deletion in deletions:
+        deletion.wait(timeout=120)
+
+
 @pytest.fixture
-def amqp_uri() -> str:
+def amqp_uri(_deleting_vhosts) -> str:
     """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
     if not shutil.which("rabbitmqctl"):
         pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
@@ -33,7 +64,8 @@ def amqp_uri() -> str:
     user = BROKER.split(":")[0]
     _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
     yield f"amqp://{BROKER}/{vhost}"
-    _rabbitmqctl("delete_vhost", vhost)
+    _deleting_vhosts.append(subprocess.Popen(["rabbitmqctl", "-q", "delete_vhost", vhost],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
 @pytest.fixture(scope="session")
