@@ -54,9 +54,8 @@ def _deleting_vhosts():
         deletion.wait(timeout=120)
 
 
-@pytest.fixture
-def amqp_uri(_deleting_vhosts) -> str:
-    """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
+def throwaway_vhost(deletions: list[subprocess.Popen]):
+    """A new vhost for the broker user; deleted in the background afterwards (see `_deleting_vhosts`)."""
     if not shutil.which("rabbitmqctl"):
         pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
     vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
@@ -64,8 +63,14 @@ def amqp_uri(_deleting_vhosts) -> str:
     user = BROKER.split(":")[0]
     _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
     yield f"amqp://{BROKER}/{vhost}"
-    _deleting_vhosts.append(subprocess.Popen(["rabbitmqctl", "-q", "delete_vhost", vhost],
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    deletions.append(subprocess.Popen(["rabbitmqctl", "-q", "delete_vhost", vhost],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+@pytest.fixture
+def amqp_uri(_deleting_vhosts) -> str:
+    """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
+    yield from throwaway_vhost(_deleting_vhosts)
 
 
 @pytest.fixture(scope="session")
