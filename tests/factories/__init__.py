@@ -9,33 +9,7 @@ from typing import Any, Callable
 from kombu import Connection, Queue
 
 from shared.config import PROJECT_ROOT
-from testkit.events import (  # noqa: F401  (re-exported: the tests' one place to import builders from)
-    DUPLICATE_PHONE,
-    DUTY_DESK,
-    LONG_DESCRIPTION,
-    LONG_OFFICER,
-    LONG_PLACE,
-    MENTENG,
-    OFFICER,
-    OTHER_OFFICER,
-    REPORTER_PHONE,
-    as_event,
-    create_assignment_created,
-    create_assignment_escalated,
-    create_delivery_reported,
-    create_duplicate_reported,
-    create_incident,
-    create_report_received,
-    create_report_rejected,
-    create_sms_accepted,
-    create_sms_received,
-    create_sms_refused,
-    create_step,
-    envelope,
-    new_report_id,
-    now,
-    number_of,
-)
+from testkit.events import *  # noqa: F403  (every event's builder: the tests import them from here)
 
 DEMO_ROSTER = Path(PROJECT_ROOT, "services", "dispatch", "demo_roster.json")
 
