@@ -24,21 +24,25 @@ SHARD_COST = {"e2e": 10.0, "integration": 3.0}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Keep only this process's share when SIAGA_TEST_SHARD=k/n: the costliest tests first, each to the
-    share with the least so far; every process computes the same split from the same collection."""
+    """Keep only this process's share when SIAGA_TEST_SHARD=k/n. Whole modules are shared out (a module's
+    fixtures are made once), the costliest first, each to the share with the least so far; every process
+    computes the same split from the same collection."""
     shard = os.environ.get("SIAGA_TEST_SHARD")
     if not shard:
         return
     k, n = (int(part) for part in shard.split("/"))
-    cost = {item.nodeid: next((SHARD_COST[m.name] for m in item.iter_markers() if m.name in SHARD_COST), 0.05)
-            for item in items}
+    cost: dict[str, float] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        cost[module] = cost.get(module, 0.0) + next(
+            (SHARD_COST[m.name] for m in item.iter_markers() if m.name in SHARD_COST), 0.05)
     loads, owner = [0.0] * n, {}
-    for nodeid in sorted(cost, key=lambda nodeid: (-cost[nodeid], nodeid)):
+    for module in sorted(cost, key=lambda module: (-cost[module], module)):
         least = loads.index(min(loads))
-        owner[nodeid] = least + 1
-        loads[least] += cost[nodeid]
-    config.hook.pytest_deselected(items=[item for item in items if owner[item.nodeid] != k])
-    items[:] = [item for item in items if owner[item.nodeid] == k]
+        owner[module] = least + 1
+        loads[least] += cost[module]
+    config.hook.pytest_deselected(items=[item for item in items if owner[item.nodeid.split("::")[0]] != k])
+    items[:] = [item for item in items if owner[item.nodeid.split("::")[0]] == k]
 
 
 def _rabbitmqctl(*args: str) -> None:
