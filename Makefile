@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --quiet -c constraints.txt
 
-.PHONY: setup demo test unit integration e2e bench chaos fuzz replay contract lint clean
+# Test processes side by side: tests mostly wait on the broker and the database, so more than cores pays.
+JOBS   ?= 4
+SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
+
+.PHONY: setup system-packages demo test unit integration e2e bench chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -18,20 +22,24 @@ contract/node_modules/.installed: contract/package.json contract/package-lock.js
 	npm ci --prefix contract --no-audit --no-fund --loglevel=error
 	touch $@
 
+system-packages:  ## the Debian packages the suite needs (docker-compose, chromium), installed if missing
+	scripts/system-packages.sh
+
 demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1 exits after the demo)
 	$(BIN)/python -m siaga.demo
 
-test: setup contract/node_modules/.installed  ## the whole suite: unit, integration, end to end
-	$(BIN)/python -m pytest
+# The Compose check fails rather than skips here: system-packages has just installed Compose.
+test: setup contract/node_modules/.installed system-packages  ## the whole suite: unit, integration, end to end
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS)
 
-unit: setup
+unit: setup contract/node_modules/.installed  ## pure rules and service layers, no broker: seconds
 	$(BIN)/python -m pytest tests/unit
 
 integration: setup
-	$(BIN)/python -m pytest tests/integration
+	$(SHARDS) tests/integration
 
-e2e: setup
-	$(BIN)/python -m pytest tests/e2e
+e2e: setup contract/node_modules/.installed system-packages
+	$(SHARDS) tests/e2e
 
 bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify
 	$(BIN)/python -m bench

@@ -23,7 +23,7 @@ from bench.bench_pipeline import mongo, throwaway_vhost
 from services.notify import domain, replies
 from shared import topology
 from shared.contract import EVENT_TYPES
-from tests.factories_notify import (
+from testkit.events import (
     LONG_DESCRIPTION,
     as_event,
     create_assignment_created,

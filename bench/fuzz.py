@@ -28,7 +28,7 @@ from bench.bench_pipeline import throwaway_vhost
 from shared import topology
 from shared.contract import EVENT_TYPES
 from siaga.system import System
-from tests.fuzzing import Fuzzed, answered_id, stream
+from testkit.fuzzing import Fuzzed, answered_id, stream
 
 CONFIRM_WINDOW = 500
 

@@ -13,7 +13,6 @@ import argparse
 import dataclasses
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Iterator
 
 import yaml

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from nameko.testing.utils import find_free_port
 
 from shared import topology
 from shared.embedded_db import EmbeddedMongo
@@ -18,13 +19,47 @@ from shared.mongo import connect
 BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 
 
+# Rough cost of a test by tier, to share the suite evenly between processes (scripts/test-shards.py).
+SHARD_COST = {"e2e": 10.0, "integration": 3.0}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep only this process's share when SIAGA_TEST_SHARD=k/n. Whole modules are shared out (a module's
+    fixtures are made once), the costliest first, each to the share with the least so far; every process
+    computes the same split from the same collection."""
+    shard = os.environ.get("SIAGA_TEST_SHARD")
+    if not shard:
+        return
+    k, n = (int(part) for part in shard.split("/"))
+    cost: dict[str, float] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        cost[module] = cost.get(module, 0.0) + next(
+            (SHARD_COST[m.name] for m in item.iter_markers() if m.name in SHARD_COST), 0.05)
+    loads, owner = [0.0] * n, {}
+    for module in sorted(cost, key=lambda module: (-cost[module], module)):
+        least = loads.index(min(loads))
+        owner[module] = least + 1
+        loads[least] += cost[module]
+    config.hook.pytest_deselected(items=[item for item in items if owner[item.nodeid.split("::")[0]] != k])
+    items[:] = [item for item in items if owner[item.nodeid.split("::")[0]] == k]
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture
-def amqp_uri() -> str:
-    """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
+@pytest.fixture(scope="session")
+def _deleting_vhosts():
+    """Vhosts are deleted in the background (a rabbitmqctl call costs a second); waited for at the end."""
+    deletions: list[subprocess.Popen] = []
+    yield deletions
+    for deletion in deletions:
+        deletion.wait(timeout=120)
+
+
+def throwaway_vhost(deletions: list[subprocess.Popen]):
+    """A new vhost for the broker user; deleted in the background afterwards (see `_deleting_vhosts`)."""
     if not shutil.which("rabbitmqctl"):
         pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
     vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
@@ -32,7 +67,14 @@ def amqp_uri() -> str:
     user = BROKER.split(":")[0]
     _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
     yield f"amqp://{BROKER}/{vhost}"
-    _rabbitmqctl("delete_vhost", vhost)
+    deletions.append(subprocess.Popen(["rabbitmqctl", "-q", "delete_vhost", vhost],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+@pytest.fixture
+def amqp_uri(_deleting_vhosts) -> str:
+    """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
+    yield from throwaway_vhost(_deleting_vhosts)
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +103,10 @@ def db_names() -> dict[str, str]:
 
 @pytest.fixture
 def config_for(amqp_uri, mongo_uri, db_names) -> Callable[[str], dict[str, Any]]:
+    """A service's config for this test; its HTTP server (if any) on a free port, so tests run side by side."""
     def config(service: str, **overrides: Any) -> dict[str, Any]:
         return {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "MONGO_DATABASE": db_names[service],
-                "max_workers": 4} | overrides
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}", "max_workers": 4} | overrides
     return config
 
 

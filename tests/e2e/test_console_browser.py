@@ -12,22 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from nameko.testing.utils import find_free_port
 
-from services.console.service import ConsoleService
-from services.dispatch.service import DispatchService
-from services.reports.service import ReportsService
 from shared.config import PROJECT_ROOT
 from tests.factories import of_type
-from tests.factories_console import (
-    PASSWORD,
-    base_url,
-    console_config,
-    console_store,
-    create_operator,
-    declare_with_console,
-)
-from tests.factories_dispatch import dispatch_store, load_demo_roster
+from tests.factories.console import PASSWORD, base_url, declare_with_console, start_console
 
 pytestmark = pytest.mark.e2e
 
@@ -40,13 +28,8 @@ CHROMIUM = os.environ.get("SIAGA_CHROMIUM", "/usr/bin/chromium")
 @pytest.fixture
 def system(amqp_uri, mongo_client, db_names, container_factory, config_for):
     declare_with_console(amqp_uri)
-    load_demo_roster(dispatch_store(mongo_client, db_names))
-    container_factory(ReportsService, config_for("reports", WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")).start()
-    container_factory(DispatchService, config_for("dispatch")).start()
-    config = console_config(config_for, db_names, FEED_POLL_SECONDS=0.5)  # as configured for production
-    container_factory(ConsoleService, config).start()
-    create_operator(console_store(mongo_client, db_names))
-    return config
+    return start_console(container_factory, config_for, mongo_client, db_names, reports=True,
+                         FEED_POLL_SECONDS=0.5)  # as configured for production
 
 
 def run_browser(url: str, amqp_uri: str, timeout: float = 150.0) -> dict:

@@ -8,13 +8,14 @@ import pytest
 
 from shared.config import PROJECT_ROOT
 from siaga.system import System
-from tests.factories import eventually, of_type
-from tests.factories_notify import (
+from tests.factories import (
     OFFICER,
     OTHER_OFFICER,
     REPORTER_PHONE,
     create_assignment_created,
     create_report_received,
+    eventually,
+    of_type,
 )
 
 pytestmark = pytest.mark.e2e

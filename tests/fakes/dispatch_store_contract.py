@@ -10,7 +10,8 @@ from services.dispatch import assignments, officers
 from services.dispatch.choice import Candidate
 from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from shared.envelope import Event
-from tests.factories_dispatch import MENTENG_RW05, create_officer
+from tests.factories import MENTENG
+from tests.factories.dispatch import create_officer
 
 NOW = datetime(2026, 1, 5, 3, 0, tzinfo=timezone.utc)  # whole seconds: the database keeps milliseconds
 FIRST, SECOND = "91000001", "91000002"
@@ -20,9 +21,9 @@ def stored_assignment(store, officer_nrp: str = FIRST, assignment_id: str = "a1"
     cause = Event(id=f"e-{assignment_id}", source="/siaga/reports", type="report_received", time=NOW, data={},
                   correlationid="r1")
     request = {"report": {"report_id": "r1", "number": "MTG-1", "category": "theft", "priority": "P3",
-                          "description": "x", "village_code": MENTENG_RW05["village_code"], "village_name": "Menteng",
+                          "description": "x", "village_code": MENTENG["village_code"], "village_name": "Menteng",
                           "rw": 5, "address": None},
-               "place": {key: MENTENG_RW05[key] for key in ("lat", "lon", "village_code", "rw")},
+               "place": {key: MENTENG[key] for key in ("lat", "lon", "village_code", "rw")},
                "skills": [], "reporting_officer_nrp": None}
     candidate = Candidate(store.officer(officer_nrp), "nearest_skilled", "near")
     return store.add_assignment(assignments.new_assignment(assignment_id, request, candidate, [], NOW, cause))
@@ -31,15 +32,15 @@ def stored_assignment(store, officer_nrp: str = FIRST, assignment_id: str = "a1"
 class DispatchStoreContract:
     @pytest.fixture(autouse=True)
     def roster(self, store):
-        located = {"lat": MENTENG_RW05["lat"], "lon": MENTENG_RW05["lon"], "located_at": NOW.isoformat()}
+        located = {"lat": MENTENG["lat"], "lon": MENTENG["lon"], "located_at": NOW.isoformat()}
         store.replace_roster([create_officer(FIRST, **located), create_officer(SECOND, **located)])
 
     def test_an_officer_is_claimed_once_and_released_only_by_the_assignment_that_holds_him(self, store):
         assert store.claim(FIRST, "a1", NOW) and not store.claim(FIRST, "a2", NOW)
         assert store.officer(FIRST)["status"] == "assigned"
-        near = {o["_id"] for o in store.officers_near(MENTENG_RW05, [], "a2")}
+        near = {o["_id"] for o in store.officers_near(MENTENG, [], "a2")}
         assert near == {SECOND}  # a claimed officer is out of the spatial index, except for his own claim
-        assert FIRST in {o["_id"] for o in store.officers_near(MENTENG_RW05, [], "a1")}
+        assert FIRST in {o["_id"] for o in store.officers_near(MENTENG, [], "a1")}
         store.release(FIRST, "a2")
         assert store.officer(FIRST)["assignment_id"] == "a1"
         store.hold(FIRST, "a1", "en_route")
@@ -101,7 +102,7 @@ class DispatchStoreContract:
 
     def test_status_and_location_change_only_with_newer_news_and_never_under_an_assignment(self, store):
         assert store.update_status(FIRST, "off_duty", NOW) and not store.update_status(FIRST, "available", NOW)
-        assert store.officers_near(MENTENG_RW05, [], "") == [store.officer(SECOND)]
+        assert store.officers_near(MENTENG, [], "") == [store.officer(SECOND)]
         assert store.claim(SECOND, "a1", NOW) and not store.update_status(SECOND, "off_duty", NOW + timedelta(1))
         assert store.update_location(FIRST, -6.2, 106.8, NOW + timedelta(minutes=1))
         assert not store.update_location(FIRST, -6.3, 106.9, NOW)

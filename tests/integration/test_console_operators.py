@@ -7,14 +7,13 @@ from services.console import operators
 from services.console.exceptions import AccountLocked, LoginFailed
 from services.console.operators import OperatorError, add_operator
 from shared.envelope import utcnow
-from tests.factories_console import console_store
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(mongo_client, db_names):
-    return console_store(mongo_client, db_names)
+def store(console_db_store):
+    return console_db_store
 
 
 def test_a_new_operator_gets_a_generated_password_shown_once_and_stored_only_as_a_hash(store):

@@ -8,62 +8,22 @@ import json
 import eventlet
 import pytest
 
-from services.console.service import ConsoleService
-from services.dispatch.service import DispatchService
-from tests.factories import of_type
-from tests.factories_console import (
-    PASSWORD,
-    ConsoleClient,
-    base_url,
-    console_config,
-    console_db,
-    console_store,
-    create_operator,
-    declare_with_console,
-)
-from tests.factories_dispatch import (
-    PATROL_YOGA,
-    POLISI_RW_MENTENG_RW05,
-    create_report_received,
-    dispatch_store,
-    load_demo_roster,
-)
+from tests.factories import create_report_received, of_type
+from tests.factories.console import PASSWORD, ConsoleClient, base_url, console_db, console_store
+from tests.factories.dispatch import PATROL_YOGA, POLISI_RW_MENTENG_RW05
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def declared_with_console(amqp_uri):
-    return declare_with_console(amqp_uri)
+def store(console_db_store):
+    """The console's own store."""
+    return console_db_store
 
 
 @pytest.fixture
-def store(mongo_client, db_names):
-    return console_store(mongo_client, db_names)
-
-
-@pytest.fixture
-def events(tap):
-    return tap(("dispatch.events", "#"))
-
-
-@pytest.fixture
-def system(declared_with_console, mongo_client, db_names, container_factory, config_for, store):
-    """dispatch with the demo roster, and the console in front of it."""
-    load_demo_roster(dispatch_store(mongo_client, db_names))
-    container_factory(DispatchService, config_for("dispatch")).start()
-    config = console_config(config_for, db_names)
-    container_factory(ConsoleService, config).start()
-    create_operator(store)
-    create_operator(store, "piket.gambir", ("31.71.01",))
-    return config
-
-
-@pytest.fixture
-def client(system) -> ConsoleClient:
-    client = ConsoleClient(base_url(system))
-    assert client.log_in().status_code == 200
-    return client
+def system(console_system):
+    return console_system
 
 
 @pytest.fixture
@@ -208,7 +168,7 @@ def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client,
     """Each replica builds on the version it wrote last without reading; a stale guess must cost a read
     and a retry, never an event. Here the two alternate, so every guess after the first is stale."""
     from services.console import board
-    from tests.factories_notify import as_event, create_assignment_created, create_report_received, create_step
+    from tests.factories import as_event, create_assignment_created, create_step
 
     other = console_store(mongo_client, db_names)
     received = create_report_received()

@@ -6,42 +6,17 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.dispatch.service import DispatchService
 from tests.factories import of_type
-from tests.factories_dispatch import (
-    BHABIN_MENTENG,
-    POLISI_RW_MENTENG_RW05,
-    create_report_received,
-    dispatch_store,
-    load_demo_roster,
-)
+from tests.factories.dispatch import BHABIN_MENTENG, POLISI_RW_MENTENG_RW05
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(mongo_client, db_names):
-    return load_demo_roster(dispatch_store(mongo_client, db_names))
-
-
-@pytest.fixture
-def events(tap):
-    return tap(("dispatch.events", "#"))
-
-
-@pytest.fixture
-def console(declared, store, container_factory, config_for, amqp_uri):
-    container_factory(DispatchService, config_for("dispatch")).start()
-    with ServiceRpcProxy("dispatch", {"AMQP_URI": amqp_uri}, timeout=20) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def assignment(console, events, publish_raw) -> dict:
-    publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
-    return events.wait_for(of_type("assignment_created"))["data"]
+def console(rpc):
+    """Dispatch as the console calls it."""
+    return rpc
 
 
 def reply(publish_raw, assignment, action, nrp=None, text=None, id="reply-1"):

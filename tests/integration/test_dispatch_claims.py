@@ -8,11 +8,11 @@ import pytest
 from nameko.extensions import DependencyProvider
 
 from services.dispatch.service import DispatchService
-from tests.factories_dispatch import (
+from tests.factories import create_report_received
+from tests.factories.dispatch import (
     PATROL_FAJAR,
     PATROL_YOGA,
     create_officer,
-    create_report_received,
     dispatch_store,
     load_demo_roster,
 )

@@ -4,53 +4,14 @@ from __future__ import annotations
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.dispatch import usecases
 from services.dispatch.choice import NAMED_RULE
-from services.dispatch.service import DispatchService
 from shared.envelope import utcnow
-from tests.factories import eventually, of_type
-from tests.factories_dispatch import (
-    BHABIN_MENTENG,
-    PATROL_YOGA,
-    POLISI_RW_MENTENG_RW05,
-    create_report_received,
-    dispatch_store,
-    load_demo_roster,
-)
+from tests.factories import create_report_received, eventually, of_type
+from tests.factories.dispatch import BHABIN_MENTENG, PATROL_YOGA, POLISI_RW_MENTENG_RW05
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(mongo_client, db_names):
-    return load_demo_roster(dispatch_store(mongo_client, db_names))
-
-
-@pytest.fixture
-def events(tap):
-    return tap(("dispatch.events", "#"))
-
-
-def start_dispatch(container_factory, config_for, **dispatch_settings):
-    config = config_for("dispatch")
-    if dispatch_settings:
-        config["DISPATCH"] = dispatch_settings
-    container_factory(DispatchService, config).start()
-
-
-@pytest.fixture
-def rpc(declared, store, container_factory, config_for, amqp_uri):
-    start_dispatch(container_factory, config_for)
-    with ServiceRpcProxy("dispatch", {"AMQP_URI": amqp_uri}, timeout=20) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def assignment(rpc, events, publish_raw) -> dict:
-    publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
-    return events.wait_for(of_type("assignment_created"))["data"]
 
 
 def test_list_officers_shows_a_polseks_roster_with_each_officers_current_assignment(rpc, assignment):
@@ -122,8 +83,8 @@ def test_reassigning_to_a_busy_officer_or_a_finished_assignment_is_refused_and_c
 
 
 def test_a_reassignment_whose_follow_up_died_is_finished_by_the_sweep_with_the_named_officer(
-        declared, store, container_factory, config_for, events, publish_raw):
-    start_dispatch(container_factory, config_for, SWEEP_SECONDS=0.2, FOLLOW_UP_GRACE_S=0)
+        store, start_dispatch, events, publish_raw):
+    start_dispatch(SWEEP_SECONDS=0.2, FOLLOW_UP_GRACE_S=0)
     publish_raw(create_report_received(), exchange="reports.events", routing_key="report_received")
     first = events.wait_for(of_type("assignment_created"))["data"]
 

@@ -7,17 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.dispatch import usecases
-from services.dispatch.service import DispatchService
-from tests.factories import of_type
-from tests.factories_dispatch import (
-    BHABIN_MENTENG,
-    DUTY_DESK,
-    PATROL_YOGA,
-    POLISI_RW_MENTENG_RW05,
-    create_report_received,
-    dispatch_store,
-    load_demo_roster,
-)
+from tests.factories import create_report_received, of_type
+from tests.factories.dispatch import BHABIN_MENTENG, DUTY_DESK, PATROL_YOGA, POLISI_RW_MENTENG_RW05
 
 pytestmark = pytest.mark.integration
 
@@ -26,21 +17,10 @@ SLOW = {"ACK_SECONDS": {"P1": 600}, "SWEEP_SECONDS": 0.2, "FOLLOW_UP_GRACE_S": 0
 
 
 @pytest.fixture
-def store(mongo_client, db_names):
-    store = load_demo_roster(dispatch_store(mongo_client, db_names))
+def store(store):
+    """The demo roster with Yoga's patrol located near Menteng RW05: the third candidate."""
     store.update_location(PATROL_YOGA, -6.1950, 106.8320, datetime.now(timezone.utc))
     return store
-
-
-@pytest.fixture
-def events(tap):
-    return tap(("dispatch.events", "#"))
-
-
-def start_dispatch(container_factory, config_for, settings):
-    container = container_factory(DispatchService, config_for("dispatch", DISPATCH=settings))
-    container.start()
-    return container
 
 
 def send_report(publish_raw) -> dict:
@@ -50,9 +30,9 @@ def send_report(publish_raw) -> dict:
 
 
 def test_unacknowledged_assignments_expire_go_to_the_next_officer_then_the_duty_desk_once_each(
-        declared, store, events, publish_raw, container_factory, config_for):
+        store, events, publish_raw, start_dispatch):
     for _ in range(2):  # two replicas sweep the same deadlines
-        start_dispatch(container_factory, config_for, FAST)
+        start_dispatch(**FAST)
     send_report(publish_raw)
     escalated = events.wait_for(of_type("assignment_escalated"), timeout=30)
     seen = events.drain(idle=1.0)
@@ -75,15 +55,15 @@ def test_unacknowledged_assignments_expire_go_to_the_next_officer_then_the_duty_
 
 
 def test_a_deadline_survives_a_restart_of_the_service(
-        declared, store, events, publish_raw, container_factory, config_for):
+        store, events, publish_raw, start_dispatch):
     settings = FAST | {"ACK_SECONDS": {"P1": 4}}
-    first = start_dispatch(container_factory, config_for, settings)
+    first = start_dispatch(**settings)
     send_report(publish_raw)
     created = events.wait_for(of_type("assignment_created"))
     first.stop()  # the deadline is still running: nothing in memory survives this
     assert not [e for e in events.seen if e["type"] == "assignment_expired"]
 
-    start_dispatch(container_factory, config_for, settings)
+    start_dispatch(**settings)
     expired = events.wait_for(of_type("assignment_expired"), timeout=30)
     assert expired["data"]["assignment_id"] == created["data"]["assignment_id"]
     following = events.wait_for(of_type("assignment_created", attempt=2))
@@ -91,8 +71,8 @@ def test_a_deadline_survives_a_restart_of_the_service(
 
 
 def test_a_follow_up_left_half_done_by_a_dead_worker_is_finished_by_a_sweep(
-        declared, store, events, publish_raw, container_factory, config_for):
-    start_dispatch(container_factory, config_for, SLOW)
+        store, events, publish_raw, start_dispatch):
+    start_dispatch(**SLOW)
     send_report(publish_raw)
     created = events.wait_for(of_type("assignment_created"))
     # a replica won the expiry's compare-and-set, then died before saying so or reassigning
@@ -109,8 +89,8 @@ def test_a_follow_up_left_half_done_by_a_dead_worker_is_finished_by_a_sweep(
 
 
 def test_an_officer_the_assignment_sms_never_reached_is_replaced_at_once(
-        declared, store, events, publish_raw, container_factory, config_for):
-    start_dispatch(container_factory, config_for, SLOW)
+        store, events, publish_raw, start_dispatch):
+    start_dispatch(**SLOW)
     envelope = send_report(publish_raw)
     created = events.wait_for(of_type("assignment_created"))
     failed = {"specversion": "1.0", "id": "sms-failed-1", "source": "/siaga/notify", "type": "sms_failed",

@@ -7,43 +7,27 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
-from services.dispatch.service import DispatchService
 from shared.events.reports import ReportReceivedSchema
-from tests.factories import of_type
-from tests.factories_dispatch import (
+from tests.factories import create_report_received, of_type
+from tests.factories.dispatch import (
     BHABIN_MENTENG,
     DUTY_DESK,
     GONDANGDIA,
     PATROL_FAJAR,
     PATROL_YOGA,
     POLISI_RW_MENTENG_RW05,
-    create_report_received,
-    dispatch_store,
-    load_demo_roster,
 )
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(mongo_client, db_names):
-    return load_demo_roster(dispatch_store(mongo_client, db_names))
-
-
-@pytest.fixture
-def dispatch(declared, container_factory, config_for):
-    container = container_factory(DispatchService, config_for("dispatch"))
-    container.start()
-    return container
-
-
-@pytest.fixture
-def events(tap):
-    return tap(("dispatch.events", "#"))
+def dispatch(start_dispatch):
+    return start_dispatch()
 
 
 def report(publish_raw, **data) -> dict:
-    envelope = create_report_received(**data)
+    envelope = create_report_received(data=data)
     publish_raw(envelope, exchange="reports.events", routing_key="report_received")
     return envelope
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories_dispatch import dispatch_store
+from tests.factories.dispatch import dispatch_store
 from tests.fakes.dispatch_store_contract import DispatchStoreContract
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from services.reports.service import ReportsService
+from testkit.fuzzing import answered_id, generate, unidentifiable_dead_letters
 from tests.factories import create_incident, of_type
-from tests.fuzzing import answered_id, generate, unidentifiable_dead_letters
 
 pytestmark = pytest.mark.integration
 

@@ -5,21 +5,17 @@ from collections import Counter
 
 import pytest
 
-from services.dispatch.roster import parse_roster, read_entries
 from services.dispatch.service import DispatchService
-from services.dispatch.storage import DispatchStore
 from services.notify.service import NotifyService
 from services.reports.service import ReportsService
-from tests.factories import DEMO_ROSTER, create_incident, of_type
+from tests.factories import create_incident, create_report_received, of_type
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def roster(mongo_client, db_names):
-    store = DispatchStore(mongo_client[db_names["dispatch"]])
-    store.ensure_indexes()
-    store.replace_roster(parse_roster(read_entries(DEMO_ROSTER)))
+def roster(store):
+    """The demo roster, loaded before dispatch starts."""
     return store
 
 
@@ -90,8 +86,6 @@ def test_report_received_again_after_its_officer_was_freed_or_after_an_escalatio
         declared, roster, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
     """The decision is stored and said again, same id and time: a repeat never claims the officer once
     more (nor touches claimed_at), nor assigns an escalated report to an officer free by now."""
-    from tests.factories_dispatch import create_report_received
-
     events = tap(("dispatch.events", "#"))
     start(container_factory, config_for, DispatchService)
     db = mongo_client[db_names["dispatch"]]

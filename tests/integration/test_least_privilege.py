@@ -9,17 +9,26 @@ from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Queue
 
 from services.reports.service import ReportsService
+from shared import topology
 from siaga.broker_users import ensure_users, remove_users
 from siaga.settings import SiagaSettings
+from tests.conftest import throwaway_vhost
 from tests.factories import create_incident, of_type
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def service_uris(amqp_uri, declared, tmp_path):
+@pytest.fixture(scope="module")
+def amqp_uri(_deleting_vhosts):
+    """One vhost for the module: its broker users take many rabbitmqctl calls to make, so both tests share them."""
+    yield from throwaway_vhost(_deleting_vhosts)
+
+
+@pytest.fixture(scope="module")
+def service_uris(amqp_uri, tmp_path_factory):
+    topology.declare_topology(amqp_uri)
     instance = SiagaSettings(instance=f"t{uuid.uuid4().hex[:6]}")
-    uris = ensure_users(amqp_uri, instance, store=tmp_path / "passwords.json")
+    uris = ensure_users(amqp_uri, instance, store=tmp_path_factory.mktemp("users") / "passwords.json")
     yield uris
     remove_users(instance)
 

@@ -11,8 +11,7 @@ import pytest
 
 from services.notify.service import NotifyService
 from shared.contract import EVENT_TYPES
-from tests.factories import eventually, of_type
-from tests.factories_notify import (
+from tests.factories import (
     DUPLICATE_PHONE,
     DUTY_DESK,
     OFFICER,
@@ -28,6 +27,8 @@ from tests.factories_notify import (
     create_sms_received,
     create_sms_refused,
     create_step,
+    eventually,
+    of_type,
 )
 
 pytestmark = pytest.mark.integration

@@ -9,37 +9,13 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
-from services.console.service import ConsoleService
-from services.dispatch.service import DispatchService
-from services.reports.service import ReportsService
-from tests.factories import create_incident, of_type
-from tests.factories_console import (
-    ConsoleClient,
-    base_url,
-    console_config,
-    console_store,
-    create_operator,
-    declare_with_console,
-)
-from tests.factories_dispatch import create_report_received, dispatch_store, load_demo_roster
-from tests.factories_reports import create_step, wait_until
+from tests.factories import create_incident, create_report_received, of_type, wait_until
+from tests.factories.console import ConsoleClient, base_url, start_console
+from tests.factories.reports import dispatch_event_at
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def reports_rpc(declared, container_factory, config_for, amqp_uri):
-    container_factory(ReportsService, config_for("reports")).start()
-    with ServiceRpcProxy("reports", {"AMQP_URI": amqp_uri}, timeout=20) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def report_events(tap):
-    return tap(("reports.events", "#"))
 
 
 def matching(tap, predicate, count: int, timeout: float = 20.0) -> list[dict]:
@@ -52,9 +28,9 @@ def matching(tap, predicate, count: int, timeout: float = 20.0) -> list[dict]:
         assert time.monotonic() < deadline, f"{len(found)} of {count} matching events within {timeout}s"
 
 
-def received_report(publish_raw, report_events) -> dict:
+def received_report(publish_raw, reports_events) -> dict:
     publish_raw(create_incident())
-    return report_events.wait_for(of_type("report_received"))["data"]
+    return reports_events.wait_for(of_type("report_received"))["data"]
 
 
 def report_cancelled(report_id: str, reason: str = "pelapor menelepon: salah lapor") -> dict:
@@ -69,27 +45,27 @@ def report_cancelled(report_id: str, reason: str = "pelapor menelepon: salah lap
 
 # ---------------------------------------------------------------- reports
 
-def test_cancel_by_rpc_makes_the_report_cancelled_and_says_so_once(reports_rpc, publish_raw, report_events):
-    report = received_report(publish_raw, report_events)
+def test_cancel_by_rpc_makes_the_report_cancelled_and_says_so_once(reports_rpc, publish_raw, reports_events):
+    report = received_report(publish_raw, reports_events)
     view = reports_rpc.cancel_report(report["report_id"], "  pelapor   menelepon: salah lapor ", "piket.menteng")
     assert view["status"] == "cancelled"
     assert view["cancellation"]["reason"] == "pelapor menelepon: salah lapor"
     assert view["cancellation"]["by"] == "piket.menteng"
     assert view["history"][-1]["status"] == "cancelled"
-    first = report_events.wait_for(of_type("report_cancelled", report_id=report["report_id"]))
+    first = reports_events.wait_for(of_type("report_cancelled", report_id=report["report_id"]))
     assert first["data"]["cancelled_by"] == "piket.menteng" and first["data"]["polsek"] == "31.71.06"
     assert first["data"]["previous_status"] == "received" and first["correlationid"] == report["report_id"]
 
     again = reports_rpc.cancel_report(report["report_id"], "another reason", "someone.else")
     assert again["cancellation"] == view["cancellation"]  # a no-op: the first cancellation stands
-    first, second = matching(report_events, of_type("report_cancelled", report_id=report["report_id"]), 2)
+    first, second = matching(reports_events, of_type("report_cancelled", report_id=report["report_id"]), 2)
     assert second["id"] == first["id"] and second["data"] == first["data"]
     assert reports_rpc.get_report(report["report_id"])["status"] == "cancelled"
 
 
 def test_a_resolved_unknown_or_reasonless_cancellation_is_refused_with_a_reason(
-        reports_rpc, publish_raw, report_events, mongo_client, db_names):
-    report = received_report(publish_raw, report_events)
+        reports_rpc, publish_raw, reports_events, mongo_client, db_names):
+    report = received_report(publish_raw, reports_events)
     mongo_client[db_names["reports"]].reports.update_one({"_id": report["report_id"]},
                                                          {"$set": {"status": "resolved"}})
     with pytest.raises(RemoteError) as refused:
@@ -104,15 +80,15 @@ def test_a_resolved_unknown_or_reasonless_cancellation_is_refused_with_a_reason(
     with pytest.raises(RemoteError) as reasonless:
         reports_rpc.cancel_report(report["report_id"], "   ", "piket.menteng")
     assert reasonless.value.exc_type == "InvalidCancellation" and "reason" in reasonless.value.value
-    assert [e["type"] for e in report_events.drain()] == ["report_received"]
+    assert [e["type"] for e in reports_events.drain()] == ["report_received"]
 
 
 def test_assignment_events_after_the_cancellation_do_not_reopen_the_report(
-        reports_rpc, publish_raw, report_events, mongo_client, db_names):
-    report = received_report(publish_raw, report_events)
+        reports_rpc, publish_raw, reports_events, mongo_client, db_names):
+    report = received_report(publish_raw, reports_events)
     reports_rpc.cancel_report(report["report_id"], "salah lapor", "piket.menteng")
-    report_events.wait_for(of_type("report_cancelled"))
-    publish_raw(create_step("assignment_created", report["report_id"], "late-1", datetime.now(timezone.utc)),
+    reports_events.wait_for(of_type("report_cancelled"))
+    publish_raw(dispatch_event_at("assignment_created", report["report_id"], "late-1", datetime.now(timezone.utc)),
                 exchange="dispatch.events", routing_key="assignment_created")
     reports = mongo_client[db_names["reports"]].reports
     stored = wait_until(lambda: reports.find_one({"_id": report["report_id"]}),
@@ -123,11 +99,8 @@ def test_assignment_events_after_the_cancellation_do_not_reopen_the_report(
 # ---------------------------------------------------------------- dispatch
 
 @pytest.fixture
-def dispatch_container(declared, mongo_client, db_names, container_factory, config_for):
-    store = load_demo_roster(dispatch_store(mongo_client, db_names))
-    container = container_factory(DispatchService, config_for("dispatch"))
-    container.start()
-    return container, store
+def dispatch_container(store, start_dispatch):
+    return start_dispatch(), store
 
 
 def test_dispatch_frees_the_officer_of_a_cancelled_report_and_tries_nobody_else(
@@ -162,14 +135,13 @@ def test_dispatch_frees_the_officer_of_a_cancelled_report_and_tries_nobody_else(
 
 
 def test_a_report_cancelled_before_dispatch_saw_it_ends_declined_with_its_officer_free(
-        reports_rpc, publish_raw, report_events, tap, mongo_client, db_names, container_factory, config_for):
+        reports_rpc, publish_raw, reports_events, tap, store, start_dispatch, mongo_client, db_names):
     """Dispatch does not look for a cancellation before claiming (a read per report saved): in whichever
     order report_received and report_cancelled reach it, the assignment ends and the officer is free."""
-    store = load_demo_roster(dispatch_store(mongo_client, db_names))
     events = tap(("dispatch.events", "#"))
-    report = received_report(publish_raw, report_events)  # dispatch is not running: both events wait
+    report = received_report(publish_raw, reports_events)  # dispatch is not running: both events wait
     reports_rpc.cancel_report(report["report_id"], "salah lapor", "piket.menteng")
-    container_factory(DispatchService, config_for("dispatch")).start()
+    start_dispatch()
 
     created = events.wait_for(of_type("assignment_created"))["data"]
     declined = events.wait_for(of_type("assignment_declined", assignment_id=created["assignment_id"]))["data"]
@@ -184,18 +156,9 @@ def test_a_report_cancelled_before_dispatch_saw_it_ends_declined_with_its_office
 # ---------------------------------------------------------------- console
 
 @pytest.fixture
-def system(amqp_uri, mongo_client, db_names, container_factory, config_for):
+def system(declared_with_console, mongo_client, db_names, container_factory, config_for):
     """reports, dispatch (demo roster) and the console, as the demo runs them."""
-    declare_with_console(amqp_uri)
-    store = console_store(mongo_client, db_names)
-    load_demo_roster(dispatch_store(mongo_client, db_names))
-    container_factory(ReportsService, config_for("reports")).start()
-    container_factory(DispatchService, config_for("dispatch")).start()
-    config = console_config(config_for, db_names)
-    container_factory(ConsoleService, config).start()
-    create_operator(store)
-    create_operator(store, "piket.gambir", ("31.71.01",))
-    return config
+    return start_console(container_factory, config_for, mongo_client, db_names, reports=True)
 
 
 def test_the_console_cancels_its_own_polseks_report_and_the_board_shows_it_cancelled(

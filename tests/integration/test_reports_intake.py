@@ -8,8 +8,8 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.reports.service import ReportsService
-from tests.factories import create_incident, of_type
-from tests.factories_reports import create_source_incident, wait_until
+from tests.factories import create_incident, of_type, wait_until
+from tests.factories.reports import create_source_incident
 
 pytestmark = pytest.mark.integration
 

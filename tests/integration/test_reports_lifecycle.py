@@ -15,8 +15,8 @@ from services.reports.settings import IntakeSettings
 from services.reports.storage import ReportStore
 from shared.contract import INCIDENT_REPORTED, load_event
 from shared.lifecycle import BY_STATE
-from tests.factories import create_incident, of_type
-from tests.factories_reports import create_step, wait_until
+from tests.factories import create_incident, of_type, wait_until
+from tests.factories.reports import dispatch_event_at
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def stored_report(store: ReportStore, **overrides) -> str:
 
 def step(state: str, report_id: str, assignment: str, minutes: float) -> AssignmentStep:
     event_type = BY_STATE[state].event
-    return step_from(load_event(create_step(event_type.name, report_id, assignment, at(minutes)), event_type))
+    return step_from(load_event(dispatch_event_at(event_type.name, report_id, assignment, at(minutes)), event_type))
 
 
 HAPPY_PATH = [("created", "A", 1), ("acknowledged", "A", 2), ("en_route", "A", 3), ("on_scene", "A", 4),
@@ -162,7 +162,7 @@ def test_out_of_order_events_on_the_broker_end_resolved(declared, tap, publish_r
     assignment = str(uuid.uuid4())
     for event_type, minutes in [("assignment_completed", 5), ("assignment_arrived", 4), ("assignment_created", 1),
                                 ("assignment_acknowledged", 2), ("assignment_completed", 5)]:
-        publish_raw(create_step(event_type, report_id, assignment, at(minutes)), exchange="dispatch.events",
+        publish_raw(dispatch_event_at(event_type, report_id, assignment, at(minutes)), exchange="dispatch.events",
                     routing_key=event_type)
     reports = mongo_client[db_names["reports"]].reports
     report = wait_until(lambda: reports.find_one({"_id": report_id}),

@@ -11,8 +11,8 @@ from nameko.testing.utils import find_free_port
 
 from services.reports.open311 import hash_key
 from services.reports.service import ReportsService
-from tests.factories import create_incident, of_type
-from tests.factories_reports import create_step, wait_until
+from tests.factories import create_incident, of_type, wait_until
+from tests.factories.reports import dispatch_event_at
 
 pytestmark = pytest.mark.integration
 
@@ -152,7 +152,8 @@ def test_get_requests_with_filters_and_status_from_the_lifecycle(base_url, event
     [accident] = post(base_url, "json").json()
     [theft] = post(base_url, "json", service_code="theft", lat="-6.1890", description="Motor hilang").json()
     assignment = "A-1"
-    step = create_step("assignment_completed", accident["service_request_id"], assignment, datetime.now(timezone.utc))
+    step = dispatch_event_at("assignment_completed", accident["service_request_id"], assignment,
+                             datetime.now(timezone.utc))
     publish_raw(step, exchange="dispatch.events", routing_key="assignment_completed")
 
     def ids(**params):

@@ -14,14 +14,8 @@ from services.dispatch.service import DispatchService
 from services.dispatch.settings import Settings
 from shared.contract import REPORT_RECEIVED, load_event
 from shared.envelope import utcnow
-from tests.factories_dispatch import (
-    BHABIN_MENTENG,
-    DUTY_DESK,
-    PATROL_YOGA,
-    POLISI_RW_MENTENG_RW05,
-    create_report_received,
-    load_demo_roster,
-)
+from tests.factories import create_report_received
+from tests.factories.dispatch import BHABIN_MENTENG, DUTY_DESK, PATROL_YOGA, POLISI_RW_MENTENG_RW05, load_demo_roster
 from tests.fakes.dispatch_store import FakeDispatchStore
 from tests.fakes.publisher import Published
 

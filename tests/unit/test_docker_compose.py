@@ -25,7 +25,7 @@ def compose():
     if command is None:
         if os.environ.get("SIAGA_REQUIRE_COMPOSE_CHECK"):
             pytest.fail("neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)")
-        pytest.skip("no Compose CLI here; CI installs Debian's docker-compose and runs this check")
+        pytest.skip("no Compose CLI here; `make test` installs Debian's docker-compose and runs this check")
     return command
 
 

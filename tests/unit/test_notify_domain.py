@@ -11,8 +11,7 @@ from services.notify.exceptions import TemplateDoesNotFit
 from services.notify.settings import SendPolicy
 from shared import settings
 from shared.contract import INCIDENT_REPORTED, load_event
-from tests.factories import create_incident
-from tests.factories_notify import (
+from tests.factories import (
     DUPLICATE_PHONE,
     LONG_DESCRIPTION,
     LONG_OFFICER,
@@ -23,6 +22,7 @@ from tests.factories_notify import (
     create_assignment_created,
     create_assignment_escalated,
     create_duplicate_reported,
+    create_incident,
     create_report_received,
     create_report_rejected,
     create_step,

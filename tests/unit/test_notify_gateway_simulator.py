@@ -6,7 +6,7 @@ import pytest
 from services.notify import domain
 from shared.contract import SMS_REQUESTED
 from siaga.gateway_simulator import Behaviour, Simulator, behaviour_from, parse_args
-from tests.factories_notify import OFFICER, as_event, create_assignment_created, create_report_received, envelope
+from tests.factories import OFFICER, as_event, create_assignment_created, create_report_received, envelope
 
 
 class Recording(Simulator):

@@ -12,7 +12,7 @@ from shared.contract import INCIDENT_REPORTED, load_event
 from shared.phones import mask_phone, normalise_phone
 from shared.settings import load
 from tests.factories import create_incident
-from tests.factories_reports import create_source_incident
+from tests.factories.reports import create_source_incident
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 RULES = IntakeSettings()

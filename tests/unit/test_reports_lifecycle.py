@@ -9,7 +9,7 @@ import pytest
 from services.reports import lifecycle
 from shared.contract import EVENT_TYPES, load_event
 from shared.lifecycle import BY_STATE, STEPS
-from tests.factories_reports import create_step
+from tests.factories.reports import dispatch_event_at
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 
@@ -17,13 +17,13 @@ T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 @pytest.mark.parametrize("state", [step.state for step in STEPS])
 def test_each_assignment_event_tells_the_step_named_by_its_state(state):
     event_type = BY_STATE[state].event.name
-    step = lifecycle.step_from(load_event(create_step(event_type, "rep-1", "a.1", T0), EVENT_TYPES[event_type]))
+    step = lifecycle.step_from(load_event(dispatch_event_at(event_type, "rep-1", "a.1", T0), EVENT_TYPES[event_type]))
     assert step.state == state and step.report_id == "rep-1"
     assert step.assignment_id == (lifecycle.ESCALATION if state == "escalated" else "a_1")
 
 
 def test_a_patrol_officers_own_report_starts_on_scene():
-    document = create_step("assignment_created", "rep-1", "a1", T0)
+    document = dispatch_event_at("assignment_created", "rep-1", "a1", T0)
     document["data"]["state"] = "on_scene"
     assert lifecycle.step_from(load_event(document, EVENT_TYPES["assignment_created"])).state == "on_scene"
 

@@ -1,8 +1,6 @@
-"""Fixture factories for dispatch: report_received envelopes, officers, a loaded roster."""
+"""Fixture factories for dispatch: officers, its store, a loaded roster."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from services.dispatch.roster import parse_officer, parse_roster, read_entries
@@ -10,8 +8,6 @@ from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
 from tests.factories import DEMO_ROSTER
 
-MENTENG_RW05 = {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "village_name": "Menteng",
-                "rw": 5, "address": "Jl. HOS Cokroaminoto 12"}
 GONDANGDIA = {"lat": -6.1860, "lon": 106.8310, "village_code": "31.71.06.1004", "village_name": "Gondangdia",
               "rw": 3, "address": None}
 POLISI_RW_MENTENG_RW05 = "90120344"
@@ -19,26 +15,6 @@ BHABIN_MENTENG = "75030412"
 DUTY_DESK = "70010001"
 PATROL_YOGA = "85060788"  # first_aid, traffic, crowd_control
 PATROL_FAJAR = "86090812"  # armed_response, crowd_control
-
-
-def create_report_received(**data: Any) -> dict:
-    """A `report_received` envelope as the reports service publishes it; override any data key."""
-    report_id = data.pop("report_id", None) or f"rep-{uuid.uuid4().hex[:12]}"
-    body = {
-        "report_id": report_id,
-        "number": data.pop("number", None) or f"MTG-{uuid.uuid4().hex[:6].upper()}",
-        "source_kind": "citizen_app",
-        "category": "traffic_accident",
-        "priority": "P1",
-        "skills": ["first_aid", "traffic"],
-        "description": "Tabrakan motor dan mobil, satu orang luka",
-        "place": dict(MENTENG_RW05),
-        "anonymous": False,
-        "reporter": {"name": "Budi Santoso", "phone": "+6281299991234"},
-        "received_at": datetime.now(timezone.utc).isoformat(),
-    } | data
-    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/siaga/reports", "type": "report_received",
-            "time": datetime.now(timezone.utc).isoformat(), "correlationid": report_id, "data": body}
 
 
 def create_officer(nrp: str, **overrides: Any) -> dict:

@@ -1,16 +1,19 @@
-"""Fixture factories for the console: its config, topology, operators and an HTTP client like a browser's."""
+"""Fixture factories for the console: its config, topology, operators, the services behind it, and an HTTP
+client like a browser's."""
 from __future__ import annotations
 
 import time
 from typing import Any, Callable
 
 import requests
-from nameko.testing.utils import find_free_port
 
 from services.console.operators import add_operator
 from services.console.service import ConsoleService
 from services.console.storage import ConsoleStore
+from services.dispatch.service import DispatchService
+from services.reports.service import ReportsService
 from shared import topology
+from tests.factories.dispatch import dispatch_store, load_demo_roster
 
 PASSWORD = "sandi-uji-menteng"  # a throwaway test password, nothing real
 
@@ -20,8 +23,7 @@ def console_db(db_names: dict[str, str]) -> str:
 
 
 def console_config(config_for: Callable[..., dict], db_names: dict[str, str], **settings: Any) -> dict[str, Any]:
-    config = config_for("dispatch", MONGO_DATABASE=console_db(db_names),
-                        WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")
+    config = config_for("dispatch", MONGO_DATABASE=console_db(db_names))
     config["CONSOLE"] = {"FEED_POLL_SECONDS": 0.2, "RPC_TIMEOUT_SECONDS": 10} | settings
     return config
 
@@ -90,3 +92,21 @@ class ConsoleClient:
 
 def base_url(config: dict[str, Any]) -> str:
     return f"http://{config['WEB_SERVER_ADDRESS']}"
+
+
+def start_console(container_factory, config_for, mongo_client, db_names, *, reports: bool = False,
+                  operators: list[tuple[str, tuple[str, ...]]] = (("piket.menteng", ("31.71.06",)),
+                                                                  ("piket.gambir", ("31.71.01",))),
+                  **settings: Any) -> dict[str, Any]:
+    """Dispatch with the demo roster and the console in front of it (reports too if asked), as the demo
+    runs them, with duty officers of Menteng and of Gambir unless told; returns the console's config."""
+    load_demo_roster(dispatch_store(mongo_client, db_names))
+    if reports:
+        container_factory(ReportsService, config_for("reports")).start()
+    container_factory(DispatchService, config_for("dispatch")).start()
+    config = console_config(config_for, db_names, **settings)
+    container_factory(ConsoleService, config).start()
+    store = console_store(mongo_client, db_names)
+    for username, polseks in operators:
+        create_operator(store, username, polseks)
+    return config

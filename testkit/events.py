@@ -1,7 +1,8 @@
-"""Factories for the events notify consumes, as their publishers send them (envelope included).
+"""One builder per event type, as its publisher sends it (envelope included).
 
-Each `create_*` returns a JSON-ready envelope; `data=` overrides payload keys, other keywords
-override envelope keys. `as_event` loads one the way a handler receives it.
+Each `create_*` returns a JSON-ready envelope validated against the contract; `data=` overrides
+payload keys, other keywords override envelope keys. `as_event` loads one the way a handler
+receives it. The tests and the benchmarks build their messages here.
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from shared import contract
 from shared.contract import EVENT_TYPES, EventType, dump_event, load_event
 from shared.envelope import Event
 
@@ -40,7 +40,8 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def envelope(event_type: EventType, data: dict[str, Any], **overrides: Any) -> dict:
+def envelope(event_type: EventType | str, data: dict[str, Any], **overrides: Any) -> dict:
+    event_type = EVENT_TYPES[event_type] if isinstance(event_type, str) else event_type
     source = f"/siaga/{event_type.publisher}" if event_type.publisher != "gateway" else "/sms-gateway/test"
     body = dump_event(event_type, data, source=source, id=overrides.pop("id", str(uuid.uuid4())),
                       correlationid=overrides.pop("correlationid", None))
@@ -59,15 +60,35 @@ def number_of(report_id: str) -> str:
     return report_id.replace("-", "")[:6].upper()
 
 
+def create_incident(**overrides: Any) -> dict:
+    """An `incident_reported` envelope as a citizen app sends it (raw, as upstream apps write it)."""
+    data = {
+        "source_kind": "citizen_app",
+        "category": "laka lantas",
+        "description": "Tabrakan motor dan mobil, satu orang luka",
+        "location": {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "rw": 5,
+                     "address": "Jl. HOS Cokroaminoto 12"},
+        "reporter": {"name": "Budi Santoso", "phone": "0812-9999-1234", "anonymous": False},
+    } | overrides.pop("data", {})
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/citizen-app/android",
+        "type": "incident_reported",
+        "time": now().isoformat(),
+        "data": data,
+    } | overrides
+
+
 def create_report_received(report_id: str | None = None, data: dict | None = None, **overrides: Any) -> dict:
     report_id = report_id or new_report_id()
     payload = {
         "report_id": report_id, "number": number_of(report_id), "source_kind": "citizen_app",
-        "category": "traffic_accident", "priority": "P1", "skills": ["first_aid"],
+        "category": "traffic_accident", "priority": "P1", "skills": ["first_aid", "traffic"],
         "description": "Tabrakan motor dan mobil, satu orang luka", "place": MENTENG, "anonymous": False,
         "reporter": {"name": "Budi Santoso", "phone": REPORTER_PHONE}, "received_at": now(),
     } | (data or {})
-    return envelope(contract.REPORT_RECEIVED, payload, correlationid=report_id, **overrides)
+    return envelope("report_received", payload, correlationid=report_id, **overrides)
 
 
 def create_duplicate_reported(original: dict, data: dict | None = None, **overrides: Any) -> dict:
@@ -79,14 +100,14 @@ def create_duplicate_reported(original: dict, data: dict | None = None, **overri
         "place": original["data"]["place"], "anonymous": False,
         "reporter": {"name": "Siti Aminah", "phone": DUPLICATE_PHONE}, "received_at": now(),
     } | (data or {})
-    return envelope(contract.DUPLICATE_REPORTED, payload, correlationid=original["data"]["report_id"], **overrides)
+    return envelope("duplicate_reported", payload, correlationid=original["data"]["report_id"], **overrides)
 
 
 def create_report_rejected(data: dict | None = None, **overrides: Any) -> dict:
     payload = {"original": {"source": "/citizen-app/android", "id": str(uuid.uuid4())},
                "reasons": {"location.village_code": "31.71.06.1999 is not a Kemendagri village code"},
                "reporter_phone": REPORTER_PHONE} | (data or {})
-    return envelope(contract.REPORT_REJECTED, payload, **overrides)
+    return envelope("report_rejected", payload, **overrides)
 
 
 def report_summary(received: dict) -> dict:
@@ -101,46 +122,44 @@ def create_assignment_created(received: dict, officer: dict = OFFICER, data: dic
     payload = {"assignment_id": str(uuid.uuid4()), "officer": officer, "report": report_summary(received),
                "rule": "area_polisi_rw", "reason": "polisi_rw of 31.71.06.1001/RW05", "skipped": [],
                "ack_deadline": now()} | (data or {})
-    return envelope(contract.ASSIGNMENT_CREATED, payload, correlationid=received["data"]["report_id"], **overrides)
+    return envelope("assignment_created", payload, correlationid=received["data"]["report_id"], **overrides)
 
 
-_STEPS = {"declined": contract.ASSIGNMENT_DECLINED, "departed": contract.ASSIGNMENT_DEPARTED,
-          "completed": contract.ASSIGNMENT_COMPLETED, "expired": contract.ASSIGNMENT_EXPIRED}
-_STEP_EXTRA = {"declined": {"reason": "sedang sakit"}, "completed": {"outcome": "Korban dibawa ke RS"},
+_STEP_EXTRA = {"declined": {"reason": "sedang sakit"}, "completed": {"outcome": "korban dibawa ke RS"},
                "expired": {"attempt": 1, "reason": "no acknowledgement by the deadline"}}
 
 
 def create_step(step: str, created: dict, data: dict | None = None, via: str = "console", **overrides: Any) -> dict:
-    """assignment_declined / _departed / _completed / _expired of an assignment_created."""
+    """assignment_acknowledged / _declined / _departed / _arrived / _completed / _expired of an assignment_created."""
     assignment = created["data"]
     payload = {"assignment_id": assignment["assignment_id"], "report_id": assignment["report"]["report_id"],
                "number": assignment["report"]["number"], "officer": assignment["officer"], "at": now(),
                "via": via} | _STEP_EXTRA.get(step, {}) | (data or {})
-    return envelope(_STEPS[step], payload, correlationid=payload["report_id"], **overrides)
+    return envelope(f"assignment_{step}", payload, correlationid=payload["report_id"], **overrides)
 
 
 def create_assignment_escalated(received: dict, duty_desk: dict | None = DUTY_DESK, **overrides: Any) -> dict:
     payload = {"report": report_summary(received), "polsek": "31.71.06", "duty_desk": duty_desk,
                "reason": "no area officer free", "skipped": []}
-    return envelope(contract.ASSIGNMENT_ESCALATED, payload, correlationid=received["data"]["report_id"], **overrides)
+    return envelope("assignment_escalated", payload, correlationid=received["data"]["report_id"], **overrides)
 
 
 def create_sms_accepted(sms_id: str, attempt: int | None = None) -> dict:
-    return envelope(contract.SMS_ACCEPTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "at": now(),
-                                            "attempt": attempt})
+    return envelope("sms_accepted", {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "at": now(),
+                                   "attempt": attempt})
 
 
 def create_sms_refused(sms_id: str, temporary: bool, attempt: int | None = None) -> dict:
-    return envelope(contract.SMS_REFUSED, {"sms_id": sms_id, "reason": "throttled" if temporary else "number blocked",
-                                           "temporary": temporary, "at": now(), "attempt": attempt})
+    return envelope("sms_refused", {"sms_id": sms_id, "reason": "throttled" if temporary else "number blocked",
+                                  "temporary": temporary, "at": now(), "attempt": attempt})
 
 
 def create_delivery_reported(sms_id: str, status: str) -> dict:
-    return envelope(contract.SMS_DELIVERY_REPORTED, {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}",
-                                                     "status": status, "at": now()})
+    return envelope("sms_delivery_reported", {"sms_id": sms_id, "gateway_id": f"GW-{sms_id[:8]}", "status": status,
+                                            "at": now()})
 
 
 def create_sms_received(sender: str, text: str) -> dict:
     gateway_id = f"IN-{uuid.uuid4().hex[:12]}"
-    return envelope(contract.SMS_RECEIVED, {"gateway_id": gateway_id, "sender": sender, "text": text, "at": now()},
+    return envelope("sms_received", {"gateway_id": gateway_id, "sender": sender, "text": text, "at": now()},
                     id=gateway_id)

@@ -1,0 +1,45 @@
+"""Run pytest as JOBS processes side by side, each on its share of the tests (SIAGA_TEST_SHARD=k/n).
+
+Why not pytest-xdist: its workers talk to the controller over execnet's threads, which hang once
+eventlet has patched them, and nameko needs the patch. The tests mostly wait on the broker and
+the database, so more processes than cores pays; each test has its own vhost and databases.
+Usage: python scripts/test-shards.py JOBS [pytest arguments...]
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+LOGS = Path("var", "test-shards")
+
+
+def main(jobs: int, arguments: list[str]) -> int:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    shards = []
+    for k in range(jobs):
+        log = LOGS / f"shard-{k + 1}-of-{jobs}.log"
+        with log.open("w") as out:
+            shards.append((log, subprocess.Popen(
+                [sys.executable, "-m", "pytest", *arguments],
+                env=os.environ | {"SIAGA_TEST_SHARD": f"{k + 1}/{jobs}"}, stdout=out, stderr=subprocess.STDOUT)))
+    failed, counts = 0, {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    for log, process in shards:
+        code = process.wait()
+        lines = log.read_text().splitlines()
+        if code not in (0, 5):  # 5: this shard got no tests
+            failed += 1
+            print("\n".join(lines))
+        else:
+            print(f"{log}: {lines[-1] if lines else 'no output'}")
+        for number, outcome in re.findall(r"(\d+) (passed|failed|skipped|error)", lines[-1] if lines else ""):
+            counts[outcome] += int(number)
+    print(f"all shards: {counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
+          f"{counts['skipped']} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1]), sys.argv[2:]))

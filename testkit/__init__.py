@@ -1,0 +1,1 @@
+"""What the tests and the benchmarks both build: one envelope builder per event type, fuzzed bodies."""
