@@ -8,7 +8,7 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 JOBS   ?= 4
 SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
-.PHONY: setup system-packages demo test unit integration e2e bench chaos fuzz replay contract lint clean
+.PHONY: setup system-packages demo test test-durations unit integration e2e bench chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1
 # The Compose check fails rather than skips here: system-packages has just installed Compose.
 test: setup contract/node_modules/.installed system-packages  ## the whole suite: unit, integration, end to end
 	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS)
+
+test-durations: setup contract/node_modules/.installed system-packages  ## the suite, keeping what each module took (shares it out evenly)
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS) --save-durations
 
 unit: setup contract/node_modules/.installed  ## pure rules and service layers, no broker: seconds
 	$(BIN)/python -m pytest tests/unit

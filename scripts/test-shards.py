@@ -3,10 +3,13 @@
 Why not pytest-xdist: its workers talk to the controller over execnet's threads, which hang once
 eventlet has patched them, and nameko needs the patch. The tests mostly wait on the broker and
 the database, so more processes than cores pays; each test has its own vhost and databases.
-Usage: python scripts/test-shards.py JOBS [pytest arguments...]
+Usage: python scripts/test-shards.py JOBS [--save-durations] [pytest arguments...]
+--save-durations keeps what each module took in tests/durations.json, by which the next runs share
+the suite out (a module missing there is guessed by its tier).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,10 +17,15 @@ import sys
 from pathlib import Path
 
 LOGS = Path("var", "test-shards")
+DURATIONS = Path("tests", "durations.json")
 
 
 def main(jobs: int, arguments: list[str]) -> int:
+    save = "--save-durations" in arguments
+    arguments = [argument for argument in arguments if argument != "--save-durations"]
     LOGS.mkdir(parents=True, exist_ok=True)
+    for old in LOGS.glob("durations-*.json"):
+        old.unlink()
     shards = []
     for k in range(jobs):
         log = LOGS / f"shard-{k + 1}-of-{jobs}.log"
@@ -36,9 +44,19 @@ def main(jobs: int, arguments: list[str]) -> int:
             print(f"{log}: {lines[-1] if lines else 'no output'}")
         for number, outcome in re.findall(r"(\d+) (passed|failed|skipped|error)", lines[-1] if lines else ""):
             counts[outcome] += int(number)
+    if save:
+        save_durations()
     print(f"all shards: {counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
           f"{counts['skipped']} skipped")
     return 1 if failed else 0
+
+
+def save_durations() -> None:
+    took: dict[str, float] = {}
+    for shard in LOGS.glob("durations-*.json"):
+        took |= json.loads(shard.read_text())
+    DURATIONS.write_text(json.dumps(dict(sorted(took.items())), indent=1) + "\n")
+    print(f"{DURATIONS}: {len(took)} modules, {sum(took.values()):.0f} s in all")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def rows() -> Iterator[tuple[str, str, str]]:
     yield "`SIAGA_<PARTY>_AMQP_PASSWORD`", "generated", "a party's broker password (`python -m siaga.broker_users`)"
     yield "`LOG_LEVEL`", "`INFO`", "every service's log level"
     for service in SERVICES:
-        raw = yaml.safe_load(config_path(service).read_text())
+        raw = yaml.load(config_path(service).read_text(), Loader=yaml.BaseLoader)  # ${VAR:} as written
         for key, meaning in NAMEKO_KEYS.items():
             if key in raw:
                 variable, default = VARIABLE.fullmatch(raw[key]).groups()

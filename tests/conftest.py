@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -19,23 +20,28 @@ from shared.mongo import connect
 BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 
 
-# Rough cost of a test by tier, to share the suite evenly between processes (scripts/test-shards.py).
-SHARD_COST = {"e2e": 10.0, "integration": 3.0}
+# What a module took, measured (make test-durations): the suite is shared out by these. A module not
+# measured yet costs a rough figure by its tier.
+DURATIONS = Path(__file__).with_name("durations.json")
+TIER_COST = {"e2e": 10.0, "integration": 3.0}
+SHARD = os.environ.get("SIAGA_TEST_SHARD")
+took: dict[str, float] = {}
 
 
 def pytest_collection_modifyitems(config, items):
     """Keep only this process's share when SIAGA_TEST_SHARD=k/n. Whole modules are shared out (a module's
     fixtures are made once), the costliest first, each to the share with the least so far; every process
     computes the same split from the same collection."""
-    shard = os.environ.get("SIAGA_TEST_SHARD")
-    if not shard:
+    if not SHARD:
         return
-    k, n = (int(part) for part in shard.split("/"))
+    k, n = (int(part) for part in SHARD.split("/"))
+    measured = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     cost: dict[str, float] = {}
     for item in items:
         module = item.nodeid.split("::")[0]
         cost[module] = cost.get(module, 0.0) + next(
-            (SHARD_COST[m.name] for m in item.iter_markers() if m.name in SHARD_COST), 0.05)
+            (TIER_COST[m.name] for m in item.iter_markers() if m.name in TIER_COST), 0.05)
+    cost |= {module: measured[module] for module in cost if module in measured}
     loads, owner = [0.0] * n, {}
     for module in sorted(cost, key=lambda module: (-cost[module], module)):
         least = loads.index(min(loads))
@@ -43,6 +49,19 @@ def pytest_collection_modifyitems(config, items):
         loads[least] += cost[module]
     config.hook.pytest_deselected(items=[item for item in items if owner[item.nodeid.split("::")[0]] != k])
     items[:] = [item for item in items if owner[item.nodeid.split("::")[0]] == k]
+
+
+def pytest_runtest_logreport(report):
+    module = report.nodeid.split("::")[0]
+    took[module] = took.get(module, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """Each shard leaves what its modules took, for `scripts/test-shards.py --save-durations`."""
+    if SHARD and took:
+        out = Path("var", "test-shards", f"durations-{SHARD.replace('/', '-of-')}.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({module: round(seconds, 1) for module, seconds in took.items()}))
 
 
 def _rabbitmqctl(*args: str) -> None:
