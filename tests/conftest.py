@@ -64,71 +64,36 @@ def pytest_sessionfinish(session):
         out.write_text(json.dumps({module: round(seconds, 1) for module, seconds in took.items()}))
 
 
-class VhostPool:
-    """Throwaway vhosts, one per test, made and deleted ten at a time.
-
-    Each rabbitmqctl call starts an Erlang VM (about 0.6 s of CPU): three calls per test were most of
-    the suite's CPU. A batch is made by one `import_definitions` and deleted, once its tests are done,
-    by one `eval` in the background, so a used vhost's queues do not live on for the whole session."""
-
-    BATCH = 10
-
-    def __init__(self):
-        if not shutil.which("rabbitmqctl"):
-            pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
-        self.user = BROKER.split(":")[0]
-        self.ready: list[str] = []
-        self.used: list[str] = []
-        self.deletions: list[tuple[subprocess.Popen, list[str]]] = []
-
-    def take(self) -> str:
-        if not self.ready:
-            self.ready = [f"siaga-test-{uuid.uuid4().hex[:10]}" for _ in range(self.BATCH)]
-            grant = {"user": self.user, "configure": ".*", "write": ".*", "read": ".*"}
-            definitions = {"vhosts": [{"name": name} for name in self.ready],
-                           "permissions": [grant | {"vhost": name} for name in self.ready]}
-            subprocess.run(["rabbitmqctl", "-q", "import_definitions"], input=json.dumps(definitions), text=True,
-                           check=True, capture_output=True, timeout=60)
-        return self.ready.pop()
-
-    def done(self, vhost: str) -> None:
-        self.used.append(vhost)
-        if len(self.used) >= self.BATCH:
-            self.delete(self.used)
-            self.used = []
-
-    def delete(self, vhosts: list[str]) -> None:
-        names = ", ".join(f'<<"{name}">>' for name in vhosts)
-        self.deletions.append((subprocess.Popen(
-            ["rabbitmqctl", "-q", "eval", f'[rabbit_vhost:delete(V, <<"siaga-tests">>) || V <- [{names}]].'],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), vhosts))
-
-    def close(self) -> None:
-        self.delete(self.used + self.ready)
-        for deletion, vhosts in self.deletions:
-            if deletion.wait(timeout=120) != 0:  # a broker without that internal function: one by one
-                for vhost in vhosts:
-                    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")
-def _vhosts():
-    pool = VhostPool()
-    yield pool
-    pool.close()
+def _deleting_vhosts():
+    """Vhosts are deleted in the background (a rabbitmqctl call costs a second); waited for at the end."""
+    deletions: list[subprocess.Popen] = []
+    yield deletions
+    for deletion in deletions:
+        deletion.wait(timeout=120)
 
 
-def throwaway_vhost(pool: VhostPool):
-    """An empty vhost of its own for the broker user, deleted after."""
-    vhost = pool.take()
+def throwaway_vhost(deletions: list[subprocess.Popen]):
+    """A new vhost for the broker user; deleted in the background afterwards (see `_deleting_vhosts`)."""
+    if not shutil.which("rabbitmqctl"):
+        pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
+    vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    user = BROKER.split(":")[0]
+    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
     yield f"amqp://{BROKER}/{vhost}"
-    pool.done(vhost)
+    deletions.append(subprocess.Popen(["rabbitmqctl", "-q", "delete_vhost", vhost],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
 @pytest.fixture
-def amqp_uri(_vhosts) -> str:
+def amqp_uri(_deleting_vhosts) -> str:
     """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
-    yield from throwaway_vhost(_vhosts)
+    yield from throwaway_vhost(_deleting_vhosts)
 
 
 @pytest.fixture(scope="session")

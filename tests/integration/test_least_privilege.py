@@ -19,9 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def amqp_uri(_vhosts):
+def amqp_uri(_deleting_vhosts):
     """One vhost for the module: its broker users take many rabbitmqctl calls to make, so both tests share them."""
-    yield from throwaway_vhost(_vhosts)
+    yield from throwaway_vhost(_deleting_vhosts)
 
 
 @pytest.fixture(scope="module")
