@@ -1,4 +1,4 @@
-"""End to end: the three services as processes; an upstream app in, the SMS gateway's view out."""
+"""End to end: the services as processes; an upstream app in, the SMS gateway's view out."""
 from __future__ import annotations
 
 import json
