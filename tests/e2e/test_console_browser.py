@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -41,13 +40,12 @@ def run_browser(url: str, amqp_uri: str, timeout: float = 150.0) -> dict:
     with output.open("w") as out, errors.open("w") as err:
         process = subprocess.Popen([sys.executable, str(DRIVER), url, amqp_uri, "piket.menteng", str(SCREENSHOT)],
                                    cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)
-        deadline = time.monotonic() + timeout
-        while process.poll() is None:
-            if time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                pytest.fail(f"the browser did not finish within {timeout}s; see {errors}")
-            time.sleep(0.2)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"the browser did not finish within {timeout}s; see {errors}")
     if process.returncode != 0:
         pytest.fail(f"the browser driver failed ({process.returncode}):\n{errors.read_text()[-4000:]}")
     return json.loads(output.read_text().strip().splitlines()[-1])

@@ -2,7 +2,6 @@
 client like a browser's."""
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import requests
@@ -13,6 +12,7 @@ from services.console.storage import ConsoleStore
 from services.dispatch.service import DispatchService
 from services.reports.service import ReportsService
 from shared import topology
+from tests.factories import eventually
 from tests.factories.dispatch import dispatch_store, load_demo_roster
 
 PASSWORD = "sandi-uji-menteng"  # a throwaway test password, nothing real
@@ -77,17 +77,9 @@ class ConsoleClient:
         return response.json()["cards"]
 
     def wait_for_card(self, predicate: Callable[[dict], bool], timeout: float = 20.0) -> dict[str, Any]:
-        """The first card on the board matching, polling until the deadline (the board is built from events)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            cards = self.board()
-            for card in cards:
-                if predicate(card):
-                    return card
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no matching card within {timeout}s; board: "
-                                     f"{[(c['number'], c['status']) for c in cards]}")
-            time.sleep(0.1)
+        """The first card on the board matching, with a deadline (the board is built from events)."""
+        cards = eventually(self.board, lambda cards: any(predicate(card) for card in cards), timeout)
+        return next(card for card in cards if predicate(card))
 
 
 def base_url(config: dict[str, Any]) -> str:
