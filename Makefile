@@ -8,7 +8,7 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 JOBS   ?= 4
 SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
-.PHONY: setup system-packages demo test test-durations unit integration e2e bench chaos fuzz replay contract lint clean
+.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e bench chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -25,23 +25,26 @@ contract/node_modules/.installed: contract/package.json contract/package-lock.js
 system-packages:  ## the Debian packages the suite needs (docker-compose, chromium), installed if missing
 	scripts/system-packages.sh
 
+broker-api:  ## the local RabbitMQ's management API, enabled if off (vhosts per test in milliseconds)
+	scripts/broker-management.sh
+
 demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1 exits after the demo)
 	$(BIN)/python -m siaga.demo
 
 # The Compose check fails rather than skips here: system-packages has just installed Compose.
-test: setup contract/node_modules/.installed system-packages  ## the whole suite: unit, integration, end to end
+test: setup contract/node_modules/.installed system-packages broker-api  ## the whole suite: unit, integration, end to end
 	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS)
 
-test-durations: setup contract/node_modules/.installed system-packages  ## the suite, keeping what each module took (shares it out evenly)
+test-durations: setup contract/node_modules/.installed system-packages broker-api  ## the suite, keeping what each module took (shares it out evenly)
 	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS) --save-durations
 
 unit: setup contract/node_modules/.installed  ## pure rules and service layers, no broker: seconds
 	$(BIN)/python -m pytest tests/unit
 
-integration: setup
+integration: setup broker-api
 	$(SHARDS) tests/integration
 
-e2e: setup contract/node_modules/.installed system-packages
+e2e: setup contract/node_modules/.installed system-packages broker-api
 	$(SHARDS) tests/e2e
 
 bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify

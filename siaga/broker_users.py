@@ -1,7 +1,7 @@
 """One RabbitMQ user per service (and per outside party), allowed only what it publishes and consumes.
 
-    python -m siaga.broker_users                      # local broker, via rabbitmqctl
-    python -m siaga.broker_users --http http://rabbitmq:15672   # management API (docker-compose)
+    python -m siaga.broker_users                      # local broker: its management API, else rabbitmqctl
+    python -m siaga.broker_users --http http://rabbitmq:15672   # a given management API (docker-compose)
 
 Users are named after the instance (`siaga-reports`; `demo2-reports` with SIAGA_INSTANCE=demo2), so
 a second Siaga on the same broker never resets the first one's passwords. Passwords come from the
@@ -13,23 +13,19 @@ local broker as guest, on the instance's own vhost, created here when missing).
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
 import re
 import secrets
-import subprocess
 import sys
-import urllib.request
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 from kombu import Connection
 
 from shared import topology
 from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
+from siaga.broker_admin import broker_admin
 from siaga.settings import SiagaSettings, siaga_settings
 
 
@@ -61,71 +57,12 @@ def passwords(names: list[str], store: Path) -> dict[str, str]:
     return chosen
 
 
-def rabbitmqctl(*args: str, given: str | None = None) -> str:
-    return subprocess.run(["rabbitmqctl", "-q", *args], input=given, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def listed(*args: str) -> set[str]:
-    """The first column of a `rabbitmqctl list_…` (its header line included, which names nothing real)."""
-    return {line.split()[0] for line in rabbitmqctl(*args).splitlines() if line.strip()}
-
-
-def import_definitions(definitions: dict) -> None:
-    """Users, vhosts and permissions in one `rabbitmqctl` call: each call starts an Erlang VM (about
-    a second), and one per user and grant made the demo's start wait on a dozen of them."""
-    rabbitmqctl("import_definitions", given=json.dumps(definitions))
-
-
-def password_hash(password: str) -> str:
-    """RabbitMQ's salted SHA-256 (rabbitmq.com/docs/passwords, "Computing Password Hash"), the form
-    a definitions import takes a password in."""
-    salt = secrets.token_bytes(4)
-    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
-
-
 def ensure_vhost(amqp_uri: str, http_api: str | None = None) -> None:
     """The vhost AMQP_URI names, created when missing and opened to the admin user who runs Siaga."""
     admin = Connection(amqp_uri)
     vhost = admin.virtual_host or "/"
-    full = {"configure": ".*", "write": ".*", "read": ".*"}
-    if vhost == "/":  # the broker's own, always there
-        return
-    if http_api:
-        put = management_api(http_api, admin.userid, admin.password)
-        put(f"vhosts/{quote(vhost, safe='')}", {})
-        put(f"permissions/{quote(vhost, safe='')}/{quote(admin.userid, safe='')}", full)
-    elif vhost not in listed("list_vhosts", "name"):
-        import_definitions({"vhosts": [{"name": vhost}],
-                            "permissions": [{"user": admin.userid, "vhost": vhost} | full]})
-
-
-def apply_with_rabbitmqctl(vhost: str, users: dict[str, tuple[str, dict[str, str]]]) -> None:
-    import_definitions({
-        "users": [{"name": user, "password_hash": password_hash(password), "tags": "",
-                   "hashing_algorithm": "rabbit_password_hashing_sha256"} for user, (password, _) in users.items()],
-        "permissions": [{"user": user, "vhost": vhost} | grant for user, (_, grant) in users.items()],
-    })
-
-
-def management_api(api: str, admin_user: str, admin_password: str) -> Callable[[str, dict], None]:
-    token = base64.b64encode(f"{admin_user}:{admin_password}".encode()).decode()
-
-    def put(path: str, body: dict) -> None:
-        request = urllib.request.Request(f"{api.rstrip('/')}/api/{path}", data=json.dumps(body).encode(), method="PUT",
-                                         headers={"Authorization": f"Basic {token}",
-                                                  "Content-Type": "application/json"})
-        urllib.request.urlopen(request, timeout=10).close()
-
-    return put
-
-
-def apply_with_http(api: str, admin_user: str, admin_password: str, vhost: str,
-                    users: dict[str, tuple[str, dict[str, str]]]) -> None:
-    put = management_api(api, admin_user, admin_password)
-    for user, (password, grant) in users.items():
-        put(f"users/{quote(user, safe='')}", {"password": password, "tags": ""})
-        put(f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", grant)
+    if vhost != "/":  # the broker's own is always there
+        broker_admin(amqp_uri, http_api).add_vhost(vhost, admin.userid)
 
 
 def ensure_users(amqp_uri: str, settings: SiagaSettings, http_api: str | None = None,
@@ -135,11 +72,7 @@ def ensure_users(amqp_uri: str, settings: SiagaSettings, http_api: str | None = 
     grants = parties()
     chosen = passwords(list(grants), store or settings.var_dir / "broker-users.json")
     users = {settings.user_name(party): (chosen[party], grant) for party, grant in grants.items()}
-    vhost = admin.virtual_host or "/"
-    if http_api:
-        apply_with_http(http_api, admin.userid, admin.password, vhost, users)
-    else:
-        apply_with_rabbitmqctl(vhost, users)
+    broker_admin(amqp_uri, http_api).put_users(admin.virtual_host or "/", users)
     return {party: admin_uri_as(admin, settings.user_name(party), chosen[party]) for party in grants}
 
 
@@ -148,17 +81,15 @@ def admin_uri_as(admin: Connection, user: str, password: str) -> str:
     return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{admin.hostname}:{admin.port or 5672}/{vhost}"
 
 
-def remove_users(settings: SiagaSettings) -> None:
-    """Every party's user of this instance, and no other instance's (all at once: see import_definitions)."""
-    doomed = listed("list_users") & {settings.user_name(party) for party in parties()}
-    for deleting in [subprocess.Popen(["rabbitmqctl", "-q", "delete_user", user], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL) for user in doomed]:
-        deleting.wait()
+def remove_users(settings: SiagaSettings, amqp_uri: str | None = None) -> None:
+    """Every party's user of this instance, and no other instance's."""
+    admin = broker_admin(amqp_uri or settings.broker_uri)
+    admin.delete_users(admin.users() & {settings.user_name(party) for party in parties()})
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--http", help="management API base URL (else rabbitmqctl on this machine)")
+    parser.add_argument("--http", help="management API base URL (else the local one, else rabbitmqctl)")
     args = parser.parse_args(argv)
     settings = siaga_settings()
     ensure_vhost(settings.broker_uri, args.http)

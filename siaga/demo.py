@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import signal
 import sys
 import time
@@ -29,6 +28,7 @@ from shared.config import PROJECT_ROOT
 from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
 from shared.phones import mask_phone
 from shared.topology import external_queue
+from siaga.broker_admin import can_administer
 from siaga.settings import SERVICES, SiagaSettings, use_instance
 from siaga.system import System
 
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 160))
     system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, preferred_http=DEMO_HTTP,
-                    least_privilege=shutil.which("rabbitmqctl") is not None, fresh_databases=True, settings=settings)
+                    least_privilege=can_administer(settings.broker_uri), fresh_databases=True, settings=settings)
     console.print(f"Starting Siaga instance {settings.instance}…")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     observer = None

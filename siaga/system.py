@@ -76,7 +76,7 @@ class System:
         self.simulator_args = tuple(simulator_args)
         self.preferred_http = preferred_http or {}
         self.http_addresses: dict[str, str] = {}
-        # Each service as its own least-privilege broker user (needs rabbitmqctl on this machine).
+        # Each service as its own least-privilege broker user (needs the management API or rabbitmqctl).
         self.least_privilege = least_privilege
         self.amqp_uris: dict[str, str] = {}
         # Only ever the embedded server's own demo data: never a MongoDB given by MONGO_URI.

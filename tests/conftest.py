@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -13,9 +11,11 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.testing.utils import find_free_port
 
+import siaga.broker_admin
 from shared import topology
 from shared.embedded_db import EmbeddedMongo
 from shared.mongo import connect
+from siaga.broker_admin import BrokerAdmin
 
 BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 
@@ -64,36 +64,30 @@ def pytest_sessionfinish(session):
         out.write_text(json.dumps({module: round(seconds, 1) for module, seconds in took.items()}))
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="session")
-def _deleting_vhosts():
-    """Vhosts are deleted in the background (a rabbitmqctl call costs a second); waited for at the end."""
-    deletions: list[subprocess.Popen] = []
-    yield deletions
-    for deletion in deletions:
-        deletion.wait(timeout=120)
+def broker_admin():
+    """The local broker's management API (`make test` enables it), else rabbitmqctl, which costs a
+    second of CPU per call; what it deletes in the background is waited for at the end."""
+    try:
+        admin = siaga.broker_admin.broker_admin(f"amqp://{BROKER}/")
+    except RuntimeError as error:
+        pytest.fail(f"the tests create a vhost per test on the local RabbitMQ: {error}")
+    yield admin
+    admin.wait()
 
 
-def throwaway_vhost(deletions: list[subprocess.Popen]):
-    """A new vhost for the broker user; deleted in the background afterwards (see `_deleting_vhosts`)."""
-    if not shutil.which("rabbitmqctl"):
-        pytest.fail("rabbitmqctl not found: the tests create a vhost per test on the local RabbitMQ")
+def throwaway_vhost(admin: BrokerAdmin):
+    """A new vhost for the broker user, deleted afterwards."""
     vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", vhost)
-    user = BROKER.split(":")[0]
-    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    admin.add_vhost(vhost, BROKER.split(":")[0])
     yield f"amqp://{BROKER}/{vhost}"
-    deletions.append(subprocess.Popen(["rabbitmqctl", "-q", "delete_vhost", vhost],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    admin.delete_vhost(vhost)
 
 
 @pytest.fixture
-def amqp_uri(_deleting_vhosts) -> str:
+def amqp_uri(broker_admin) -> str:
     """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
-    yield from throwaway_vhost(_deleting_vhosts)
+    yield from throwaway_vhost(broker_admin)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def two_instances(mongo_client):
+def two_instances(mongo_client, broker_admin):
     """Two instance names of this test alone; their vhosts, users, databases and files go afterwards."""
     run = uuid.uuid4().hex[:8]
     instances = [SiagaSettings(instance=f"siaga-test-{run}-{side}") for side in "ab"]
@@ -30,7 +30,7 @@ def two_instances(mongo_client):
         remove_users(settings)
         for service in SERVICES:
             mongo_client.drop_database(settings.database_name(service))
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", settings.instance], capture_output=True, timeout=60)
+        broker_admin.delete_vhost(settings.instance)
         shutil.rmtree(settings.var_dir, ignore_errors=True)
 
 

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def amqp_uri(_deleting_vhosts):
-    """One vhost for the module: its broker users take many rabbitmqctl calls to make, so both tests share them."""
-    yield from throwaway_vhost(_deleting_vhosts)
+def amqp_uri(broker_admin):
+    """One vhost for the module: both tests share its broker users."""
+    yield from throwaway_vhost(broker_admin)
 
 
 @pytest.fixture(scope="module")
