@@ -48,7 +48,7 @@ from bson import json_util  # noqa: E402
 from kombu import Connection  # noqa: E402
 
 from shared import topology  # noqa: E402
-from shared.contract import EVENT_TYPES, SMS_RECEIVED, dump_event  # noqa: E402
+from shared.contract import EVENT_TYPES, PARTIES, SMS_RECEIVED, dump_event  # noqa: E402
 from shared.envelope import utcnow  # noqa: E402
 from shared.mongo import connect  # noqa: E402
 from siaga.gateway_simulator import SOURCE as SIMULATOR_SOURCE  # noqa: E402
@@ -123,8 +123,8 @@ def replay(amqp_uri: str, messages: list[Recorded]) -> None:
 def consumed_queues() -> list[str]:
     """Every queue a service or the gateway simulator consumes (the dead letters and the upstream apps'
     rejections have no consumer in this run and keep what they hold)."""
-    return [q.name for q in topology.all_queues(topology.siaga_service_classes())
-            if q.name not in (topology.DEAD_LETTER_QUEUE, "evt-reports-report_rejected--upstream-apps")]
+    return [q.name for cls in topology.siaga_service_classes() for q in topology.service_queues(cls)] + [
+        q.name for q in topology.party_queues(PARTIES["sms-gateway"])]
 
 
 def backlog(amqp_uri: str, queues: list[str]) -> int:

@@ -1,7 +1,7 @@
 """Writes contract/asyncapi.yaml from the code's one contract registry, so the two cannot drift.
 
 Event types, publishers and `data` schemas come from `shared.contract`; consumers come from the
-`@handles` entrypoints on the service classes and `EXTERNAL_CONSUMERS`, the same sources the
+`@handles` entrypoints on the service classes and `PARTIES`, the same sources the
 topology declares queues from. `python -m contract.generate --check` exits 1 with a diff when
 the committed document is stale.
 """
@@ -20,7 +20,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from shared import topology
-from shared.contract import EVENT_TYPES, EXTERNAL_CONSUMERS, EventType
+from shared.contract import EVENT_TYPES, PARTIES, EventType
 from shared.envelope import CONTENT_TYPE, EnvelopeSchema
 from shared.messaging import REASON_HEADER, EventHandler
 
@@ -93,20 +93,23 @@ def consumers() -> dict[str, list[Consumer]]:
                 queue = handler.queue_for(service_cls.name, method_name).name
                 summary = (inspect.getdoc(method) or "").split("\n")[0]
                 found[handler.event_type.name].append(Consumer(service_cls.name, method_name, queue, summary))
-    for name, event_types in EXTERNAL_CONSUMERS.items():
-        for event_type in event_types:
-            queue = topology.external_queue(name, event_type).name
-            found[event_type.name].append(
-                Consumer(name, f"receive_{event_type.name}", queue, f"{name} consumes {event_type.name}."))
+    for party in PARTIES.values():
+        for event_type in party.reads:
+            queue = topology.external_queue(party.name, event_type).name
+            found[event_type.name].append(Consumer(party.name, f"receive_{event_type.name}", queue,
+                                                   f"{party.name} consumes {event_type.name}."))
     return {name: sorted(entries) for name, entries in found.items()}
 
 
 def channel(event_type: EventType) -> dict[str, Any]:
     exchange = topology.event_exchange(event_type.exchange)
+    key = event_type.routing_key("{party}")
+    addressed = {"parameters": {"party": {"description": "the party it answers, which alone may bind this key"}}}
     return {
-        "address": event_type.name,
+        "address": key,
         "title": f"{event_type.exchange} / {event_type.name}",
-        "description": f"Routing key `{event_type.name}` on the topic exchange `{exchange.name}`.",
+        "description": f"Routing key `{key}` on the topic exchange `{exchange.name}`.",
+        **(addressed if event_type.addressed else {}),
         "messages": {event_type.name: {"$ref": f"#/components/messages/{event_type.name}"}},
         "bindings": {"amqp": {
             "is": "routingKey",

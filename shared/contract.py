@@ -32,10 +32,21 @@ class EventType:
     publisher: str  # the service (or outside party) whose `<publisher>.events` exchange carries it
     schema_class: type[Schema]  # of the `data` payload
     summary: str
+    # Addressed to one party (routing key `<name>.<party>`), so that a party can be allowed to bind
+    # only its own: an app's rejections carry its reporters' phones.
+    addressed: bool = False
 
     @property
     def exchange(self) -> str:
         return f"{self.publisher}.events"
+
+    def routing_key(self, to: str | None = None) -> str:
+        return f"{self.name}.{to or UNKNOWN_PARTY}" if self.addressed else self.name
+
+    @property
+    def binding_key(self) -> str:
+        """What a consumer of every party's events binds with."""
+        return f"{self.name}.*" if self.addressed else self.name
 
     @cached_property
     def schema(self) -> Schema:
@@ -62,7 +73,8 @@ REPORT_RECEIVED = EventType(
     "An incident passed validation and is stored as a new report that needs an officer.")
 REPORT_REJECTED = EventType(
     "report_rejected", "reports", reports.ReportRejectedSchema,
-    "An incident could not be accepted; carries the sender's source and id and every reason.")
+    "An incident could not be accepted; carries the sender's source and id and every reason. "
+    "Routing key `report_rejected.<party>`: each app binds only its own.", addressed=True)
 # The brief calls this `report_duplicate`; house style names facts in the past tense.
 DUPLICATE_REPORTED = EventType(
     "duplicate_reported", "reports", reports.DuplicateReportedSchema,
@@ -127,11 +139,74 @@ EVENT_TYPES: dict[str, EventType] = {
     )
 }
 
-# Consumers outside the nameko services, each with a durable queue declared up front.
-EXTERNAL_CONSUMERS: dict[str, tuple[EventType, ...]] = {
-    "sms-gateway": (SMS_REQUESTED,),
-    "upstream-apps": (REPORT_REJECTED,),  # senders read why their incident was not taken
-}
+UNKNOWN_PARTY = "unknown"
+
+
+@dataclass(frozen=True)
+class Party:
+    """An outside party with its own broker user, `<instance>-<name>`: what it may state and what it reads.
+
+    The broker vouches for who sent a message (the AMQP `user_id`, which RabbitMQ checks against
+    the connection's user); this table says what that party may say. Its events' `source` is theirs
+    alone (`/<name>/…`: `source` + `id` is the idempotency key, so a borrowed source could make
+    another app's next incident look like a redelivery)."""
+
+    name: str
+    states: tuple[EventType, ...] = ()
+    source_kinds: tuple[str, ...] = ()  # the kinds of incident it may report
+    reads: tuple[EventType, ...] = ()  # from its own durable queue; addressed ones only its own
+
+    def refusal(self, event: Event) -> str | None:
+        if EVENT_TYPES[event.type] not in self.states:
+            return f"{event.type} is not one of the facts it states"
+        if not (event.source == f"/{self.name}" or event.source.startswith(f"/{self.name}/")):
+            return f"source {event.source!r} is not under /{self.name}/"
+        if event.type == INCIDENT_REPORTED.name and event.data["source_kind"] not in self.source_kinds:
+            return f"it does not report {event.data['source_kind']} incidents"
+        if event.data.get("source_kind") == "patrol" and not vouched_officer(event):
+            return "a patrol incident names the officer whose app sent it (source /officer-app/<nrp>)"
+        if event.type in (OFFICER_LOCATION_UPDATED.name, OFFICER_STATUS_CHANGED.name) \
+                and event.source != f"/{self.name}/{event.data['nrp']}":
+            return "an officer's whereabouts come from that officer's app (source /officer-app/<nrp>)"
+        return None
+
+
+def vouched_officer(event: Event) -> bool:
+    nrp = (event.data.get("details") or {}).get("officer_nrp")
+    return isinstance(nrp, str) and event.source == f"/officer-app/{nrp}"
+
+
+def upstream_app(name: str, *source_kinds: str) -> Party:
+    return Party(name, (INCIDENT_REPORTED,), source_kinds, (REPORT_REJECTED,))
+
+
+PARTIES: dict[str, Party] = {party.name: party for party in (
+    upstream_app("citizen-app", "citizen_app"),
+    upstream_app("hotline-110", "hotline_110"),
+    upstream_app("cctv", "cctv"),
+    upstream_app("siskamling", "siskamling"),
+    Party("officer-app", (INCIDENT_REPORTED, OFFICER_LOCATION_UPDATED, OFFICER_STATUS_CHANGED), ("patrol",),
+          (REPORT_REJECTED,)),
+    Party("sms-gateway", (SMS_ACCEPTED, SMS_REFUSED, SMS_DELIVERY_REPORTED, SMS_RECEIVED), reads=(SMS_REQUESTED,)),
+)}
+
+
+def refusal(party: str, event: Event) -> str | None:
+    """Why `party` (as the broker knows it) may not state `event`; None when it may. A service states
+    only its own events, which its broker user alone may publish; anyone else only what PARTIES says."""
+    if party in PARTIES:
+        return PARTIES[party].refusal(event)
+    if party not in SERVICES:
+        return "an unknown party"
+    if EVENT_TYPES[event.type].publisher != party:
+        return f"{event.type} is {EVENT_TYPES[event.type].publisher}'s to state"
+    if event.source != f"/siaga/{party}":
+        return f"source {event.source!r} is not /siaga/{party}"
+    return None
+
+
+# The services (their events' exchanges are theirs); `intake` and `gateway` are the outside parties' exchanges.
+SERVICES = ("reports", "dispatch", "notify", "console")
 
 
 def load_event(document: dict[str, Any], expected: EventType) -> Event:

@@ -57,6 +57,8 @@ class Event:
     correlationid: str | None = None
     causationid: str | None = None
     specversion: str = field(default=SPECVERSION)
+    # The party that sent it, as the broker vouched for it (see shared.trust); None when not read from the broker.
+    sender: str | None = None
 
     @property
     def key(self) -> str:

@@ -22,8 +22,9 @@ from nameko.events import EventDispatcher
 from nameko.messaging import Consumer, Publisher, QueueConsumer
 
 from shared import topology
-from shared.contract import EventType, dump_event, load_event
+from shared.contract import UNKNOWN_PARTY, EventType, dump_event, load_event
 from shared.envelope import Event, InvalidMessage, decode_body
+from shared.trust import SENDER_HEADER, Senders, broker_user
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,9 @@ class ReliableConsumer(Consumer):
 
     def setup(self):
         self.queue = self.queue_for(self.container.service_name, self.method_name)
-        self.dead_letters = AmqpPublisher(
-            self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True
-        )
+        amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        self.senders = Senders(amqp_uri, self.container.service_name)
+        self.dead_letters = AmqpPublisher(amqp_uri, use_confirms=True, mandatory=True, user_id=broker_user(amqp_uri))
         super().setup()
 
     def handle_message(self, body, message):
@@ -116,6 +117,7 @@ class ReliableConsumer(Consumer):
         headers = dict(message.headers or {})
         headers.update({
             REASON_HEADER: json.dumps(reasons, ensure_ascii=False, default=str),
+            SENDER_HEADER: self.sender_of(message),
             "x-siaga-queue": self.queue.name,
             "x-siaga-exchange": delivery.get("exchange", ""),
             "x-siaga-routing-key": delivery.get("routing_key", ""),
@@ -139,6 +141,15 @@ class ReliableConsumer(Consumer):
         self.queue_consumer.ack_message(message)
 
 
+    def sender_of(self, message) -> str:
+        """Who sent a message that could not be taken, so that its answer reaches that party alone."""
+        source = (_best_effort_json(message.body) or {}).get("source")
+        try:
+            return self.senders.party(message.properties.get("user_id"), source)
+        except InvalidMessage:
+            return UNKNOWN_PARTY
+
+
 def retry_backoff(attempt: int) -> float:
     return min(0.05 * 2 ** attempt, 2.0)
 
@@ -154,7 +165,8 @@ class EventHandler(ReliableConsumer):
         return topology.handler_queue(self.event_type, service_name, method_name)
 
     def decode(self, message) -> tuple[Event]:
-        return (load_event(decode_body(message.body, message.content_type), self.event_type),)
+        event = load_event(decode_body(message.body, message.content_type), self.event_type)
+        return (self.senders.vouched(event, message.properties.get("user_id")),)
 
 
 class DeadLetter:
@@ -164,6 +176,7 @@ class DeadLetter:
         headers = message.headers or {}
         self.reasons = _reasons_from(headers)
         self.queue = headers.get("x-siaga-queue", "")
+        self.sender = headers.get(SENDER_HEADER) or UNKNOWN_PARTY
         self.document = _best_effort_json(message.body)
 
     @property
@@ -232,19 +245,20 @@ class EventPublisher(EventDispatcher):
         self.exchange = topology.event_exchange(f"{self.container.service_name}.events")
         Publisher.setup(self)
         self.publisher.declare = []
+        self.user_id = broker_user(self.amqp_uri)
 
     def get_dependency(self, worker_ctx) -> Callable[..., dict]:
         headers = self.get_message_headers(worker_ctx)
         service_name = self.container.service_name
         source = f"/siaga/{service_name}"
 
-        def publish(event_type: EventType, data: dict, **envelope: Any) -> dict:
+        def publish(event_type: EventType, data: dict, to: str | None = None, **envelope: Any) -> dict:
+            """`to`: the party an addressed event answers (see EventType.addressed)."""
             if event_type.publisher != service_name:
                 raise ValueError(f"{service_name} may not publish {event_type.name}")
             body = dump_event(event_type, data, source=source, **envelope)
-            self.publisher.publish(
-                body, exchange=self.exchange, routing_key=event_type.name, extra_headers=headers
-            )
+            self.publisher.publish(body, exchange=self.exchange, routing_key=event_type.routing_key(to),
+                                   extra_headers=headers, user_id=self.user_id)
             return body
 
         return publish

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from kombu import Connection, Exchange, Queue
 
-from shared.contract import EVENT_TYPES, EXTERNAL_CONSUMERS, EventType
+from shared.contract import EVENT_TYPES, PARTIES, EventType, Party
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ def handler_queue(event_type: EventType, service_name: str, method_name: str) ->
     return reliable_queue(
         handler_queue_name(event_type, service_name, method_name),
         event_exchange(event_type.exchange),
-        event_type.name,
+        event_type.binding_key,
     )
 
 
@@ -80,12 +82,17 @@ def dead_letter_watch_queue(watched_queue: str, service_name: str, method_name: 
     )
 
 
-def external_queue(consumer: str, event_type: EventType) -> Queue:
+def external_queue(party: str, event_type: EventType) -> Queue:
+    """An outside party's own durable queue; of an addressed event type, only what is addressed to it."""
     return reliable_queue(
-        f"evt-{event_type.publisher}-{event_type.name}--{consumer}",
+        f"evt-{event_type.publisher}-{event_type.name}--{party}",
         event_exchange(event_type.exchange),
-        event_type.name,
+        event_type.routing_key(party),
     )
+
+
+def party_queues(party: Party) -> list[Queue]:
+    return [external_queue(party.name, event_type) for event_type in party.reads]
 
 
 def service_queues(service_cls: type) -> Iterator[Queue]:
@@ -102,8 +109,8 @@ def all_queues(service_classes: Iterable[type]) -> list[Queue]:
                     durable=True, auto_delete=False, queue_arguments={"x-queue-type": "quorum"})]
     for service_cls in service_classes:
         queues.extend(service_queues(service_cls))
-    for consumer, event_types in EXTERNAL_CONSUMERS.items():
-        queues.extend(external_queue(consumer, event_type) for event_type in event_types)
+    for party in PARTIES.values():
+        queues.extend(party_queues(party))
     return queues
 
 
@@ -138,33 +145,108 @@ def declare_topology(amqp_uri: str, service_classes: Iterable[type] | None = Non
     return names
 
 
-def broker_permissions(service_cls: type) -> dict[str, str]:
-    """RabbitMQ configure/write/read regexes for one service: only what it publishes and consumes.
+# nameko's RPC: requests go to `<service>.<method>`, replies to the caller's reply queue, a uuid4.
+RPC_EXCHANGE = "nameko-rpc"
+REPLY_KEY = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+PARTY_KEY = "[a-z0-9][a-z0-9-]*"
 
-    Its own queues (declare, bind, consume), its own `<service>.events` exchange (declare, publish),
-    the exchanges its queues bind to (read), the dead-letter exchange (publish), and nameko's RPC
-    exchange and queues when the service serves or calls RPC.
-    """
+
+@dataclass
+class Grant:
+    """What one broker user may do: RabbitMQ's configure/write/read on names (queues, exchanges), and,
+    per topic exchange, the routing keys it may publish with and the keys it may bind with. Without
+    the second, a user allowed to read an exchange could bind `#` and read every event on it."""
+
+    configure: set[str] = field(default_factory=set)
+    write: set[str] = field(default_factory=set)
+    read: set[str] = field(default_factory=set)
+    publishes: dict[str, set[str]] = field(default_factory=dict)  # exchange -> routing-key patterns
+    binds: dict[str, set[str]] = field(default_factory=dict)  # exchange -> binding-key patterns
+
+    def own_queue(self, queue: Queue) -> None:
+        self.configure.add(re.escape(queue.name))
+        self.write.add(re.escape(queue.name))
+        self.read.add(re.escape(queue.name))
+        if queue.exchange.name:
+            self.bind(queue.exchange.name, re.escape(queue.routing_key))
+
+    def bind(self, exchange: str, key_pattern: str) -> None:
+        self.read.add(re.escape(exchange))
+        self.binds.setdefault(exchange, set()).add(key_pattern)
+
+    def publish(self, exchange: str, key_pattern: str) -> None:
+        self.write.add(re.escape(exchange))
+        self.publishes.setdefault(exchange, set()).add(key_pattern)
+
+    @property
+    def permissions(self) -> dict[str, str]:
+        return {"configure": exactly(self.configure), "write": exactly(self.write), "read": exactly(self.read)}
+
+    @property
+    def topic_permissions(self) -> list[dict[str, str]]:
+        """For every exchange it may touch at all (an exchange without a topic permission allows any key)."""
+        exchanges = sorted(set(self.publishes) | set(self.binds))
+        return [{"exchange": exchange, "write": exactly(self.publishes.get(exchange, set())),
+                 "read": exactly(self.binds.get(exchange, set()))} for exchange in exchanges]
+
+
+def exactly(patterns: set[str]) -> str:
+    return "^(" + "|".join(sorted(patterns)) + ")$" if patterns else "^$"
+
+
+def published_key(event_type: EventType) -> str:
+    return f"{re.escape(event_type.name)}\\.{PARTY_KEY}" if event_type.addressed else re.escape(event_type.name)
+
+
+def service_grant(service_cls: type) -> Grant:
+    """Only what the service's handlers consume and its publisher and RPC need.
+
+    Its own queues, bound to what they consume; its own `<service>.events` (the events it publishes);
+    the dead-letter exchange under its own queues' names; RPC: serving `<service>.*` and replying to a
+    reply key, calling only the methods of the services it has a proxy for (the console)."""
     from nameko.rpc import Rpc, RpcProxy
 
-    own_queues = [queue.name for queue in service_queues(service_cls)]
-    bound_exchanges = sorted({queue.exchange.name for queue in service_queues(service_cls)})
-    published = f"{service_cls.name}.events"
-    configure, write, read = [*own_queues, published], [*own_queues, published, DEAD_LETTER_EXCHANGE], [
-        *own_queues, *bound_exchanges]
+    grant = Grant()
+    for queue in service_queues(service_cls):
+        grant.own_queue(queue)
+        grant.publish(DEAD_LETTER_EXCHANGE, re.escape(queue.name))
+    own_exchange = f"{service_cls.name}.events"
+    grant.configure.add(re.escape(own_exchange))
+    for event_type in EVENT_TYPES.values():
+        if event_type.publisher == service_cls.name:
+            grant.publish(own_exchange, published_key(event_type))
     entrypoints = [ep for _, method in inspect.getmembers(service_cls, inspect.isfunction)
                    for ep in getattr(method, "nameko_entrypoints", ())]
     if any(isinstance(ep, Rpc) for ep in entrypoints):
-        for names in (configure, write, read):
-            names += ["nameko-rpc", f"rpc-{service_cls.name}"]
-    if any(isinstance(dep, RpcProxy) for dep in vars(service_cls).values()):
-        for names in (configure, write, read):
-            names += ["nameko-rpc", f"rpc.reply-{service_cls.name}-*"]
-    return {kind: _exactly(names) for kind, names in (("configure", configure), ("write", write), ("read", read))}
+        grant.configure |= {re.escape(RPC_EXCHANGE), re.escape(f"rpc-{service_cls.name}")}
+        grant.write.add(re.escape(f"rpc-{service_cls.name}"))
+        grant.read.add(re.escape(f"rpc-{service_cls.name}"))
+        grant.bind(RPC_EXCHANGE, re.escape(f"{service_cls.name}.*"))
+        grant.publish(RPC_EXCHANGE, REPLY_KEY)
+    for proxy in [dep for dep in vars(service_cls).values() if isinstance(dep, RpcProxy)]:
+        replies = f"rpc.reply-{service_cls.name}-.*"
+        grant.configure |= {re.escape(RPC_EXCHANGE), replies}
+        grant.write.add(replies)
+        grant.read.add(replies)
+        grant.bind(RPC_EXCHANGE, REPLY_KEY)
+        for method in rpc_methods(proxy.target_service):
+            grant.publish(RPC_EXCHANGE, re.escape(f"{proxy.target_service}.{method}"))
+    return grant
 
 
-def _exactly(names: list[str]) -> str:
-    import re
+def rpc_methods(service_name: str) -> list[str]:
+    from nameko.rpc import Rpc
 
-    patterns = sorted({re.escape(name).replace(r"\*", ".*") for name in names})
-    return "^(" + "|".join(patterns) + ")$"
+    service_cls = next(cls for cls in siaga_service_classes() if cls.name == service_name)
+    return [name for name, method in inspect.getmembers(service_cls, inspect.isfunction)
+            if any(isinstance(ep, Rpc) for ep in getattr(method, "nameko_entrypoints", ()))]
+
+
+def party_grant(party: Party) -> Grant:
+    """An outside party: its own queues (addressed events: only its own), the facts it states."""
+    grant = Grant()
+    for queue in party_queues(party):
+        grant.own_queue(queue)
+    for event_type in party.states:
+        grant.publish(event_type.exchange, re.escape(event_type.name))
+    return grant

@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 from kombu import Connection
 
-# A user's grant on one vhost: the three regular expressions RabbitMQ checks names against.
-Grant = dict[str, str]
-FULL: Grant = {"configure": ".*", "write": ".*", "read": ".*"}
+from shared.topology import Grant
+
+FULL = {"configure": ".*", "write": ".*", "read": ".*"}
 MANAGEMENT_PORT = 15672
 
 
@@ -35,7 +35,7 @@ class BrokerAdmin(Protocol):
         """The vhost and all it holds gone (it may finish in the background until `wait`)."""
 
     def put_users(self, vhost: str, users: dict[str, tuple[str, Grant]]) -> None:
-        """Each user created or given its password, with its grant on the vhost."""
+        """Each user created or given its password, with its grant on the vhost (topic permissions included)."""
 
     def users(self) -> set[str]: ...
 
@@ -50,13 +50,20 @@ class ManagementApi:
         self.api = api.rstrip("/")
         self.token = base64.b64encode(f"{user}:{password}".encode()).decode()
 
-    def call(self, method: str, path: str, body: dict | None = None, timeout: float = 30.0) -> bytes:
+    def call(self, method: str, path: str, body: dict | None = None, timeout: float = 30.0,
+             ok: tuple[int, ...] = ()) -> bytes:
+        """`ok`: error statuses that are an answer here (a 404 for what is already gone)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(f"{self.api}/api/{path}", data=data, method=method,
                                          headers={"Authorization": f"Basic {self.token}",
                                                   "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            if error.code in ok:
+                return b""
+            raise
 
     def answers(self) -> bool:
         try:
@@ -70,16 +77,17 @@ class ManagementApi:
         self.call("PUT", f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", FULL)
 
     def delete_vhost(self, vhost: str) -> None:
-        try:
-            self.call("DELETE", f"vhosts/{quote(vhost, safe='')}")
-        except urllib.error.HTTPError as error:
-            if error.code != 404:
-                raise
+        self.call("DELETE", f"vhosts/{quote(vhost, safe='')}", ok=(404,))
 
     def put_users(self, vhost: str, users: dict[str, tuple[str, Grant]]) -> None:
+        where = quote(vhost, safe="")
         for user, (password, grant) in users.items():
-            self.call("PUT", f"users/{quote(user, safe='')}", {"password": password, "tags": ""})
-            self.call("PUT", f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", grant)
+            who = quote(user, safe="")
+            self.call("PUT", f"users/{who}", {"password": password, "tags": ""})
+            self.call("PUT", f"permissions/{where}/{who}", grant.permissions)
+            self.call("DELETE", f"topic-permissions/{where}/{who}", ok=(404,))  # none left from an older grant
+            for topic in grant.topic_permissions:
+                self.call("PUT", f"topic-permissions/{where}/{who}", topic)
 
     def users(self) -> set[str]:
         return {user["name"] for user in json.loads(self.call("GET", "users?columns=name"))}
@@ -118,10 +126,13 @@ class Rabbitmqctl:
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def put_users(self, vhost: str, users: dict[str, tuple[str, Grant]]) -> None:
+        """One import for them all (an import adds topic permissions, never removes an older one)."""
         self.run("import_definitions", given=json.dumps({
             "users": [{"name": user, "password_hash": password_hash(password), "tags": "",
                        "hashing_algorithm": "rabbit_password_hashing_sha256"} for user, (password, _) in users.items()],
-            "permissions": [{"user": user, "vhost": vhost} | grant for user, (_, grant) in users.items()],
+            "permissions": [{"user": user, "vhost": vhost} | grant.permissions for user, (_, grant) in users.items()],
+            "topic_permissions": [{"user": user, "vhost": vhost} | topic for user, (_, grant) in users.items()
+                                  for topic in grant.topic_permissions],
         }))
 
     def users(self) -> set[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import sys
 from pathlib import Path
@@ -24,25 +23,16 @@ from urllib.parse import quote
 from kombu import Connection
 
 from shared import topology
-from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
+from shared.contract import PARTIES
+from shared.topology import Grant
 from siaga.broker_admin import broker_admin
 from siaga.settings import SiagaSettings, siaga_settings
 
 
-def parties() -> dict[str, dict[str, str]]:
-    """Every party that talks to the broker and the permissions it gets."""
-    grants = {cls.name: topology.broker_permissions(cls) for cls in topology.siaga_service_classes()}
-    gateway_queue = topology.external_queue("sms-gateway", EXTERNAL_CONSUMERS["sms-gateway"][0]).name
-    upstream_queue = topology.external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
-    # Outside parties may (re)declare and bind their own queue, publish on their own exchange.
-    grants["sms-gateway"] = own_queue_grant(gateway_queue, "notify.events", "gateway.events")
-    grants["upstream-apps"] = own_queue_grant(upstream_queue, "reports.events", INCIDENT_REPORTED.exchange)
-    return grants
-
-
-def own_queue_grant(queue: str, bound_to: str, publishes_on: str) -> dict[str, str]:
-    queue, bound_to, publishes_on = map(re.escape, (queue, bound_to, publishes_on))
-    return {"configure": f"^{queue}$", "write": f"^({queue}|{publishes_on})$", "read": f"^({queue}|{bound_to})$"}
+def parties() -> dict[str, Grant]:
+    """Every party that talks to the broker and what it may do there: each service, each outside party."""
+    grants = {cls.name: topology.service_grant(cls) for cls in topology.siaga_service_classes()}
+    return grants | {party.name: topology.party_grant(party) for party in PARTIES.values()}
 
 
 def passwords(names: list[str], store: Path) -> dict[str, str]:

@@ -25,7 +25,7 @@ from rich.table import Table
 from services.console.operators import add_operator, open_store
 from services.dispatch.roster import load_roster_file
 from shared.config import PROJECT_ROOT
-from shared.contract import EXTERNAL_CONSUMERS, INCIDENT_REPORTED
+from shared.contract import INCIDENT_REPORTED, REPORT_REJECTED
 from shared.phones import mask_phone
 from shared.topology import external_queue
 from siaga.broker_admin import can_administer
@@ -38,9 +38,9 @@ SIMULATOR_ARGS = ("--auto-reply", "OK {number}", "--reply-delay", "1")
 # Well-known addresses the README names, taken only while free and when the user set none.
 DEMO_HTTP = {"reports": "127.0.0.1:8311", "console": "127.0.0.1:8080"}
 DEMO_OPERATOR = "piket.menteng"
-UPSTREAM_QUEUE = external_queue("upstream-apps", EXTERNAL_CONSUMERS["upstream-apps"][0]).name
+APPS = ("citizen-app", "hotline-110", "cctv", "siskamling")
 
-SAMPLES: list[dict[str, Any]] = [
+SAMPLES: list[dict[str, Any]] = [  # each from the app its source names (APPS)
     {"source": "/citizen-app/android", "data": {
         "source_kind": "citizen_app", "category": "laka lantas",
         "description": "Tabrakan motor dengan angkot, satu pengendara luka di kepala",
@@ -81,10 +81,11 @@ def incident_envelope(sample: dict[str, Any]) -> dict[str, Any]:
 
 
 class Observer:
-    """Follows a demo run: the upstream apps' own queue (for rejections) and a private tap on the
-    decisions and SMS requests in between (the simulator consumes the gateway's queue)."""
+    """Follows a demo run: each upstream app publishes as its own broker user and reads its own
+    rejections; a private tap (as the admin) shows the decisions and SMS requests in between (the
+    simulator consumes the gateway's queue)."""
 
-    def __init__(self, amqp_uri: str):
+    def __init__(self, amqp_uri: str, party_uris: dict[str, str]):
         self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
         channel = self.connection.default_channel
         self.tap = Queue(f"demo-tap-{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True)(channel)
@@ -92,20 +93,25 @@ class Observer:
         channel.queue_bind(self.tap.name, "reports.events", "report_received")
         channel.queue_bind(self.tap.name, "dispatch.events", "#")
         channel.queue_bind(self.tap.name, "notify.events", "sms_requested")
-        self.upstream = Queue(UPSTREAM_QUEUE, no_declare=True)(channel)
+        self.apps = {party: Connection(party_uris.get(party, amqp_uri), transport_options={"confirm_publish": True})
+                     for party in APPS}
+        self.rejections = [Queue(external_queue(party, REPORT_REJECTED).name, no_declare=True)(channel)
+                           for party in APPS]
         self.events: list[dict] = []
         self.sms: list[dict] = []
 
     def publish_incident(self, envelope: dict[str, Any]) -> None:
-        self.connection.Producer().publish(
-            json.dumps(envelope), exchange=Exchange(INCIDENT_REPORTED.exchange, type="topic", durable=True),
+        """As the app the incident's source names, which the broker vouches for (AMQP user_id)."""
+        app = self.apps[envelope["source"].split("/")[1]]
+        app.Producer().publish(
+            json.dumps(envelope), exchange=Exchange(INCIDENT_REPORTED.exchange, no_declare=True),
             routing_key=INCIDENT_REPORTED.name, content_type="application/json", content_encoding="utf-8",
-            delivery_mode=2, mandatory=True)
+            delivery_mode=2, mandatory=True, user_id=app.userid)
 
     def poll(self) -> list[dict]:
         """New messages since the last poll (events and SMS), acknowledged as read."""
         fresh = []
-        for queue in (self.tap, self.upstream):
+        for queue in (self.tap, *self.rejections):
             while (message := queue.get(no_ack=True)) is not None:
                 body = json.loads(message.body)
                 (self.sms if body["type"] == "sms_requested" else self.events).append(body)
@@ -113,7 +119,8 @@ class Observer:
         return fresh
 
     def close(self) -> None:
-        self.connection.release()
+        for connection in (self.connection, *self.apps.values()):
+            connection.release()
 
 
 def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str, Any] | None:
@@ -194,7 +201,7 @@ def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[O
     console.print(f"Roster loaded: {count} officers of Polsek Metro Menteng from {ROSTER.relative_to(PROJECT_ROOT)}")
     console.print(f"[bold]Duty console: http://{system.http_addresses['console']}/[/]  log in as "
                   f"[bold]{DEMO_OPERATOR}[/] / [bold]{demo_operator(system)}[/]")
-    observer = Observer(system.amqp_uri)
+    observer = Observer(system.amqp_uri, system.amqp_uris)
     incidents = [incident_envelope(sample) for sample in SAMPLES]
     for incident in incidents:
         observer.publish_incident(incident)

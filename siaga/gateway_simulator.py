@@ -55,6 +55,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, InvalidMessage, decode_body, utcnow
 from shared.phones import mask_phone, normalise_phone
+from shared.trust import broker_user
 
 log = logging.getLogger("siaga.gateway_simulator")
 
@@ -169,7 +170,7 @@ class Simulator:
         body = dump_event(event_type, data, source=SOURCE, cause=cause, id=id)
         self.producer.publish(json.dumps(body), exchange=event_type.exchange, routing_key=event_type.name,
                               content_type="application/json", content_encoding="utf-8",
-                              delivery_mode=2, mandatory=True)
+                              delivery_mode=2, mandatory=True, user_id=broker_user(self.amqp_uri))
         log.info("  %s %s", event_type.name, _summary(data))
 
     def handle_message(self, body: Any, message) -> None:

@@ -17,9 +17,9 @@ from typing import ClassVar, Mapping, MutableMapping
 from urllib.parse import quote
 
 from shared.config import PROJECT_ROOT
+from shared.contract import SERVICES  # noqa: F401  (re-exported: the commands name services from here)
 from shared.settings import load, setting
 
-SERVICES = ("reports", "dispatch", "notify", "console")
 LOCAL_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
 # Services with an HTTP side, and the variable their config.yml reads the address from.
 HTTP_VARIABLES = {"reports": "REPORTS_HTTP_ADDRESS", "console": "CONSOLE_HTTP_ADDRESS"}

@@ -35,7 +35,7 @@ def take_incident(incident: Event, reports: ReportStore, rules: IntakeSettings, 
     explanations = domain.rejection_reasons(incident.data, rules, now)
     if explanations:
         publish(REPORT_REJECTED, domain.rejection(incident.source, incident.id, explanations, incident.data),
-                cause=incident)
+                cause=incident, to=incident.sender)
         return Outcome(explanations=explanations)
     report = domain.new_report(incident, rules, now)
     found = dedup.choose_original(report, reports.open_near(dedup.dedup_query(report, rules)), rules)

@@ -138,7 +138,7 @@ def incident_from_form(form: dict[str, str], client: str, rules: IntakeSettings,
     except ValidationError:
         raise Open311Error(400, describe(domain.every_reason(data, rules, now))) from None
     return Event(id=request_token(client, form), source=f"/open311/{client}", type="incident_reported",
-                 time=now, data=loaded)
+                 time=now, data=loaded, sender="open311")
 
 
 def request_token(client: str, form: dict[str, str]) -> str:

@@ -73,7 +73,7 @@ class ReportsService:
             data = (letter.document or {}).get("data")
             rejection = domain.dead_letter_rejection(letter.source, letter.id, letter.reasons, data,
                                                      self.rules, utcnow())
-            self.publish(REPORT_REJECTED, rejection,
+            self.publish(REPORT_REJECTED, rejection, to=letter.sender,
                          id=derived_id(f"{letter.source}|{letter.id}", REPORT_REJECTED.name))
 
     # ------------------------------------------------------------ lifecycle (from dispatch)

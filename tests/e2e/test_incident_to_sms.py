@@ -12,7 +12,7 @@ from tests.factories import DEMO_ROSTER, create_incident, read_queue
 pytestmark = pytest.mark.e2e
 
 GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
-UPSTREAM_QUEUE = "evt-reports-report_rejected--upstream-apps"
+UPSTREAM_QUEUE = "evt-reports-report_rejected--citizen-app"  # create_incident is /citizen-app/android's
 
 
 @pytest.fixture

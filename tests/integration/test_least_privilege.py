@@ -50,7 +50,7 @@ def test_each_party_is_refused_what_it_does_not_own(service_uris):
     with Connection(service_uris["reports"]) as connection:
         with pytest.raises(AccessRefused, match="sms-gateway"):
             Queue("evt-notify-sms_requested--sms-gateway", no_declare=True)(connection.default_channel).get()
-    with Connection(service_uris["upstream-apps"], transport_options={"confirm_publish": True}) as connection:
+    with Connection(service_uris["citizen-app"], transport_options={"confirm_publish": True}) as connection:
         producer = connection.Producer()
         producer.publish(json.dumps(create_incident()), exchange=Exchange("intake.events", no_declare=True),
                          routing_key="incident_reported", content_type="application/json")
