@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from shared.mongo import connect
 from siaga.settings import SERVICES, SiagaSettings, siaga_settings
@@ -95,6 +96,9 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     client = connect(settings.mongo_uri)
     try:
         done = ensure_users(client, users, passwords)
+    except PyMongoError as error:  # the server's reason (unreachable, wrong root login); never a password
+        print(f"MongoDB users not set: {error}", file=sys.stderr)
+        return 1
     finally:
         client.close()
     for user in users:
