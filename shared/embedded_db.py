@@ -36,10 +36,15 @@ def server_command() -> str:
 
 
 class EmbeddedMongo:
-    """A running SecantusDB process; stop() shuts it down cleanly (data flushed)."""
+    """A running SecantusDB process; stop() shuts it down cleanly (data flushed).
 
-    def __init__(self, storage_path: str, port: int | None = None, log_path: str | None = None):
+    auth=True requires a login (SCRAM-SHA-256) as a real deployment's MongoDB does; its users are made
+    while it runs without (the server has no localhost exception), then it is restarted with auth."""
+
+    def __init__(self, storage_path: str, port: int | None = None, log_path: str | None = None,
+                 auth: bool = False):
         self.storage_path = storage_path
+        self.auth = auth
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
@@ -60,7 +65,7 @@ class EmbeddedMongo:
         # document (change streams and transactions need one; Siaga uses neither).
         self.process = subprocess.Popen(
             [server_command(), "--host", "127.0.0.1", "--port", str(self.port), "--standalone",
-             "--storage-path", self.storage_path, "--log-level", "WARNING"],
+             "--storage-path", self.storage_path, "--log-level", "WARNING", *(["--auth"] if self.auth else [])],
             stdout=log, stderr=log, start_new_session=True,
         )
         self._wait_until_ready(timeout)

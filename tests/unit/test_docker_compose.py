@@ -1,9 +1,13 @@
-"""docker-compose.yml is the production shape: it must be a file Compose accepts, with health checks."""
+"""docker-compose.yml is the production shape: a file Compose accepts, with health checks, that opens no
+port to other machines unless asked, takes every secret from the environment, and lets each service
+reach only its own database."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -19,7 +23,7 @@ def compose_command() -> list[str] | None:
     return None
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def compose():
     command = compose_command()
     if command is None:
@@ -29,15 +33,42 @@ def compose():
     return command
 
 
+SERVICES = ("reports", "dispatch", "notify", "console")
+MONGO_PASSWORDS = {f"SIAGA_{service.upper()}_MONGO_PASSWORD": f"{service}-mongo-secret" for service in SERVICES}
 SECRETS = {name: "not-a-real-secret" for name in (
     "RABBITMQ_PASSWORD", "SIAGA_REPORTS_AMQP_PASSWORD", "SIAGA_DISPATCH_AMQP_PASSWORD", "SIAGA_NOTIFY_AMQP_PASSWORD",
     "SIAGA_CONSOLE_AMQP_PASSWORD",
-    "SIAGA_SMS_GATEWAY_AMQP_PASSWORD", "SIAGA_UPSTREAM_APPS_AMQP_PASSWORD")}
+    "SIAGA_SMS_GATEWAY_AMQP_PASSWORD", "SIAGA_UPSTREAM_APPS_AMQP_PASSWORD")} | {
+    "MONGO_ROOT_PASSWORD": "mongo-root-secret"} | MONGO_PASSWORDS
 
 
 def resolved_config(compose, **env) -> subprocess.CompletedProcess:
     return subprocess.run([*compose, "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config"],
                           capture_output=True, text=True, env=os.environ | env, cwd=PROJECT_ROOT)
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    """Every service as Compose resolves it with the secrets set and nothing else."""
+    return resolved_services(compose)
+
+
+def resolved_services(compose, **env) -> dict:
+    result = resolved_config(compose, **SECRETS | env)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def published_ports(service: dict) -> list[tuple[str, int]]:
+    """(host address, host port) of every port a service publishes; "" is every interface."""
+    ports = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports.append((port.get("host_ip", ""), int(port["published"])))
+        else:  # "[host_ip:]published:target" in short syntax
+            parts = str(port).split(":")
+            ports.append((parts[0] if len(parts) == 3 else "", int(parts[-2] if len(parts) > 1 else parts[0])))
+    return ports
 
 
 def test_compose_accepts_the_file_and_every_long_running_service_has_a_health_check(compose):
@@ -53,7 +84,61 @@ def test_compose_accepts_the_file_and_every_long_running_service_has_a_health_ch
 
 
 @pytest.mark.parametrize("secret", sorted(SECRETS))
-def test_compose_refuses_to_start_without_each_broker_password_from_the_environment(compose, secret):
+def test_compose_refuses_to_start_without_each_broker_and_database_password_from_the_environment(compose, secret):
     result = resolved_config(compose, **SECRETS | {secret: ""})
     assert result.returncode != 0
     assert secret in result.stderr
+
+
+def test_no_password_has_a_default_written_in_the_file():
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    assert not re.findall(r"\$\{[A-Z_]*PASSWORD[A-Z_]*:?-", text)
+    assert not re.findall(r"PASS(WORD)?:[ \t]*[\"']?[A-Za-z0-9]", re.sub(r"\$\{[^}]*\}", "", text))
+
+
+def test_no_port_is_published_to_other_machines_by_default(services):
+    published = {name: published_ports(service) for name, service in services.items() if published_ports(service)}
+    assert published, "the operators' and apps' ports are published on the host"
+    for name, ports in published.items():
+        for host_ip, port in ports:
+            assert host_ip == "127.0.0.1", f"{name} publishes {port} on {host_ip or 'every interface'}"
+
+
+def test_amqp_opens_to_other_machines_only_when_asked_and_the_management_ui_never(compose):
+    rabbitmq = resolved_services(compose, SIAGA_AMQP_BIND="0.0.0.0")["rabbitmq"]
+    assert ("0.0.0.0", 5672) in published_ports(rabbitmq)
+    assert ("127.0.0.1", 15672) in published_ports(rabbitmq)
+
+
+def test_mongo_runs_with_authentication_and_publishes_no_port(services):
+    mongo = services["mongo"]
+    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"] == "mongo-root-secret"
+    assert mongo["environment"]["MONGO_INITDB_ROOT_USERNAME"]
+    assert not mongo.get("ports")
+
+
+def test_the_service_users_are_set_from_the_environment_before_any_service_starts(services):
+    job = services["mongo-users"]
+    assert job["command"][-2:] == ["-m", "siaga.mongo_users"] or "siaga.mongo_users" in " ".join(job["command"])
+    root = urlsplit(job["environment"]["MONGO_URI"])
+    assert (root.username, root.password) == ("root", "mongo-root-secret")
+    assert parse_qs(root.query)["authSource"] == ["admin"]
+    for name, value in MONGO_PASSWORDS.items():
+        assert job["environment"][name] == value
+    assert job["depends_on"]["mongo"]["condition"] == "service_healthy"
+    for name in (*SERVICES, "roster"):
+        assert services[name]["depends_on"]["mongo-users"]["condition"] == "service_completed_successfully", name
+
+
+@pytest.mark.parametrize("service", [*SERVICES, "roster"])
+def test_each_service_reaches_mongo_as_its_own_user_on_its_own_database_only(services, service):
+    own = "dispatch" if service == "roster" else service
+    environment = services[service]["environment"]
+    uri = urlsplit(environment["MONGO_URI"])
+    assert (uri.username, uri.password) == (f"siaga-{own}", f"{own}-mongo-secret")
+    assert uri.hostname == "mongo"
+    assert uri.path == f"/siaga_{own}"
+    assert parse_qs(uri.query)["authSource"] == [f"siaga_{own}"]
+    assert environment[f"{own.upper()}_MONGO_DATABASE"] == f"siaga_{own}"
+    others = {"mongo-root-secret"} | {value for value in MONGO_PASSWORDS.values() if not value.startswith(own)}
+    assert not others & set(" ".join(map(str, environment.values())).replace("@", " ").replace(":", " ").split())
