@@ -8,7 +8,7 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 JOBS   ?= 4
 SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
-.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e bench chaos fuzz replay contract lint clean
+.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -46,6 +46,9 @@ integration: setup broker-api
 
 e2e: setup contract/node_modules/.installed system-packages broker-api
 	$(SHARDS) tests/e2e
+
+security: setup broker-api  ## the attacks of tests/security, against the real broker, database and HTTP servers
+	$(SHARDS) tests/security
 
 bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify
 	$(BIN)/python -m bench

@@ -23,7 +23,7 @@ BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 # What a module took, measured (make test-durations): the suite is shared out by these. A module not
 # measured yet costs a rough figure by its tier.
 DURATIONS = Path(__file__).with_name("durations.json")
-TIER_COST = {"e2e": 10.0, "integration": 3.0}
+TIER_COST = {"e2e": 10.0, "security": 4.0, "integration": 3.0}
 SHARD = os.environ.get("SIAGA_TEST_SHARD")
 took: dict[str, float] = {}
 

@@ -21,6 +21,8 @@ from tests.factories import create_incident
 from tests.factories.dispatch import dispatch_store, load_demo_roster
 from tests.factories.reports import create_source_incident
 
+pytestmark = pytest.mark.security
+
 MENTENG_OFFICER = "90120344"
 
 

@@ -15,6 +15,8 @@ from shared.embedded_db import EmbeddedMongo
 from siaga import mongo_users
 from siaga.settings import SERVICES
 
+pytestmark = pytest.mark.security
+
 ROOT_PASSWORD = "root-" + uuid.uuid4().hex
 UNAUTHORIZED = 13
 

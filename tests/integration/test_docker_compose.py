@@ -14,6 +14,8 @@ import yaml
 
 from shared.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.integration  # docker-compose itself, about 1.5 s a run
+
 
 def compose_command() -> list[str] | None:
     if shutil.which("docker-compose"):
