@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PARTY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 SENDER_HEADER = "x-siaga-sender"  # on a dead letter: the party that sent the original
+_warned: set[tuple[str, str]] = set()  # once per service and user, not once per entrypoint
 
 
 def broker_user(amqp_uri: str) -> str:
@@ -39,7 +40,8 @@ class Senders:
         suffix = f"-{service_name}"
         # The instance's prefix of every party's user; None on a broker with one user for all.
         self.prefix = self.user[:-len(service_name)] if self.user.endswith(suffix) else None
-        if self.prefix is None:
+        if self.prefix is None and (service_name, self.user) not in _warned:
+            _warned.add((service_name, self.user))
             log.warning("%s runs as broker user %r, not as its own party's user: senders cannot be told "
                         "apart, so what each may state is not checked", service_name, self.user)
 

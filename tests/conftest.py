@@ -195,7 +195,8 @@ def tap(amqp_uri):
 
 @pytest.fixture
 def publish_raw(amqp_uri):
-    """Publish as a non-nameko upstream app: plain kombu, JSON body, publisher confirms."""
+    """Publish as a non-nameko upstream app: plain kombu, JSON body, publisher confirms, its broker
+    user (which RabbitMQ checks) as `user_id`."""
     connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
     producer = connection.Producer()
 
@@ -203,7 +204,7 @@ def publish_raw(amqp_uri):
                 content_type: str | None = "application/json") -> None:
         payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
         producer.publish(payload, exchange=exchange, routing_key=routing_key, content_type=content_type,
-                         content_encoding="utf-8", delivery_mode=2, mandatory=True)
+                         content_encoding="utf-8", delivery_mode=2, mandatory=True, user_id=connection.userid)
 
     yield publish
     connection.release()

@@ -33,11 +33,13 @@ def service_uris(amqp_uri, tmp_path_factory):
     remove_users(instance)
 
 
-def test_reports_runs_the_main_path_with_its_own_restricted_user(
-        service_uris, container_factory, config_for, publish_raw, tap):
+def test_reports_runs_the_main_path_with_its_own_restricted_user(service_uris, container_factory, config_for, tap):
     received = tap(("reports.events", "report_received"))
     container_factory(ReportsService, config_for("reports", AMQP_URI=service_uris["reports"])).start()
-    publish_raw(create_incident())
+    with Connection(service_uris["citizen-app"], transport_options={"confirm_publish": True}) as app:
+        app.Producer().publish(json.dumps(create_incident()), exchange=Exchange("intake.events", no_declare=True),
+                               routing_key="incident_reported", content_type="application/json",
+                               user_id=app.userid)
     assert received.wait_for(of_type("report_received"))
 
 

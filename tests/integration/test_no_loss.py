@@ -90,7 +90,7 @@ def test_unprocessable_message_is_dead_lettered_with_its_reason(
 
 def test_schema_violation_is_dead_lettered_and_the_sender_gets_report_rejected(
         declared, publish_raw, tap, container_factory, config_for, amqp_uri):
-    rejected = tap(("reports.events", "report_rejected"))
+    rejected = tap(("reports.events", "report_rejected.*"))
     container_factory(ReportsService, config_for("reports")).start()
     incident = create_incident(data={"description": "", "source_kind": "pigeon"})
     publish_raw(incident)

@@ -58,7 +58,7 @@ def outbox(tap):
 def send(publish_raw) -> Callable[[dict], dict]:
     def publish(body: dict) -> dict:
         event_type = EVENT_TYPES[body["type"]]
-        publish_raw(body, exchange=event_type.exchange, routing_key=event_type.name)
+        publish_raw(body, exchange=event_type.exchange, routing_key=event_type.routing_key("citizen-app"))
         return body
     return publish
 
