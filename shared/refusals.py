@@ -13,6 +13,6 @@ DISPATCH_REFUSALS: frozenset[str] = frozenset({
 })
 REPORTS_REFUSALS: frozenset[str] = frozenset({
     "ReportsError", "ReportNotFound", "InvalidFilter", "NotUnderReview", "InvalidReview", "InvalidCancellation",
-    "NotCancellable",
+    "NotCancellable", "InvalidReveal",
 })
 

@@ -173,7 +173,7 @@ def _record_step(entry: dict[str, Any], change: Change) -> None:
     if data.get("attempt") and not assignment["attempt"]:
         assignment["attempt"] = data["attempt"]
     step = {"at": data["at"], "via": data["via"]}
-    for note in ("reason", "outcome"):
+    for note in ("reason", "outcome", "by_operator"):
         if data.get(note):
             step[note] = data[note]
     assignment["steps"].setdefault(state, step)
@@ -284,13 +284,13 @@ def timeline(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
         name = (assignment.get("officer") or {}).get("name")
         for state, step in assignment["steps"].items():
             steps.append({"at": step["at"], "state": state, "officer": name, "via": step.get("via"),
-                          "note": step.get("reason") or step.get("outcome")})
+                          "by": step.get("by_operator"), "note": step.get("reason") or step.get("outcome")})
     if entry.get("escalation"):
         steps.append({"at": entry["escalation"]["at"], "state": ESCALATED.state, "officer": None, "via": "system",
-                      "note": entry["escalation"]["reason"]})
+                      "by": None, "note": entry["escalation"]["reason"]})
     if entry.get("cancellation"):
         steps.append({"at": entry["cancellation"]["at"], "state": CANCELLED, "officer": None, "via": "console",
-                      "note": f"{entry['cancellation']['reason']} ({entry['cancellation']['by']})"})
+                      "by": entry["cancellation"]["by"], "note": entry["cancellation"]["reason"]})
     return sorted(steps, key=lambda step: step["at"])
 
 

@@ -32,10 +32,10 @@ class ServiceCaller:
         self.timeout = timeout
         self.label, self.refusals, self.refused, self.unavailable = label, refusals, refused, unavailable
 
-    def __call__(self, method: str, *args: Any) -> Any:
+    def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
         timer = eventlet.Timeout(self.timeout)
         try:
-            return getattr(self.proxy, method)(*args)
+            return getattr(self.proxy, method)(*args, **kwargs)
         except eventlet.Timeout as fired:
             if fired is not timer:
                 raise
@@ -69,7 +69,8 @@ class DispatchClient(RpcProxy):
 
 
 class ReportsClient(DispatchClient):
-    """An RpcProxy to reports (cancel_report), same bounded wait; refusals carry reports' own reason."""
+    """An RpcProxy to reports (cancel_report, reveal_contact, list_reveals), same bounded wait; refusals carry
+    reports' own reason."""
 
     service = "reports"
 

@@ -24,6 +24,14 @@ ACTIONS = {
 FIELD_TEXT = {"reason": "alasan", "outcome": "hasil penanganan", "nrp": "petugas pengganti (NRP)"}
 NOTE_LIMITS = {"reason": 300, "outcome": 500, "nrp": 18}
 
+# What an operator's role lets them do beyond the board and the actions every duty officer has. A supervisor
+# may see an anonymous reporter's contact (for a stated reason, recorded by reports, which keeps it) and read
+# the record of such reveals; an auditor reads that record only.
+ROLES = ("operator", "supervisor", "auditor")
+MAY_REVEAL_CONTACT = frozenset({"supervisor"})
+MAY_READ_REVEALS = frozenset({"supervisor", "auditor"})
+REVEAL_REASON_MIN, REVEAL_REASON_MAX = 15, 300  # reports' anonymity.REASON_MIN/MAX: checked there too
+
 POLSEK_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 
@@ -81,6 +89,31 @@ def check_may_cancel(operator: Mapping[str, Any], entry: Mapping[str, Any] | Non
     if not sees(operator, entry.get("polsek")):
         raise Forbidden(f"Laporan #{entry['report']['number']} bukan wilayah Polsek Anda "
                         f"({', '.join(operator['polseks'])}).")
+
+
+def role_of(operator: Mapping[str, Any]) -> str:
+    return operator.get("role") or "operator"
+
+
+def check_may_reveal(operator: Mapping[str, Any], entry: Mapping[str, Any] | None) -> None:
+    """Only a supervisor, and only for a report of their own Polsek."""
+    if role_of(operator) not in MAY_REVEAL_CONTACT:
+        raise Forbidden("Hanya supervisor yang boleh membuka identitas pelapor anonim.")
+    check_may_cancel(operator, entry)
+
+
+def check_may_read_reveals(operator: Mapping[str, Any]) -> None:
+    if role_of(operator) not in MAY_READ_REVEALS:
+        raise Forbidden("Hanya supervisor atau auditor yang boleh melihat catatan pembukaan identitas pelapor.")
+
+
+def reveal_reason(body: Mapping[str, Any] | None) -> str:
+    """Why a supervisor opens an anonymous reporter's contact; InvalidRequest unless it says something."""
+    reason = " ".join(str((body or {}).get("reason") or "").split())
+    if not REVEAL_REASON_MIN <= len(reason) <= REVEAL_REASON_MAX:
+        raise InvalidRequest(f"Tulis alasan membuka identitas pelapor ({REVEAL_REASON_MIN} sampai "
+                             f"{REVEAL_REASON_MAX} huruf): alasan ini dicatat.")
+    return reason
 
 
 def cancel_reason(body: Mapping[str, Any] | None) -> str:

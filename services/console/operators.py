@@ -2,8 +2,11 @@
 
     python -m services.console.operators add USERNAME --polsek 31.71.06 [--polsek 31.71.07]
                                              [--name "Aiptu Bambang"] [--password-stdin]
+                                             [--role operator|supervisor|auditor]
     python -m services.console.operators list
 
+A supervisor may also reveal an anonymous reporter's contact (for a stated reason, recorded) and read the
+record of reveals; an auditor only reads that record (services/console/domain.py, ROLES).
 Without --password-stdin a random password is generated and printed once; only its Argon2 hash is
 stored. A new password ends the operator's open sessions. The password is never taken as a command
 argument (it would stay in the shell history and in `ps`); for scripts, SIAGA_CONSOLE_PASSWORD works too.
@@ -29,7 +32,7 @@ class OperatorError(ValueError):
     """Bad input for an operator account, said so a person can fix it."""
 
 
-def check_operator(username: str, polseks: list[str], password: str | None) -> None:
+def check_operator(username: str, polseks: list[str], password: str | None, role: str | None = None) -> None:
     if not domain.USERNAME.match(username):
         raise OperatorError(f"username {username!r}: 3–40 lower-case letters, digits, '.', '_' or '-'")
     if not polseks:
@@ -37,12 +40,14 @@ def check_operator(username: str, polseks: list[str], password: str | None) -> N
     for polsek in polseks:
         if not domain.POLSEK_CODE.match(polsek) or polsek not in wilayah.names():
             raise OperatorError(f"polsek {polsek!r} is not a Kemendagri district code (e.g. 31.71.06 = Menteng)")
+    if role is not None and role not in domain.ROLES:
+        raise OperatorError(f"role {role!r}: one of {', '.join(domain.ROLES)}")
     if password is not None and len(password) < auth.MIN_PASSWORD_LENGTH:
         raise OperatorError(f"the password needs at least {auth.MIN_PASSWORD_LENGTH} characters")
 
 
 def add_operator(store: ConsoleStore, username: str, polseks: list[str], name: str | None = None,
-                 password: str | None = None, reset_password: bool = False) -> dict[str, Any]:
+                 password: str | None = None, reset_password: bool = False, role: str | None = None) -> dict[str, Any]:
     """Create or update an operator; returns what was done and the password when one was generated
     (for a new operator without a password, or with reset_password: the demo's login, printed at each run)."""
     username = username.strip().lower()
@@ -51,7 +56,9 @@ def add_operator(store: ConsoleStore, username: str, polseks: list[str], name: s
     if generated:
         password = auth.generate_password()
     created = store.save_operator(username, polseks, name or username, password)
-    return {"username": username, "created": created, "polseks": polseks,
+    if role is not None:
+        store.set_role(username, role)
+    return {"username": username, "created": created, "polseks": polseks, "role": role,
             "password": password if generated else None, "password_changed": password is not None}
 
 
@@ -73,6 +80,7 @@ def main(argv: list[str]) -> int:
     add.add_argument("--name", help="the name shown on the console")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--new-password", action="store_true", help="generate a new password for an existing operator")
+    add.add_argument("--role", choices=domain.ROLES, help="operator (default), supervisor or auditor")
     commands.add_parser("list", help="operators and their Polseks")
     args = parser.parse_args(argv)
 
@@ -80,10 +88,11 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "list":
             for operator in store.db.operators.find({}, {"password_hash": 0}).sort("_id"):
-                print(f"{operator['_id']:<20} {', '.join(operator['polseks']):<24} {operator.get('name', '')}")
+                print(f"{operator['_id']:<20} {domain.role_of(operator):<11} {', '.join(operator['polseks']):<24} "
+                      f"{operator.get('name', '')}")
             return 0
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else os.environ.get(PASSWORD_ENV)
-        result = add_operator(store, args.username, args.polsek, args.name, password, args.new_password)
+        result = add_operator(store, args.username, args.polsek, args.name, password, args.new_password, args.role)
     except OperatorError as exc:
         print(f"operator not saved: {exc}", file=sys.stderr)
         return 1

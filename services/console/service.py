@@ -11,8 +11,13 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           GET  /api/officers          the roster (dispatch.list_officers)
           POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
           POST /api/reports/<id>/cancel         cancel a report (reports.cancel_report)
-RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report
+          POST /api/reports/<id>/reveal         a supervisor sees an anonymous reporter's contact, for a reason
+          GET  /api/reveals                     the record of such reveals (supervisor, auditor)
+RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report,
+          reveal_contact, list_reveals
 Publishes nothing: every action is dispatch's (or, for a cancellation, reports') to decide and to announce.
+Every action carries the operator of the session (never a name from the request), and the service that owns
+the action stores it with it.
 """
 from werkzeug.wrappers import Request
 
@@ -168,7 +173,7 @@ class ConsoleService:
         domain.check_may_act(operator, self.dispatch("get_assignment", assignment_id))
         if action == "reassign":
             domain.check_may_send(operator, self.dispatch("get_officer", arguments[0]))
-        return web.json_response(self.dispatch(method, assignment_id, *arguments))
+        return web.json_response(self.dispatch(method, assignment_id, *arguments, by_operator=operator["_id"]))
 
     @http("POST", "/api/reports/<report_id>/cancel")
     def cancel_report(self, request: Request, report_id: str):
@@ -177,6 +182,21 @@ class ConsoleService:
         reason = domain.cancel_reason(web.json_body(request))
         domain.check_may_cancel(operator, self.store.entry(report_id))
         return web.json_response(self.reports("cancel_report", report_id, reason, operator["_id"]))
+
+    @http("POST", "/api/reports/<report_id>/reveal")
+    def reveal_contact(self, request: Request, report_id: str):
+        """A supervisor of the report's Polsek, with a reason; reports records the reveal before it answers."""
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_reveal(operator, self.store.entry(report_id))
+        reason = domain.reveal_reason(web.json_body(request))
+        return web.json_response(self.reports("reveal_contact", report_id, reason, operator["_id"]))
+
+    @http("GET", "/api/reveals")
+    def reveals(self, request: Request):
+        """Who saw which anonymous reporter's contact, when and why, in the operator's Polseks."""
+        _, operator = self.signed_in(request)
+        domain.check_may_read_reveals(operator)
+        return web.json_response({"reveals": self.reports("list_reveals", operator["polseks"])})
 
     # ------------------------------------------------------------ helpers (not entrypoints)
 
@@ -192,5 +212,6 @@ class ConsoleService:
 
     def profile(self, operator: dict, session: dict) -> dict:
         return {"logged_in": True, "username": operator["_id"], "name": operator.get("name") or operator["_id"],
+                "role": domain.role_of(operator),
                 "polseks": domain.polsek_directory(operator["polseks"]), "csrf": session["csrf"],
                 "expires_at": session["expires_at"].isoformat()}

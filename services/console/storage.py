@@ -101,6 +101,9 @@ class ConsoleStore(Store):
             self.db.sessions.delete_many({"username": username})  # a new password ends every old session
         return result.upserted_id is not None
 
+    def set_role(self, username: str, role: str) -> None:
+        self.db.operators.update_one({"_id": username}, {"$set": {"role": role, "updated_at": utcnow()}})
+
     def operator(self, username: str) -> dict[str, Any] | None:
         return self.db.operators.find_one({"_id": username})
 

@@ -203,10 +203,25 @@ def after_end_of(ended: Mapping[str, Any], now: datetime) -> datetime:
     return max(now, to_millisecond(ended["history"][-1]["at"]) + timedelta(milliseconds=1))
 
 
+OPERATOR_LIMIT = 80  # AssignmentStepSchema.by_operator
+
+
+def console_operator(by_operator: Any) -> str:
+    """The console operator an action is recorded under: every step a console takes names who took it."""
+    name = str(by_operator or "").strip()
+    if not 0 < len(name) <= OPERATOR_LIMIT:
+        raise DispatchError(f"say which console operator acts (1 to {OPERATOR_LIMIT} characters): "
+                            "every console action is recorded under its operator")
+    return name
+
+
 def step(assignment: Mapping[str, Any], target: str, now: datetime, via: str,
-         note: str | None = None) -> dict[str, Any]:
-    """The history entry for a move to `target`; the note is the decline reason or the outcome."""
+         note: str | None = None, by_operator: str | None = None) -> dict[str, Any]:
+    """The history entry for a move to `target`; the note is the decline reason or the outcome; a console's
+    step names its operator."""
     entry: dict[str, Any] = {"state": target, "at": now, "via": via}
+    if by_operator:
+        entry["by_operator"] = by_operator
     if target == "declined":
         entry["reason"] = note or "declined without a reason"
     elif target == "completed":
@@ -247,6 +262,8 @@ def step_event_data(assignment: Mapping[str, Any], state: str) -> dict[str, Any]
         data["attempt"] = assignment["attempt"]
     if entry.get("report_cancelled"):
         data["report_cancelled"] = True
+    if entry.get("by_operator"):
+        data["by_operator"] = entry["by_operator"]
     return data
 
 
@@ -325,14 +342,14 @@ def check_reassignment(assignment: Mapping[str, Any], officer: Mapping[str, Any]
 
 
 def reassignment_step(assignment: Mapping[str, Any], officer: Mapping[str, Any], reason: str,
-                      now: datetime) -> dict[str, Any]:
+                      now: datetime, by_operator: str | None = None) -> dict[str, Any]:
     """The current assignment ends as declined via the console, naming who takes over (so a follow-up
     finished later by a sweep, after a crash, still claims the named officer)."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise DispatchError("say why the report is reassigned (for the record and the next shift)")
     note = f"reassigned by console to {officer['name']} ({officer['_id']}): {reason}"
-    entry = step(assignment, "declined", now, "console", note[:REASSIGN_NOTE_LIMIT])
+    entry = step(assignment, "declined", now, "console", note[:REASSIGN_NOTE_LIMIT], by_operator)
     return entry | {"reassign_to": officer["_id"], "reassign_reason": reason}
 
 
@@ -358,9 +375,11 @@ def named_candidate(officer: dict[str, Any], reason: str, own: bool = False) -> 
 CANCELLED_SUCCESSOR = "report_cancelled"
 
 
-def cancellation_step(assignment: Mapping[str, Any], reason: str, now: datetime) -> dict[str, Any]:
+def cancellation_step(assignment: Mapping[str, Any], reason: str, now: datetime,
+                      by_operator: str | None = None) -> dict[str, Any]:
     note = f"report cancelled: {' '.join((reason or '').split()) or 'no reason given'}"
-    return step(assignment, "declined", now, "console", note[:REASSIGN_NOTE_LIMIT]) | {"report_cancelled": True}
+    return step(assignment, "declined", now, "console", note[:REASSIGN_NOTE_LIMIT],
+                by_operator) | {"report_cancelled": True}
 
 
 def ended_by_cancellation(assignment: Mapping[str, Any]) -> bool:

@@ -61,7 +61,7 @@ class DispatchService:
         """The report's open assignment ends (declined: "report cancelled: …") and its officer is free;
         nobody follows it. A redelivery says the same assignment_declined again."""
         usecases.cancel_report(self.dispatch, self.publish, utcnow(), cancelled.data["report_id"],
-                               cancelled.data["reason"])
+                               cancelled.data["reason"], cancelled.data["cancelled_by"])
 
     @every(Settings, "sweep_seconds")
     def expire_overdue_assignments(self) -> None:
@@ -89,31 +89,39 @@ class DispatchService:
             log.warning("officer_replied %s (%s by %s) has no effect: %s",
                         replied.id, reply["action"], reply["nrp"], exc.reason)
 
-    @rpc(expected_exceptions=DispatchError)
-    def acknowledge_assignment(self, assignment_id: str) -> dict:
-        return assignment_view(usecases.act(*self.context(), assignment_id, "acknowledge", "console"))
+    # A console's actions: `by_operator` is the console session's operator, stored on the step and said in its
+    # event, so an auditor sees who did what.
 
     @rpc(expected_exceptions=DispatchError)
-    def decline_assignment(self, assignment_id: str, reason: str) -> dict:
-        return assignment_view(usecases.act(*self.context(), assignment_id, "decline", "console", reason))
+    def acknowledge_assignment(self, assignment_id: str, *, by_operator: str) -> dict:
+        return assignment_view(usecases.act(*self.context(), assignment_id, "acknowledge", "console",
+                                            by_operator=by_operator))
 
     @rpc(expected_exceptions=DispatchError)
-    def mark_assignment_en_route(self, assignment_id: str) -> dict:
-        return assignment_view(usecases.act(*self.context(), assignment_id, "en_route", "console"))
+    def decline_assignment(self, assignment_id: str, reason: str, *, by_operator: str) -> dict:
+        return assignment_view(usecases.act(*self.context(), assignment_id, "decline", "console", reason,
+                                            by_operator=by_operator))
 
     @rpc(expected_exceptions=DispatchError)
-    def mark_assignment_on_scene(self, assignment_id: str) -> dict:
-        return assignment_view(usecases.act(*self.context(), assignment_id, "on_scene", "console"))
+    def mark_assignment_en_route(self, assignment_id: str, *, by_operator: str) -> dict:
+        return assignment_view(usecases.act(*self.context(), assignment_id, "en_route", "console",
+                                            by_operator=by_operator))
 
     @rpc(expected_exceptions=DispatchError)
-    def complete_assignment(self, assignment_id: str, outcome: str) -> dict:
-        return assignment_view(usecases.act(*self.context(), assignment_id, "complete", "console", outcome))
+    def mark_assignment_on_scene(self, assignment_id: str, *, by_operator: str) -> dict:
+        return assignment_view(usecases.act(*self.context(), assignment_id, "on_scene", "console",
+                                            by_operator=by_operator))
 
     @rpc(expected_exceptions=DispatchError)
-    def reassign_assignment(self, assignment_id: str, nrp: str, reason: str) -> dict:
+    def complete_assignment(self, assignment_id: str, outcome: str, *, by_operator: str) -> dict:
+        return assignment_view(usecases.act(*self.context(), assignment_id, "complete", "console", outcome,
+                                            by_operator=by_operator))
+
+    @rpc(expected_exceptions=DispatchError)
+    def reassign_assignment(self, assignment_id: str, nrp: str, reason: str, *, by_operator: str) -> dict:
         """By hand, to a named free officer (who called in by radio): the current assignment ends as declined
         via the console and the named officer is claimed like any other, one event per step."""
-        return reassignment_view(*usecases.reassign(*self.context(), assignment_id, nrp, reason))
+        return reassignment_view(*usecases.reassign(*self.context(), assignment_id, nrp, reason, by_operator))
 
     @rpc(expected_exceptions=DispatchError)
     def get_assignment(self, assignment_id: str) -> dict:

@@ -184,10 +184,12 @@ def update_officer(store: DispatchStore, assignment: dict[str, Any]) -> None:
 
 
 def act(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment_id: str,
-        action: str, via: str, note: str | None = None, by_nrp: str | None = None) -> dict[str, Any]:
+        action: str, via: str, note: str | None = None, by_nrp: str | None = None,
+        by_operator: str | None = None) -> dict[str, Any]:
     """One step of an assignment (by console or SMS), said as its event; a repeat says the same event
-    again; a decline goes to the next officer."""
-    assignment, decision = advance(store, now, assignment_id, action, via, note, by_nrp)
+    again; a decline goes to the next officer. A console's step is recorded under its operator."""
+    by_operator = assignments.console_operator(by_operator) if via == "console" else None
+    assignment, decision = advance(store, now, assignment_id, action, via, note, by_nrp, by_operator)
     if decision in (assignments.ADVANCE, assignments.REPEAT):
         publish_step(publish, assignment)
     if decision == assignments.ADVANCE and assignment["state"] == lifecycle.DECLINED.state:
@@ -196,14 +198,16 @@ def act(store: DispatchStore, publish: Publish, settings: Settings, now: datetim
 
 
 def advance(store: DispatchStore, now: datetime, assignment_id: str, action: str, via: str,
-            note: str | None = None, by_nrp: str | None = None) -> tuple[dict[str, Any], str]:
+            note: str | None = None, by_nrp: str | None = None,
+            by_operator: str | None = None) -> tuple[dict[str, Any], str]:
     """Apply an action with a compare-and-set on the state it was read in; re-read if it changed meanwhile."""
     for _ in range(ATTEMPTS):
         assignment = store.assignment(assignment_id)
         decision = assignments.decide(assignment, action, by_nrp)
         if decision != assignments.ADVANCE:
             return assignment, decision
-        after = move(store, assignment, assignments.step(assignment, assignments.ACTIONS[action], now, via, note))
+        after = move(store, assignment, assignments.step(assignment, assignments.ACTIONS[action], now, via, note,
+                                                         by_operator))
         if after is not None:
             return after, decision
     raise DispatchError("the assignment changed several times while this action was applied; try again")
@@ -247,26 +251,27 @@ def expire_unreachable(store: DispatchStore, publish: Publish, settings: Setting
 # ---------------------------------------------------------------- by hand, from a console
 
 def reassign(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment_id: str,
-             nrp: str, reason: str) -> tuple[dict[str, Any], Outcome]:
+             nrp: str, reason: str, by_operator: str | None = None) -> tuple[dict[str, Any], Outcome]:
     """By hand, to a named free officer: the current assignment ends, the follow-up claims that officer."""
-    ended = mark_reassigned(store, now, assignment_id, nrp, reason)
+    ended = mark_reassigned(store, now, assignment_id, nrp, reason, assignments.console_operator(by_operator))
     return ended, settle(store, publish, settings, now, ended)
 
 
-def mark_reassigned(store: DispatchStore, now: datetime, assignment_id: str, nrp: str, reason: str) -> dict[str, Any]:
+def mark_reassigned(store: DispatchStore, now: datetime, assignment_id: str, nrp: str, reason: str,
+                    by_operator: str | None = None) -> dict[str, Any]:
     """The assignment, ended as declined via the console naming the officer who takes over (so a follow-up
     a sweep finishes after a crash still claims him). Checked against fresh reads, moved with a compare-and-set."""
     for _ in range(ATTEMPTS):
         assignment, officer = store.assignment(assignment_id), store.officer(nrp)
         assignments.check_reassignment(assignment, officer)
-        ended = move(store, assignment, assignments.reassignment_step(assignment, officer, reason, now))
+        ended = move(store, assignment, assignments.reassignment_step(assignment, officer, reason, now, by_operator))
         if ended is not None:
             return ended
     raise DispatchError("the assignment changed several times while it was reassigned; try again")
 
 
 def cancel_report(store: DispatchStore, publish: Publish, now: datetime, report_id: str,
-                  reason: str) -> list[dict[str, Any]]:
+                  reason: str, by_operator: str | None = None) -> list[dict[str, Any]]:
     """Remember the cancellation first (a late follow-up then claims nobody), then end the report's open
     assignments, freeing their officers. Says every assignment the cancellation ended, including ones an
     earlier delivery ended (the same event again, same id)."""
@@ -275,7 +280,7 @@ def cancel_report(store: DispatchStore, publish: Publish, now: datetime, report_
     for assignment in store.assignments_for(report_id):
         for _ in range(ATTEMPTS):
             if assignment["state"] not in assignments.TERMINAL:
-                after = move(store, assignment, assignments.cancellation_step(assignment, reason, now))
+                after = move(store, assignment, assignments.cancellation_step(assignment, reason, now, by_operator))
                 if after is None:  # the officer answered meanwhile: read it again
                     assignment = store.assignment(assignment["_id"])
                     continue

@@ -38,6 +38,10 @@ class InvalidCancellation(ReportsError):
     """A cancellation without a reason (or with one too long), or without the operator's name."""
 
 
+class InvalidReveal(ReportsError):
+    """A reveal of a reporter's contact without a real reason, or without the supervisor's name."""
+
+
 class NotCancellable(ReportsError):
     """The report is already closed (resolved, a duplicate, dismissed) or not yet dispatched (under review)."""
 

@@ -151,12 +151,13 @@ def describe(explanations: dict[str, why.Explanation]) -> list[str]:
     return [f"{path}: {text['en']} / {text['id']}" for path, text in explanations.items()]
 
 
-def post_response(report: dict[str, Any]) -> list[dict[str, Any]]:
+def post_response(report: dict[str, Any], account_id: str | None) -> list[dict[str, Any]]:
+    """The client's own account_id back to it, from its form: an anonymous report keeps none (anonymity.py)."""
     notice = STATUS_NOTES.get(report["status"], "")
     if report["status"] == "duplicate":
         notice = f"{notice}: {report['duplicate_of']['number']}"
     return [{"service_request_id": report["_id"], "token": report["origin"]["id"],
-             "service_notice": notice, "account_id": report.get("source_details", {}).get("account_id")}]
+             "service_notice": notice, "account_id": account_id}]
 
 
 # --- GET requests -------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ class ReportViewSchema(Schema):
     place = fields.Nested(PlaceSchema)
     anonymous = fields.Boolean()
     reporter = fields.Nested(ContactSchema, allow_none=True)
+    contact_sealed = fields.Boolean(metadata={
+        "description": "an anonymous reporter's contact is kept sealed: a supervisor may reveal it (reveal_contact)"})
     occurred_at = fields.AwareDateTime(allow_none=True)
     received_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -128,6 +130,19 @@ class ReportViewSchema(Schema):
     officer = fields.Dict(allow_none=True)
     assignment_id = fields.String(attribute="current", allow_none=True)
     history = fields.List(fields.Nested(TransitionSchema))
+
+
+class RevealSchema(Schema):
+    """An audit entry: a supervisor saw an anonymous reporter's contact (never the contact itself)."""
+
+    reveal_id = fields.String(attribute="_id")
+    report_id = fields.String()
+    number = fields.String()
+    polsek = fields.String(allow_none=True)
+    by = fields.String()
+    reason = fields.String()
+    at = fields.AwareDateTime()
+    outcome = fields.String()
 
 
 class ReportFilterSchema(Schema):

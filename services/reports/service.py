@@ -5,18 +5,22 @@ Consumes  intake.events    incident_reported
           dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived,
                            _completed, _expired, _escalated (the report's lifecycle)
 RPC       get_report, list_reports, review_report, cancel_report (consoles)
+          reveal_contact, list_reveals (a console's supervisor: an anonymous reporter's contact, audited)
 HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services, services/{code},
           POST requests, GET requests, requests/{id}, tokens/{token} — .json or .xml
 Publishes reports.events   report_received, report_rejected, duplicate_reported, report_cancelled
 """
+import uuid
+
 from nameko.rpc import rpc
 from werkzeug.wrappers import Request, Response
 
-from services.reports import cancellation, domain, open311
+from services.reports import anonymity, cancellation, domain, open311
 from services.reports.dependencies import IntakeSettingsProvider, http
 from services.reports.exceptions import (
     InvalidCancellation,
     InvalidFilter,
+    InvalidReveal,
     InvalidReview,
     NotCancellable,
     NotUnderReview,
@@ -24,9 +28,10 @@ from services.reports.exceptions import (
 )
 from services.reports.intake import take_incident
 from services.reports.lifecycle import LIVE_STATUSES, step_from
-from services.reports.schemas import ReportFilterSchema, ReportViewSchema
+from services.reports.schemas import ReportFilterSchema, ReportViewSchema, RevealSchema
 from services.reports.settings import Open311Settings
 from services.reports.storage import Reports
+from shared import wilayah
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
     ASSIGNMENT_ARRIVED,
@@ -47,7 +52,8 @@ from shared.settings import SettingsProvider
 
 OPEN311 = "/open311/v2"
 FORMAT = "<any(json,xml):fmt>"
-CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview, InvalidCancellation, NotCancellable)
+CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview, InvalidCancellation, NotCancellable,
+                  InvalidReveal)
 
 
 class ReportsService:
@@ -171,6 +177,26 @@ class ReportsService:
         self.publish_cancellation(report)
         return ReportViewSchema().dump(report)
 
+    @rpc(expected_exceptions=CONSOLE_ERRORS)
+    def reveal_contact(self, report_id: str, reason: str, revealed_by: str) -> dict:
+        """An anonymous reporter's sealed contact, for a supervisor (the console checks the role) with a
+        stated reason; the audit record is written before anything is shown, so no reveal goes unrecorded."""
+        text, by = anonymity.reveal_reason(reason), str(revealed_by or "").strip()
+        if text is None or not 0 < len(by) <= cancellation.CANCELLED_BY_LIMIT:
+            raise InvalidReveal(f"give a reason ({anonymity.REASON_MIN} to {anonymity.REASON_MAX} characters) "
+                                "and the supervisor who reveals")
+        report, contact = self._report(report_id), self.reports.sealed_contact(report_id)
+        village = report["place"].get("village_code")
+        self.reports.record_reveal(anonymity.reveal_record(
+            report, contact, text, by, wilayah.district_code(village) if village else None, str(uuid.uuid4()),
+            utcnow()))
+        return anonymity.revealed(report, contact)
+
+    @rpc(expected_exceptions=CONSOLE_ERRORS)
+    def list_reveals(self, polseks: list[str], limit: int = 100) -> list[dict]:
+        """The audit of reveals in these Polseks, newest first: who, when, why, which report."""
+        return RevealSchema(many=True).dump(self.reports.reveals(list(polseks), max(1, min(int(limit), 1000))))
+
     def publish_cancellation(self, report: dict) -> None:
         """Always the same event (id and data), however often it is said."""
         self.publish(REPORT_CANCELLED, cancellation.cancelled_event_data(report),
@@ -202,7 +228,7 @@ class ReportsService:
             outcome = take_incident(incident, self.reports, self.rules, self.publish)
             if outcome.rejected:
                 raise open311.Open311Error(400, open311.describe(outcome.explanations))
-            return "service_requests", open311.post_response(outcome.report)
+            return "service_requests", open311.post_response(outcome.report, form.get("account_id"))
         return self._open311(fmt, create, request)
 
     @http("GET", f"{OPEN311}/requests.{FORMAT}")

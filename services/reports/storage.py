@@ -43,6 +43,7 @@ class ReportStore(Store):
         reports.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
                              name="village_received_at")
         reports.create_index([("origin.id", ASCENDING)], name="origin_id")
+        self.db.reveals.create_index([("polsek", ASCENDING), ("at", DESCENDING)], name="polsek_at")
 
     def add(self, report: dict[str, Any]) -> dict[str, Any]:
         """Insert once; a redelivered incident gets the report stored the first time."""
@@ -54,6 +55,25 @@ class ReportStore(Store):
 
     def get(self, report_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"_id": report_id})
+
+    # --- an anonymous reporter's sealed contact (anonymity.py) and the audit of its reveals ----------
+
+    def seal(self, contact: dict[str, Any]) -> None:
+        """Keep an anonymous reporter's contact apart from the report; a redelivery writes nothing new."""
+        self.db.sealed_contacts.update_one({"_id": contact["_id"]}, {"$setOnInsert": contact}, upsert=True)
+
+    def sealed_contact(self, report_id: str) -> dict[str, Any] | None:
+        """Only for a reveal, which records itself (`record_reveal`)."""
+        return self.db.sealed_contacts.find_one({"_id": report_id})
+
+    def record_reveal(self, record: dict[str, Any]) -> None:
+        self.db.reveals.insert_one(record)
+
+    def reveals(self, polseks: list[str], limit: int) -> list[dict[str, Any]]:
+        """The reveals of reports in these Polseks, newest first (one query per Polsek, as the index reads)."""
+        found = [record for polsek in polseks
+                 for record in self.db.reveals.find({"polsek": polsek}).sort([("at", DESCENDING)]).limit(limit)]
+        return sorted(found, key=lambda record: record["at"], reverse=True)[:limit]
 
     def open_near(self, query: DedupQuery | None) -> list[dict[str, Any]]:
         """Reports under any of the keys (an index lookup: the keys name their hours); which of them

@@ -74,6 +74,8 @@ class AssignmentStepSchema(EventSchema):
     officer = fields.Nested(OfficerRefSchema, required=True)
     at = fields.AwareDateTime(required=True)
     via = fields.String(required=True, validate=validate.OneOf(VIAS))
+    by_operator = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80), metadata={
+        "description": "via console: the username of the console operator who took the step"})
 
 
 class AssignmentAcknowledgedSchema(AssignmentStepSchema):

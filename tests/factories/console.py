@@ -40,8 +40,8 @@ def console_store(mongo_client, db_names) -> ConsoleStore:
 
 
 def create_operator(store: ConsoleStore, username: str = "piket.menteng", polseks: tuple[str, ...] = ("31.71.06",),
-                    password: str = PASSWORD) -> dict[str, Any]:
-    return add_operator(store, username, list(polseks), f"Operator {username}", password)
+                    password: str = PASSWORD, role: str | None = None) -> dict[str, Any]:
+    return add_operator(store, username, list(polseks), f"Operator {username}", password, role=role)
 
 
 class ConsoleClient:

@@ -12,6 +12,8 @@ from tests.factories.dispatch import BHABIN_MENTENG, POLISI_RW_MENTENG_RW05
 
 pytestmark = pytest.mark.integration
 
+OPERATOR = "piket.menteng"  # the console operator each action is recorded under
+
 
 @pytest.fixture
 def console(rpc):
@@ -31,43 +33,44 @@ def reply(publish_raw, assignment, action, nrp=None, text=None, id="reply-1"):
 def test_console_takes_an_assignment_from_acknowledged_to_completed_and_the_officer_is_free_again(
         console, assignment, events, store):
     assignment_id = assignment["assignment_id"]
-    assert console.acknowledge_assignment(assignment_id)["state"] == "acknowledged"
-    assert console.mark_assignment_en_route(assignment_id)["state"] == "en_route"
+    assert console.acknowledge_assignment(assignment_id, by_operator=OPERATOR)["state"] == "acknowledged"
+    assert console.mark_assignment_en_route(assignment_id, by_operator=OPERATOR)["state"] == "en_route"
     assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "en_route"
-    assert console.mark_assignment_on_scene(assignment_id)["state"] == "on_scene"
-    done = console.complete_assignment(assignment_id, "Korban dibawa ke RS, lalu lintas normal")
+    assert console.mark_assignment_on_scene(assignment_id, by_operator=OPERATOR)["state"] == "on_scene"
+    done = console.complete_assignment(assignment_id, "Korban dibawa ke RS, lalu lintas normal", by_operator=OPERATOR)
     assert [entry["state"] for entry in done["history"]] == [
         "created", "acknowledged", "en_route", "on_scene", "completed"]
 
     steps = ["assignment_acknowledged", "assignment_departed", "assignment_arrived", "assignment_completed"]
     said = [events.wait_for(of_type(step, assignment_id=assignment_id)) for step in steps]
-    assert {event["data"]["via"] for event in said} == {"console"}
+    assert {(event["data"]["via"], event["data"]["by_operator"]) for event in said} == {("console", OPERATOR)}
+    assert {entry.get("by_operator") for entry in done["history"][1:]} == {OPERATOR}
     assert said[-1]["data"]["outcome"] == "Korban dibawa ke RS, lalu lintas normal"
     officer = store.officer(POLISI_RW_MENTENG_RW05)
     assert (officer["status"], officer["assignment_id"]) == ("available", None)
 
 
 def test_a_repeated_action_is_a_no_op_that_repeats_the_same_event(console, assignment, events):
-    console.acknowledge_assignment(assignment["assignment_id"])
-    console.acknowledge_assignment(assignment["assignment_id"])
+    console.acknowledge_assignment(assignment["assignment_id"], by_operator=OPERATOR)
+    console.acknowledge_assignment(assignment["assignment_id"], by_operator=OPERATOR)
     acknowledged = [e for e in events.drain(idle=1.0) if e["type"] == "assignment_acknowledged"]
     assert len(acknowledged) == 2 and len({e["id"] for e in acknowledged}) == 1
 
 
 def test_an_invalid_transition_gets_a_reason_a_person_can_read(console, assignment, events):
-    console.complete_assignment(assignment["assignment_id"], "selesai")
+    console.complete_assignment(assignment["assignment_id"], "selesai", by_operator=OPERATOR)
     with pytest.raises(RemoteError) as caught:
-        console.decline_assignment(assignment["assignment_id"], "sedang di tempat lain")
+        console.decline_assignment(assignment["assignment_id"], "sedang di tempat lain", by_operator=OPERATOR)
     assert caught.value.exc_type == "InvalidTransition"
     assert f"report #{assignment['report']['number']} was already completed at" in caught.value.value
     with pytest.raises(RemoteError) as caught:
-        console.acknowledge_assignment("no-such-assignment")
+        console.acknowledge_assignment("no-such-assignment", by_operator=OPERATOR)
     assert caught.value.exc_type == "AssignmentNotFound"
     assert not [e for e in events.drain(idle=1.0) if e["type"] == "assignment_declined"]
 
 
 def test_a_decline_frees_the_officer_and_the_next_candidate_is_tried(console, assignment, events, store):
-    console.decline_assignment(assignment["assignment_id"], "sedang menangani kebakaran")
+    console.decline_assignment(assignment["assignment_id"], "sedang menangani kebakaran", by_operator=OPERATOR)
     declined = events.wait_for(of_type("assignment_declined"))
     assert declined["data"]["reason"] == "sedang menangani kebakaran"
     following = events.wait_for(of_type("assignment_created", attempt=2))

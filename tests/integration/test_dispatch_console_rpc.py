@@ -13,6 +13,8 @@ from tests.factories.dispatch import BHABIN_MENTENG, PATROL_YOGA, POLISI_RW_MENT
 
 pytestmark = pytest.mark.integration
 
+OPERATOR = "piket.menteng"  # the console operator each action is recorded under
+
 
 def test_list_officers_shows_a_polseks_roster_with_each_officers_current_assignment(rpc, assignment):
     roster = rpc.list_officers("31.71.06")
@@ -42,10 +44,11 @@ def test_list_officers_filters_by_village_and_status_and_explains_a_bad_filter(r
 
 
 def test_reassigning_by_hand_declines_via_console_and_claims_the_named_officer(rpc, assignment, events, store):
-    result = rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "Yoga sudah dekat lokasi (radio)")
+    result = rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "Yoga sudah dekat lokasi (radio)",
+                                     by_operator=OPERATOR)
 
     declined = events.wait_for(of_type("assignment_declined", assignment_id=assignment["assignment_id"]))
-    assert declined["data"]["via"] == "console"
+    assert (declined["data"]["via"], declined["data"]["by_operator"]) == ("console", OPERATOR)
     assert declined["data"]["reason"] == ("reassigned by console to Brigpol Yoga Saputra (85060788): "
                                           "Yoga sudah dekat lokasi (radio)")
     created = events.wait_for(of_type("assignment_created", attempt=2))["data"]
@@ -55,7 +58,7 @@ def test_reassigning_by_hand_declines_via_console_and_claims_the_named_officer(r
     assert result["ended"]["state"] == "declined"
     assert store.officer(PATROL_YOGA)["assignment_id"] == created["assignment_id"]
     assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "available"
-    assert rpc.acknowledge_assignment(created["assignment_id"])["state"] == "acknowledged"
+    assert rpc.acknowledge_assignment(created["assignment_id"], by_operator=OPERATOR)["state"] == "acknowledged"
 
 
 def test_reassigning_to_a_busy_officer_or_a_finished_assignment_is_refused_and_changes_nothing(
@@ -64,20 +67,20 @@ def test_reassigning_to_a_busy_officer_or_a_finished_assignment_is_refused_and_c
     other = events.wait_for(lambda e: e["type"] == "assignment_created"
                             and e["data"]["assignment_id"] != assignment["assignment_id"])["data"]
     with pytest.raises(RemoteError) as caught:
-        rpc.reassign_assignment(assignment["assignment_id"], other["officer"]["nrp"], "dekat")
+        rpc.reassign_assignment(assignment["assignment_id"], other["officer"]["nrp"], "dekat", by_operator=OPERATOR)
     assert caught.value.exc_type == "OfficerNotFree"
     assert f"{other['officer']['name']} is assigned on another report" in caught.value.value
     with pytest.raises(RemoteError) as caught:
-        rpc.reassign_assignment(assignment["assignment_id"], POLISI_RW_MENTENG_RW05, "dekat")
+        rpc.reassign_assignment(assignment["assignment_id"], POLISI_RW_MENTENG_RW05, "dekat", by_operator=OPERATOR)
     assert "already assigned to Bripda Rizky Pratama" in caught.value.value
     with pytest.raises(RemoteError) as caught:
-        rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "   ")
+        rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "   ", by_operator=OPERATOR)
     assert "say why" in caught.value.value
     assert store.assignment(assignment["assignment_id"])["state"] == "created"
 
-    rpc.complete_assignment(assignment["assignment_id"], "selesai")
+    rpc.complete_assignment(assignment["assignment_id"], "selesai", by_operator=OPERATOR)
     with pytest.raises(RemoteError) as caught:
-        rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "dekat")
+        rpc.reassign_assignment(assignment["assignment_id"], PATROL_YOGA, "dekat", by_operator=OPERATOR)
     assert caught.value.exc_type == "InvalidTransition" and "already completed" in caught.value.value
     assert not [e for e in events.drain(idle=1.0) if e["type"] == "assignment_declined"]
 

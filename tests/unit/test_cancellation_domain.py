@@ -90,7 +90,7 @@ def test_a_cancelled_report_is_closed_on_the_board_whatever_order_the_events_arr
     assert (entry["status"], entry["open"], entry["closed_at"]) == ("cancelled", False, LATER)
     card = board.card(entry)
     assert card["assignment"] is None and card["cancellation"]["reason"] == "salah lapor"
-    assert any(s["state"] == "cancelled" and s["note"] == "salah lapor (piket)" for s in card["timeline"])
+    assert any(s["state"] == "cancelled" and (s["note"], s["by"]) == ("salah lapor", "piket") for s in card["timeline"])
 
 
 def test_a_completion_after_the_cancellation_does_not_reopen_or_resolve_it():

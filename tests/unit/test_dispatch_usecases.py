@@ -65,7 +65,7 @@ def test_a_redelivered_report_received_says_the_same_assignment_again_and_claims
 def test_a_declined_assignments_officer_is_free_and_the_next_candidate_is_claimed(service, published, store):
     service.handle_report_received(received())
     first = published.of("assignment_created")[0]["assignment_id"]
-    view = service.decline_assignment(first, "sedang di TKP lain")
+    view = service.decline_assignment(first, "sedang di TKP lain", by_operator="piket.menteng")
     assert view["state"] == "declined"
     assert store.officer(POLISI_RW_MENTENG_RW05)["status"] == "available"
     assert published.names() == ["assignment_created", "assignment_declined", "assignment_created"]
@@ -80,7 +80,8 @@ def test_after_n_declines_the_duty_desk_is_engaged(service, published, store):
     store.update_location(PATROL_YOGA, -6.1950, 106.8320, utcnow())  # a third candidate, nearby
     service.handle_report_received(received())
     for _ in range(SETTINGS.max_tries):
-        service.decline_assignment(published.of("assignment_created")[-1]["assignment_id"], "tidak bisa")
+        service.decline_assignment(published.of("assignment_created")[-1]["assignment_id"], "tidak bisa",
+                                   by_operator="piket.menteng")
     assert len(published.of("assignment_created")) == SETTINGS.max_tries
     (escalated,) = published.of("assignment_escalated")
     assert escalated["duty_desk"]["nrp"] == DUTY_DESK
@@ -105,13 +106,15 @@ def test_a_cancelled_report_ends_its_assignment_frees_the_officer_and_says_it_ag
     assert first == again and first["reason"] == "report cancelled: salah lapor"
     assert claimed(store) == {} and store.assignment(outcome.assignment["_id"])["successor"] == "report_cancelled"
     with pytest.raises(InvalidTransition, match="was cancelled"):
-        usecases.act(store, published, SETTINGS, utcnow(), outcome.assignment["_id"], "acknowledge", "console")
+        usecases.act(store, published, SETTINGS, utcnow(), outcome.assignment["_id"], "acknowledge", "console",
+                     by_operator="piket.menteng")
 
 
 def test_reassign_claims_the_named_officer(service, published, store):
     service.handle_report_received(received())
     first = published.of("assignment_created")[0]["assignment_id"]
-    result = service.reassign_assignment(first, PATROL_YOGA, "dekat lokasi, lapor via radio")
+    result = service.reassign_assignment(first, PATROL_YOGA, "dekat lokasi, lapor via radio",
+                                          by_operator="piket.menteng")
     assert result["ended"]["state"] == "declined" and result["escalation"] is None
     assert (result["assignment"]["officer"]["nrp"], result["assignment"]["rule"]) == (PATROL_YOGA, "named_by_console")
     assert claimed(store) == {PATROL_YOGA: result["assignment"]["assignment_id"]}
@@ -122,7 +125,7 @@ def test_reassigning_to_a_busy_officer_is_refused_and_changes_nothing(service, p
     service.handle_report_received(received())
     first, second = [c["assignment_id"] for c in published.of("assignment_created")]
     with pytest.raises(OfficerNotFree):
-        service.reassign_assignment(first, BHABIN_MENTENG, "dia dekat")
+        service.reassign_assignment(first, BHABIN_MENTENG, "dia dekat", by_operator="piket.menteng")
     assert store.assignment(first)["state"] == "created" and claimed(store)[BHABIN_MENTENG] == second
 
 

@@ -302,7 +302,7 @@ function history(card) {
   return h("details", { class: "history" }, h("summary", {}, `Riwayat (${card.timeline.length})`),
     h("ol", {}, ...card.timeline.map((step) => h("li", {}, `${clock(step.at)} — `,
       step.officer ? `${step.officer} ` : "", STEP[step.state] || step.state,
-      step.via && step.via !== "system" ? ` (via ${VIA[step.via] || step.via})` : "",
+      step.via && step.via !== "system" ? ` (via ${VIA[step.via] || step.via}${step.by ? `, oleh ${step.by}` : ""})` : "",
       step.note ? `: ${step.note}` : ""))));
 }
 
