@@ -16,6 +16,7 @@ from services.console import board
 from services.console.auth import same_token
 from services.console.exceptions import ConsoleError, Forbidden, InvalidRequest, NotFound, NotLoggedIn
 from shared.envelope import utcnow
+from shared.webserver import SecureWebServer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ SECURITY_HEADERS = {
 class ConsoleHttp(HttpRequestHandler):
     """nameko's @http, answering a ConsoleError with its reason as JSON and its status, and anything
     unexpected with a short message (the traceback goes to the log, not to the browser)."""
+
+    server = SecureWebServer(SECURITY_HEADERS["Content-Security-Policy"])
 
     def __init__(self, method, url, **kwargs):
         kwargs.setdefault("expected_exceptions", ConsoleError)

@@ -1,13 +1,20 @@
 """nameko extensions of the reports service: its intake settings and its HTTP front door."""
 from __future__ import annotations
 
+import logging
+
 from nameko.constants import WEB_SERVER_CONFIG_KEY
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, parse_address
+from nameko.web.server import parse_address
+from werkzeug.wrappers import Response
 
+from services.reports import open311
 from services.reports.settings import IntakeSettings
 from shared import wilayah
 from shared.settings import SettingsProvider
+from shared.webserver import SecureWebServer
+
+log = logging.getLogger(__name__)
 
 
 class IntakeSettingsProvider(SettingsProvider):
@@ -21,8 +28,8 @@ class IntakeSettingsProvider(SettingsProvider):
         wilayah.names()
 
 
-class ReportsWebServer(WebServer):
-    """nameko's web server, but on a free local port when WEB_SERVER_ADDRESS is not configured.
+class ReportsWebServer(SecureWebServer):
+    """The hardened web server (an API's headers), but on a free local port when WEB_SERVER_ADDRESS is not configured.
 
     config.yml always sets it (REPORTS_HTTP_ADDRESS); a container started with a bare config (the
     event-path tests) must not fight over nameko's default 0.0.0.0:8000.
@@ -34,7 +41,15 @@ class ReportsWebServer(WebServer):
 
 
 class HttpEntrypoint(HttpRequestHandler):
+    """nameko's @http; what fails outside an Open311 answer's own handling is logged, never shown."""
+
     server = ReportsWebServer()
+
+    def response_from_exception(self, exc):
+        log.error("HTTP request failed", exc_info=exc)
+        error = open311.internal_error()
+        content_type, text = open311.render_error("json", error)
+        return Response(text, status=error.status, content_type=content_type)
 
 
 http = HttpEntrypoint.decorator

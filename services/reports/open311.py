@@ -3,9 +3,14 @@
 Service codes are Siaga's category codes. A POST becomes an `incident_reported` event (source
 `/open311/<client>`, a deterministic id: the same form from the same client is the same request)
 and goes through intake like any other. Its id doubles as the Open311 `token`. Reports are public
-through GET: no reporter details are ever shown, the description only of reports that came in
-through Open311 (a 110 call's notes are not for the public), and categories configured as hidden
-(domestic violence by default) are not listed at all.
+through GET (the spec has no key for reading), so `request_view` is the one rule of what the public
+sees: category, status, kelurahan and times of every report; the street address, coordinates,
+description and photo only of what a reporter posted through Open311 itself (a 110 caller's address
+or a citizen app's GPS fix is not theirs to publish); never a name, phone, e-mail or device id.
+Categories configured as hidden (domestic violence by default) are not listed at all.
+
+Error answers name the parameter and say what is wrong in fixed words: they never repeat what was
+sent, and an unexpected failure is a fixed 500 (the details go to the log).
 """
 from __future__ import annotations
 
@@ -28,9 +33,13 @@ from shared.envelope import Event
 from shared.events.intake import IncidentReportedSchema
 from shared.lifecycle import CLOSED_STATUSES
 
+NO_SUCH_SERVICE = "service_code: not a service, see services.json / bukan layanan"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 DEFAULT_PERIOD = timedelta(days=90)  # the spec's default window for GET requests
 MAX_REQUESTS = 1000  # the spec's suggested maximum per response
+# Dates a query may name: wide enough for any real one, narrow enough that no arithmetic on them overflows.
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST_DATE = datetime(9000, 1, 1, tzinfo=timezone.utc)
 _NAMESPACE = uuid.UUID("0b9a3a4e-3f7c-4f43-8d0c-6a8f1b7d2e90")
 _XML_ITEMS = {"services": "service", "service_requests": "request", "errors": "error",
               "attributes": "attribute", "values": "value"}
@@ -58,6 +67,14 @@ class Open311Error(Exception):
         super().__init__("; ".join(self.descriptions))
 
 
+def not_found(parameter: str) -> Open311Error:
+    return Open311Error(404, [f"{parameter}: not found / tidak ditemukan"])
+
+
+def internal_error() -> Open311Error:
+    return Open311Error(500, ["internal error, try again later / kesalahan di server, coba lagi nanti"])
+
+
 def hash_key(api_key: str) -> str:
     """What config holds for an API key: its sha256 digest (hex), never the key."""
     return hashlib.sha256(api_key.encode()).hexdigest()
@@ -75,8 +92,8 @@ def client_for(settings: Open311Settings, api_key: str | None) -> str:
 
 def check_jurisdiction(settings: Open311Settings, jurisdiction_id: str | None) -> None:
     if jurisdiction_id and jurisdiction_id != settings.jurisdiction_id:
-        raise Open311Error(404, [f"jurisdiction_id {jurisdiction_id!r} not found; this is "
-                                 f"{settings.jurisdiction_id!r}"])
+        raise Open311Error(404, [f"jurisdiction_id: not served here, this is {settings.jurisdiction_id} / "
+                                 f"tidak dilayani di sini"])
 
 
 # --- Services -----------------------------------------------------------------------------------
@@ -95,7 +112,7 @@ def service_list() -> list[dict[str, Any]]:
 
 def service_definition(service_code: str) -> dict[str, Any]:
     if service_code not in CATEGORIES:
-        raise Open311Error(404, [f"service_code {service_code!r} not found"])
+        raise Open311Error(404, [NO_SUCH_SERVICE])
     return {"service_code": service_code, "attributes": [
         {"variable": True, "code": "village_code", "datatype": "string", "required": False,
          "datatype_description": "Kemendagri village code PP.KK.CC.DDDD", "order": 1,
@@ -112,7 +129,7 @@ def incident_from_form(form: dict[str, str], client: str, rules: IntakeSettings,
     if not form.get("service_code"):
         raise Open311Error(400, ["service_code: required / wajib diisi"])
     if form["service_code"] not in CATEGORIES:
-        raise Open311Error(400, [f"service_code: {form['service_code']!r} is not a service / bukan layanan"])
+        raise Open311Error(400, [NO_SUCH_SERVICE])
     attributes = {key[len("attribute["):-1]: value for key, value in form.items()
                   if key.startswith("attribute[") and key.endswith("]")}
     has_point = bool(form.get("lat") or form.get("long"))
@@ -174,13 +191,13 @@ def request_filters(args: dict[str, str], now: datetime, settings: Open311Settin
         query["received_at"] = {"$gte": start, "$lte": end}
     if args.get("service_code"):
         codes = _split(args["service_code"])
-        problems += [f"service_code: {code!r} is not a service / bukan layanan" for code in codes
-                     if code not in CATEGORIES]
+        if any(code not in CATEGORIES for code in codes):
+            problems.append(NO_SUCH_SERVICE)
         query["category"]["$in"] = codes
     if args.get("status"):
         wanted = set(_split(args["status"]))
-        problems += [f"status: {s!r} must be open or closed / harus open atau closed"
-                     for s in wanted - {"open", "closed"}]
+        if wanted - {"open", "closed"}:
+            problems.append("status: must be open or closed / harus open atau closed")
         if wanted == {"closed"}:
             query["status"] = {"$in": list(CLOSED_STATUSES)}
         elif wanted == {"open"}:
@@ -199,41 +216,60 @@ def _date(args: dict[str, str], key: str, problems: list[str]) -> datetime | Non
         return None
     try:
         value = datetime.fromisoformat(args[key].replace("Z", "+00:00"))
-    except ValueError:
-        problems.append(f"{key}: not a W3C date-time, e.g. 2026-11-23T08:00:00+07:00 / format tanggal salah")
+        value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        value = None
+    if value is None or not EARLIEST_DATE <= value < LATEST_DATE:
+        problems.append(f"{key}: not a W3C date-time from 1970 on, e.g. 2026-11-23T08:00:00+07:00 / "
+                        f"format tanggal salah")
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value
 
+
+# --- What the public sees -----------------------------------------------------------------------
 
 def is_public(report: dict[str, Any], settings: Open311Settings) -> bool:
     return report["category"] not in settings.hidden_categories
 
 
+def posted_through_open311(report: dict[str, Any]) -> bool:
+    """The reporter chose to publish this: they sent it to a public Open311 endpoint themselves."""
+    return report["source_kind"] == "open311" and report["origin"]["source"].startswith("/open311/")
+
+
 def request_view(report: dict[str, Any]) -> dict[str, Any]:
-    """A report as an Open311 service request: no reporter details; description only if sent by Open311."""
+    """A report as the public sees it (GET requests): see the module's docstring for the rule."""
     place = report["place"]
     category = CATEGORIES.get(report["category"], CATEGORIES["other"])
     district = wilayah.village_name(wilayah.district_code(place["village_code"])) if place.get("village_code") else None
-    details = report.get("source_details") or {}
-    return {
+    view = {
         "service_request_id": report["_id"],
         "status": "closed" if report["status"] in CLOSED_STATUSES else "open",
         "status_notes": STATUS_NOTES.get(report["status"], report["status"]),
         "service_name": category.name_id,
         "service_code": category.code,
-        "description": report["description"] if report["source_kind"] == "open311" else None,
+        "description": None,
         "agency_responsible": f"Polsek {district}" if district else "Polri",
         "service_notice": None,
         "requested_datetime": _w3c(report["received_at"]),
         "updated_datetime": _w3c(report.get("updated_at") or report["received_at"]),
         "expected_datetime": None,
-        "address": ", ".join(part for part in (place.get("address"), place.get("village_name")) if part) or None,
+        "address": place.get("village_name"),
         "address_id": place.get("village_code"),
         "zipcode": None,
-        "lat": place.get("lat"),
-        "long": place.get("lon"),
-        "media_url": details.get("media_url") or next(iter(details.get("media") or []), None),
+        "lat": None,
+        "long": None,
+        "media_url": None,
     }
+    if posted_through_open311(report):
+        view |= {
+            "description": report["description"],
+            "address": ", ".join(part for part in (place.get("address"), place.get("village_name")) if part) or None,
+            "lat": place.get("lat"),
+            "long": place.get("lon"),
+            "media_url": (report.get("source_details") or {}).get("media_url"),
+        }
+    return view
 
 
 def token_view(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services
           POST requests, GET requests, requests/{id}, tokens/{token} — .json or .xml
 Publishes reports.events   report_received, report_rejected, duplicate_reported, report_cancelled
 """
+import logging
 import uuid
 
 from nameko.rpc import rpc
@@ -49,6 +50,8 @@ from shared.contract import (
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
 from shared.settings import SettingsProvider
+
+log = logging.getLogger(__name__)
 
 OPEN311 = "/open311/v2"
 FORMAT = "<any(json,xml):fmt>"
@@ -243,7 +246,7 @@ class ReportsService:
         def find():
             report = self.reports.get(service_request_id)
             if report is None or not open311.is_public(report, self.open311_settings):
-                raise open311.Open311Error(404, [f"service_request_id {service_request_id!r} not found"])
+                raise open311.not_found("service_request_id")
             return "service_requests", [open311.request_view(report)]
         return self._open311(fmt, find, request)
 
@@ -252,17 +255,23 @@ class ReportsService:
         def find():
             report = self.reports.by_origin_id(token)
             if report is None or report["source_kind"] != "open311":
-                raise open311.Open311Error(404, [f"token {token!r} not found"])
+                raise open311.not_found("token")
             return "service_requests", open311.token_view(report)
         return self._open311(fmt, find, request)
 
     def _open311(self, fmt: str, answer, request: Request) -> Response:
-        """Every Open311 answer: the jurisdiction check, then the body or the spec's error list."""
+        """Every Open311 answer: the jurisdiction check, then the body or the spec's error list (a fixed
+        500 for the unexpected, whose details go to the log only)."""
         try:
             open311.check_jurisdiction(self.open311_settings, request.values.get("jurisdiction_id"))
             root, body = answer()
             content_type, text = open311.render(fmt, root, body)
             return Response(text, status=200, content_type=content_type)
         except open311.Open311Error as error:
+            content_type, text = open311.render_error(fmt, error)
+            return Response(text, status=error.status, content_type=content_type)
+        except Exception:
+            log.exception("Open311 %s %s failed", request.method, request.path)
+            error = open311.internal_error()
             content_type, text = open311.render_error(fmt, error)
             return Response(text, status=error.status, content_type=content_type)

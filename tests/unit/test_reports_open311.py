@@ -88,3 +88,42 @@ def test_errors_render_in_the_spec_format():
     _, body = open311.render_error("xml", open311.Open311Error(404, ["not found"]))
     [error] = ElementTree.fromstring(body)
     assert (error.tag, error.findtext("code"), error.findtext("description")) == ("error", "404", "not found")
+
+
+def stored_report(kind: str, source: str) -> dict:
+    received = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+    return {"_id": "r1", "category": "fire", "status": "received", "source_kind": kind,
+            "origin": {"source": source, "id": "e1"}, "description": "Asap dari rumah no. 9",
+            "place": {"lat": -6.19, "lon": 106.83, "village_code": "31.71.06.1001", "village_name": "Menteng",
+                      "rw": 5, "address": "Jl. Teuku Umar 9"},
+            "source_details": {"media_url": "https://m.example.id/1.jpg", "media": ["https://m.example.id/2.jpg"],
+                               "email": "a@example.id", "device_id": "dev-1", "caller_number": "0813-1"},
+            "reporter": {"name": "Ani", "phone": "+628131"}, "received_at": received, "updated_at": received}
+
+
+@pytest.mark.parametrize("kind, source", [("hotline_110", "/hotline-110/jakarta-pusat"),
+                                          ("citizen_app", "/citizen-app/android"),
+                                          ("open311", "/citizen-app/android")])  # a kind claimed, not posted here
+def test_the_public_sees_category_status_kelurahan_and_times_of_a_report_from_elsewhere(kind, source):
+    view = open311.request_view(stored_report(kind, source))
+    assert (view["service_code"], view["status"], view["address"], view["address_id"]) == (
+        "fire", "open", "Menteng", "31.71.06.1001")
+    assert view["requested_datetime"] == "2026-11-23T01:00:00Z"
+    assert (view["lat"], view["long"], view["description"], view["media_url"]) == (None, None, None, None)
+
+
+def test_the_public_sees_what_an_open311_reporter_posted_but_never_their_contact():
+    view = open311.request_view(stored_report("open311", "/open311/kota-app"))
+    assert (view["lat"], view["long"], view["description"], view["address"], view["media_url"]) == (
+        -6.19, 106.83, "Asap dari rumah no. 9", "Jl. Teuku Umar 9, Menteng", "https://m.example.id/1.jpg")
+    shown = json.dumps(view)
+    assert not any(contact in shown for contact in ("Ani", "628131", "a@example.id", "dev-1", "0813"))
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00+23:59",
+                                   "9999-12-31T23:59:59-12:00", "2026-02-30", "kemarin"])
+def test_a_date_out_of_range_or_unreadable_is_a_400_naming_the_parameter(value):
+    with pytest.raises(open311.Open311Error) as error:
+        open311.request_filters({"end_date": value}, NOW, SETTINGS)
+    [description] = error.value.descriptions
+    assert error.value.status == 400 and description.startswith("end_date:") and value not in description
