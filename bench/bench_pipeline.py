@@ -44,14 +44,16 @@ BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
 
 @contextmanager
 def throwaway_vhost() -> Iterator[str]:
+    from siaga.broker_admin import broker_admin
+
     vhost = f"siaga-bench-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, BROKER.split(":")[0], ".*", ".*", ".*"],
-                   check=True, capture_output=True)
+    admin = broker_admin(f"amqp://{BROKER}/")
+    admin.add_vhost(vhost, BROKER.split(":")[0])
     try:
         yield f"amqp://{BROKER}/{vhost}"
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
+        admin.delete_vhost(vhost)
+        admin.wait()
 
 
 @contextmanager
@@ -112,12 +114,14 @@ def tapped(connection: Connection, watch: tuple[str, str], on_body: Callable[[di
 
 
 def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchange: str, routing_key: str,
-                 watch: tuple[str, str], key_of: Callable[[dict], str], rate: float, seconds: float) -> dict:
-    """Publish at `rate`/s for `seconds`; measure latency to the watched event, matched by key."""
+                 watch: tuple[str, str], key_of: Callable[[dict], str], rate: float, seconds: float,
+                 publisher_uri: str | None = None) -> dict:
+    """Publish at `rate`/s for `seconds` (as `publisher_uri`'s user, else the admin); measure latency to
+    the watched event, matched by key."""
     total = int(rate * seconds)
     sent: dict[str, float] = {}
     done: dict[str, float] = {}
-    with Connection(amqp_uri) as consumer_conn, Connection(amqp_uri) as publisher_conn:
+    with Connection(amqp_uri) as consumer_conn, Connection(publisher_uri or amqp_uri) as publisher_conn:
         def on_body(body):
             key = key_of(body)
             if key in sent and key not in done:
@@ -135,7 +139,8 @@ def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchang
                     eventlet.sleep(max(0.0, due - time.perf_counter()))
                     sent[key] = time.perf_counter()
                     producer.publish(json.dumps(body), exchange=target, routing_key=routing_key,
-                                     content_type="application/json", delivery_mode=2)
+                                     content_type="application/json", delivery_mode=2,
+                                     user_id=publisher_conn.userid)
 
             publisher = eventlet.spawn(publish_all)
             deadline = time.perf_counter() + seconds + 60
@@ -378,7 +383,8 @@ def broker_pid() -> int | None:
 
 
 def drain_backlog(amqp_uri: str, bodies: list[dict], sent_key: Callable[[dict], str], target: tuple[str, str],
-                  watch: tuple[str, str], key_of: Callable[[dict], str | None], pids: dict[str, int]) -> dict:
+                  watch: tuple[str, str], key_of: Callable[[dict], str | None], pids: dict[str, int],
+                  publisher_uri: str | None = None) -> dict:
     """Publish every body at once, then wait for each one's watched event: the rate a pipeline
     sustains when it never waits for work, and the CPU each process spent per message.
 
@@ -386,7 +392,7 @@ def drain_backlog(amqp_uri: str, bodies: list[dict], sent_key: Callable[[dict], 
     growing collection would spend the very server this measures."""
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     done: set[str] = set()
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection, \
+    with Connection(publisher_uri or amqp_uri, transport_options={"confirm_publish": True}) as connection, \
             Connection(amqp_uri) as consumer_conn:
         expected = {sent_key(body) for body in bodies}
 
@@ -399,7 +405,8 @@ def drain_backlog(amqp_uri: str, bodies: list[dict], sent_key: Callable[[dict], 
             producer = connection.Producer()
             for body in bodies:
                 producer.publish(json.dumps(body), exchange=Exchange(target[0], no_declare=True),
-                                 routing_key=target[1], content_type="application/json", delivery_mode=2)
+                                 routing_key=target[1], content_type="application/json", delivery_mode=2,
+                                 user_id=connection.userid)
             published = time.perf_counter() - started
             progress_at, seen = time.perf_counter(), 0
             while len(done) < len(bodies) and time.perf_counter() - progress_at < 120:
