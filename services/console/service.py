@@ -119,7 +119,7 @@ class ConsoleService:
         body = web.json_body(request)
         username = str(body.get("username") or "").strip().lower()
         operator, token, session = self.store.log_in(username, str(body.get("password") or ""), utcnow(),
-                                                     self.settings)
+                                                     self.settings, web.client_of(request, self.settings))
         return web.with_session_cookie(web.json_response(self.profile(operator, session)), token,
                                        int(self.settings.session_hours * 3600), self.settings.cookie_secure)
 

@@ -12,9 +12,10 @@ from typing import Any, Iterator, Mapping
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Request, Response
 
-from services.console import board
+from services.console import board, domain
 from services.console.auth import same_token
 from services.console.exceptions import ConsoleError, Forbidden, InvalidRequest, NotFound, NotLoggedIn
+from services.console.settings import ConsoleSettings
 from shared.envelope import utcnow
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,14 @@ def static_response(files: Mapping[str, Path], name: str) -> Response:
     response = Response(path.read_bytes(), mimetype=None, content_type=CONTENT_TYPES[path.suffix])
     response.headers["Cache-Control"] = "no-cache"
     return secured(response)
+
+
+def client_of(request: Request, settings: ConsoleSettings) -> str:
+    """Who sent the request, for counting logins: the connection's address (X-Forwarded-For only from a
+    trusted proxy), an IPv6 client by its /64."""
+    address = domain.forwarded_client(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                      settings.trusted_proxies)
+    return domain.client_key(address)
 
 
 def session_token(request: Request) -> str | None:
