@@ -113,7 +113,8 @@ class LoginCounter(NamedTuple):
     username: str | None  # the account it counts, so a new password can clear it
 
 
-def login_counters(username: str, client: str, settings: ConsoleSettings = DEFAULTS) -> list[LoginCounter]:
+def login_counters(username: str, client: str, settings: ConsoleSettings = DEFAULTS,
+                   device: str | None = None) -> list[LoginCounter]:
     """The counts one login attempt takes a place in, in this order, before its password is checked.
 
     Why this holds under concurrency and against strangers:
@@ -127,10 +128,15 @@ def login_counters(username: str, client: str, settings: ConsoleSettings = DEFAU
     - the account-wide count (ACCOUNT_FAILED_LOGINS) caps distributed guessing; filling it needs
       ACCOUNT_FAILED_LOGINS / MAX_FAILED_LOGINS clients, and its short window (ACCOUNT_LOCK_MINUTES)
       frees the officer minutes after they stop, so a lock by strangers never outlasts their attack;
+    - and during it the officer still gets in from a browser where he logged in before: a `device`
+      (its cookie, issued at a right password, known to be his) is counted on its own count only
+      (MAX_FAILED_LOGINS), untouched by what strangers do from anywhere, his own office's address too;
     - every name is counted alike, existing or not (a name that cannot exist shares one bucket), so a
       refusal says nothing about which accounts exist.
     """
     name = username if USERNAME.match(username or "") else "-"
+    if device:
+        return [LoginCounter(f"device:{device}", settings.max_failed_logins, settings.lock_minutes, name)]
     return [LoginCounter(f"client:{client}", settings.client_failed_logins, settings.lock_minutes, None),
             LoginCounter(f"pair:{name}|{client}", settings.max_failed_logins, settings.lock_minutes, name),
             LoginCounter(f"account:{name}", settings.account_failed_logins, settings.account_lock_minutes, name)]

@@ -32,6 +32,8 @@ class ConsoleSettings:
                                              "ACCOUNT_LOCK_MINUTES; past them it is refused to everyone")
     account_lock_minutes: float = setting(5.0, "the window (minutes, from the first failure) of "
                                                "ACCOUNT_FAILED_LOGINS: short, as strangers can fill it")
+    device_days: float = setting(90.0, "how long a browser where an operator logged in is known as his (days): "
+                                       "there the strangers' account-wide count does not refuse him")
     trusted_proxies: tuple = setting((), "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
                                          "names the client; none by default (the connection's address counts)",
                                   parse=networks)

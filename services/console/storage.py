@@ -47,6 +47,9 @@ class ConsoleStore(Store):
         # client (an IPv6 /64) makes at most 1 + 2 × CLIENT_FAILED_LOGINS of them per LOCK_MINUTES.
         self.db.login_attempts.create_index([("ends", ASCENDING)], name="ends", expireAfterSeconds=0)
         self.db.login_attempts.create_index([("username", ASCENDING)], name="username")
+        # Devices are made only by right passwords, so only operators add them.
+        self.db.devices.create_index([("expires_at", ASCENDING)], name="expires_at", expireAfterSeconds=0)
+        self.db.devices.create_index([("username", ASCENDING)], name="username")
 
     # ------------------------------------------------------------ the board
 
@@ -106,14 +109,15 @@ class ConsoleStore(Store):
                                               upsert=True)
         if password is not None:
             self.db.sessions.delete_many({"username": username})  # a new password ends every old session
-            self.db.login_attempts.delete_many({"username": username})  # and lifts every lock on the account
+            self.db.login_attempts.delete_many({"username": username})  # lifts every lock on the account
+            self.db.devices.delete_many({"username": username})  # and forgets every browser it was used from
         return result.upserted_id is not None
 
     def operator(self, username: str) -> dict[str, Any] | None:
         return self.db.operators.find_one({"_id": username})
 
     def log_in(self, username: str, password: str, now: datetime, settings: ConsoleSettings = DEFAULTS,
-               client: str = "local") -> tuple[dict[str, Any], str, dict[str, Any]]:
+               client: str = "local", device: str | None = None) -> tuple[dict[str, Any], str, dict[str, Any]]:
         """(operator, session token, session) for a right password; LoginFailed or AccountLocked otherwise.
 
         The attempt first takes a place in each of its counts (domain.login_counters says which and why);
@@ -123,7 +127,7 @@ class ConsoleStore(Store):
         or not. Argon2 runs in a real thread (eventlet tpool): tens of milliseconds of CPU that must not
         stall every other request and live board of the process meanwhile.
         """
-        counters = domain.login_counters(username, client, settings)
+        counters = domain.login_counters(username, client, settings, self.known_device(device, username, now))
         for counter in counters:
             if not self.take_place(counter, now):
                 raise AccountLocked()
@@ -142,6 +146,25 @@ class ConsoleStore(Store):
                    "created_at": now, "expires_at": now + timedelta(hours=settings.session_hours)}
         self.db.sessions.insert_one(session)
         return operator, token, session
+
+    def known_device(self, token: str | None, username: str, now: datetime) -> str | None:
+        """The digest of a device token issued to this operator at a right password, if still valid."""
+        if not token:
+            return None
+        digest = auth.token_digest(token)
+        device = self.db.devices.find_one({"_id": digest})
+        return digest if device and device["username"] == username and device["expires_at"] > now else None
+
+    def remember_device(self, token: str | None, username: str, now: datetime,
+                        settings: ConsoleSettings = DEFAULTS) -> str:
+        """The device token for a browser that just logged in: its own, kept on, or a new one."""
+        expires_at = now + timedelta(days=settings.device_days)
+        if self.known_device(token, username, now):
+            self.db.devices.update_one({"_id": auth.token_digest(token)}, {"$set": {"expires_at": expires_at}})
+            return token
+        token = auth.new_token()
+        self.db.devices.insert_one({"_id": auth.token_digest(token), "username": username, "expires_at": expires_at})
+        return token
 
     def take_place(self, counter: domain.LoginCounter, now: datetime) -> bool:
         """One more attempt in the counter's window if it has room: an atomic conditional increment by

@@ -25,6 +25,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset
                  ".js": "text/javascript; charset=utf-8", ".json": "application/json",
                  ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 SESSION_COOKIE = "siaga_console"
+DEVICE_COOKIE = "siaga_device"  # a browser where an operator logged in before (domain.login_counters)
 KEEPALIVE_S = 15.0  # a comment line on a quiet stream, so proxies and phones keep the connection
 SESSION_CHECK_S = 30.0
 CSRF_HEADER = "X-CSRF-Token"
@@ -120,6 +121,16 @@ def check_csrf(request: Request, session: Mapping[str, Any]) -> None:
 
 def with_session_cookie(response: Response, token: str, max_age_s: int, secure: bool) -> Response:
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age_s, path="/", secure=secure, httponly=True,
+                        samesite="Strict")
+    return response
+
+
+def device_token(request: Request) -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def with_device_cookie(response: Response, token: str, max_age_s: int, secure: bool) -> Response:
+    response.set_cookie(DEVICE_COOKIE, token, max_age=max_age_s, path="/api/login", secure=secure, httponly=True,
                         samesite="Strict")
     return response
 

@@ -192,3 +192,22 @@ def test_a_lock_refuses_the_right_password_until_its_window_ends(mongo_client, d
         store.log_in(OWNER, PASSWORD, now + timedelta(minutes=14), client="192.0.2.1")
     operator, _, _ = store.log_in(OWNER, PASSWORD, now + timedelta(minutes=15, seconds=1), client="192.0.2.1")
     assert operator["_id"] == OWNER
+
+
+def test_the_officers_own_browser_still_gets_in_while_strangers_everywhere_fill_his_account(start):
+    """Strangers from several clients fill the account-wide count: a browser never used by the officer
+    is refused for its window, but the one he logged in from before (its device cookie) lets him in."""
+    console = start(ACCOUNT_FAILED_LOGINS=6)
+    with requests.Session() as browser:
+        browser.mount("http://", SourceAdapter("127.0.0.3"))
+        assert browser.post(console + "/api/login", json={"username": OWNER, "password": PASSWORD},
+                            timeout=60).status_code == 200
+        assert browser.cookies.get("siaga_device")
+
+        strangers = concurrently([lambda i=i: log_in(console, OWNER, f"ramai-ramai-{i:02d}",
+                                                     source=f"127.0.0.{20 + i % 4}") for i in range(16)])
+        assert Counter(status for status, _, _ in strangers)[401] <= 6
+        assert log_in(console, OWNER, PASSWORD, source="127.0.0.30")[0] == 429
+
+        again = browser.post(console + "/api/login", json={"username": OWNER, "password": PASSWORD}, timeout=60)
+        assert again.status_code == 200, again.text

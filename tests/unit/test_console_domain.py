@@ -201,6 +201,11 @@ def test_a_login_attempt_is_counted_for_its_client_first_then_per_account_and_cl
     ]
 
 
+def test_a_browser_known_as_the_operators_is_counted_on_its_own_count_only():
+    counters = domain.login_counters("piket.menteng", "192.0.2.7", ConsoleSettings(max_failed_logins=3), "d1g35t")
+    assert [(c.key, c.limit) for c in counters] == [("device:d1g35t", 3)]
+
+
 def test_names_that_cannot_exist_share_one_count_so_they_cannot_fill_the_database():
     assert domain.login_counters("x" * 5000, "192.0.2.7")[2].key == "account:-"
     assert domain.login_counters("../$where", "192.0.2.7")[1].key == "pair:-|192.0.2.7"
