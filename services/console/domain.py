@@ -111,6 +111,7 @@ class LoginCounter(NamedTuple):
     limit: int
     minutes: float
     username: str | None  # the account it counts, so a new password can clear it
+    starts_over: bool = False  # one account from one client or device: a right password forgives its failures
 
 
 def login_counters(username: str, client: str, settings: ConsoleSettings = DEFAULTS,
@@ -136,9 +137,9 @@ def login_counters(username: str, client: str, settings: ConsoleSettings = DEFAU
     """
     name = username if USERNAME.match(username or "") else "-"
     if device:
-        return [LoginCounter(f"device:{device}", settings.max_failed_logins, settings.lock_minutes, name)]
+        return [LoginCounter(f"device:{device}", settings.max_failed_logins, settings.lock_minutes, name, True)]
     return [LoginCounter(f"client:{client}", settings.client_failed_logins, settings.lock_minutes, None),
-            LoginCounter(f"pair:{name}|{client}", settings.max_failed_logins, settings.lock_minutes, name),
+            LoginCounter(f"pair:{name}|{client}", settings.max_failed_logins, settings.lock_minutes, name, True),
             LoginCounter(f"account:{name}", settings.account_failed_logins, settings.account_lock_minutes, name)]
 
 

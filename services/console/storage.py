@@ -183,9 +183,10 @@ class ConsoleStore(Store):
             return attempts.update_one(live_with_room, {"$inc": {"count": 1}}).matched_count == 1
 
     def give_places_back(self, counters: Iterable[domain.LoginCounter]) -> None:
-        """A right password was no failure: its places go back, and its (account, client) count starts over."""
+        """A right password was no failure: its places go back, and its own account's count (from this client
+        or device) starts over."""
         for counter in counters:
-            if counter.key.startswith("pair:"):
+            if counter.starts_over:
                 self.db.login_attempts.delete_one({"_id": counter.key})
             else:
                 self.db.login_attempts.update_one({"_id": counter.key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})

@@ -211,3 +211,19 @@ def test_the_officers_own_browser_still_gets_in_while_strangers_everywhere_fill_
 
         again = browser.post(console + "/api/login", json={"username": OWNER, "password": PASSWORD}, timeout=60)
         assert again.status_code == 200, again.text
+
+
+def test_a_right_password_forgives_the_failures_before_it_but_not_the_clients(mongo_client, db_names):
+    store = console_store(mongo_client, db_names)
+    create_operator(store, OWNER, ("31.71.06",))
+    now = utcnow()
+    for _ in range(LIMIT - 1):
+        with pytest.raises(LoginFailed):
+            store.log_in(OWNER, "salah-salah-salah", now, client="192.0.2.2")
+    store.log_in(OWNER, PASSWORD, now, client="192.0.2.2")
+    for _ in range(LIMIT):
+        with pytest.raises(LoginFailed):
+            store.log_in(OWNER, "salah-salah-salah", now, client="192.0.2.2")
+    with pytest.raises(AccountLocked):
+        store.log_in(OWNER, PASSWORD, now, client="192.0.2.2")
+    assert store.db.login_attempts.find_one({"_id": "client:192.0.2.2"})["count"] == 2 * LIMIT

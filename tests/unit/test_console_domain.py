@@ -194,16 +194,16 @@ def test_a_login_attempt_is_counted_for_its_client_first_then_per_account_and_cl
     settings = ConsoleSettings(max_failed_logins=3, client_failed_logins=9, account_failed_logins=30,
                                lock_minutes=15, account_lock_minutes=4)
     counters = domain.login_counters("piket.menteng", "192.0.2.7", settings)
-    assert [(c.key, c.limit, c.minutes, c.username) for c in counters] == [
-        ("client:192.0.2.7", 9, 15, None),
-        ("pair:piket.menteng|192.0.2.7", 3, 15, "piket.menteng"),
-        ("account:piket.menteng", 30, 4, "piket.menteng"),
+    assert [tuple(c) for c in counters] == [
+        ("client:192.0.2.7", 9, 15, None, False),
+        ("pair:piket.menteng|192.0.2.7", 3, 15, "piket.menteng", True),
+        ("account:piket.menteng", 30, 4, "piket.menteng", False),
     ]
 
 
 def test_a_browser_known_as_the_operators_is_counted_on_its_own_count_only():
     counters = domain.login_counters("piket.menteng", "192.0.2.7", ConsoleSettings(max_failed_logins=3), "d1g35t")
-    assert [(c.key, c.limit) for c in counters] == [("device:d1g35t", 3)]
+    assert [(c.key, c.limit, c.starts_over) for c in counters] == [("device:d1g35t", 3, True)]
 
 
 def test_names_that_cannot_exist_share_one_count_so_they_cannot_fill_the_database():
