@@ -3,9 +3,10 @@ operator, when a login locks. No I/O. The board's rules are in `board`.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
-from datetime import datetime, timedelta
-from typing import Any, Mapping
+from functools import lru_cache
+from typing import Any, Mapping, NamedTuple
 
 from services.console.board import polsek_of
 from services.console.exceptions import Forbidden, InvalidRequest, NotFound
@@ -136,15 +137,79 @@ def polsek_directory(polseks: list[str]) -> list[dict[str, Any]]:
             for code in polseks]
 
 
-def login_locked_until(operator: Mapping[str, Any], now: datetime) -> datetime | None:
-    locked = operator.get("locked_until")
-    return locked if locked and locked > now else None
+class LoginCounter(NamedTuple):
+    """One count a login attempt must find room in: its key, how many attempts it holds, for how long."""
+
+    key: str
+    limit: int
+    minutes: float
+    username: str | None  # the account it counts, so a new password can clear it
+    starts_over: bool = False  # one account from one client or device: a right password forgives its failures
 
 
-def after_failed_login(operator: Mapping[str, Any], now: datetime, settings: ConsoleSettings = DEFAULTS,
-                       ) -> dict[str, Any]:
-    """$set for one more failed login: the account locks for a while after too many in a row."""
-    failures = int(operator.get("failed_logins") or 0) + 1
-    if failures >= settings.max_failed_logins:
-        return {"failed_logins": 0, "locked_until": now + timedelta(minutes=settings.lock_minutes)}
-    return {"failed_logins": failures}
+def login_counters(username: str, client: str, settings: ConsoleSettings = DEFAULTS,
+                   device: str | None = None) -> list[LoginCounter]:
+    """The counts one login attempt takes a place in, in this order, before its password is checked.
+
+    Why this holds under concurrency and against strangers:
+    - an attempt takes its place *before* the password is verified (an atomic conditional increment),
+      so however many arrive at once, at most `limit` of them are ever verified; a success gives its
+      place back, a failure keeps it until the window ends;
+    - the client's own count comes first: a client past CLIENT_FAILED_LOGINS is refused before any
+      account's count is touched, so guessing many names, or locking many accounts, costs addresses;
+    - an account's tight limit (MAX_FAILED_LOGINS per LOCK_MINUTES) is per (account, client): a
+      stranger hammering `piket.menteng` locks out only his own client, never the officer's;
+    - the account-wide count (ACCOUNT_FAILED_LOGINS) caps distributed guessing; filling it needs
+      ACCOUNT_FAILED_LOGINS / MAX_FAILED_LOGINS clients, and its short window (ACCOUNT_LOCK_MINUTES)
+      frees the officer minutes after they stop, so a lock by strangers never outlasts their attack;
+    - and during it the officer still gets in from a browser where he logged in before: a `device`
+      (its cookie, issued at a right password, known to be his) is counted on its own count only
+      (MAX_FAILED_LOGINS), untouched by what strangers do from anywhere, his own office's address too;
+    - every name is counted alike, existing or not (a name that cannot exist shares one bucket), so a
+      refusal says nothing about which accounts exist.
+    """
+    name = username if USERNAME.match(username or "") else "-"
+    if device:
+        return [LoginCounter(f"device:{device}", settings.max_failed_logins, settings.lock_minutes, name, True)]
+    return [LoginCounter(f"client:{client}", settings.client_failed_logins, settings.lock_minutes, None),
+            LoginCounter(f"pair:{name}|{client}", settings.max_failed_logins, settings.lock_minutes, name, True),
+            LoginCounter(f"account:{name}", settings.account_failed_logins, settings.account_lock_minutes, name)]
+
+
+def client_key(address: str | None) -> str:
+    """Who a client is for counting: its IPv4 address, or its IPv6 /64 (one subscriber's whole network,
+    so a client cannot become 2^64 clients)."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def forwarded_client(remote: str | None, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str | None:
+    """The client's address: the connection's, unless it is a trusted proxy; then the X-Forwarded-For
+    hops are read from the right (each proxy appends what it saw) to the first one no trusted proxy is.
+    Hops a client wrote itself lie left of that one and are never read."""
+    trusted = _networks(tuple(trusted_proxies))
+    address = remote
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    while _is_in(address, trusted) and hops:
+        address = hops.pop()
+    return address
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _is_in(address: str | None, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

@@ -30,7 +30,14 @@ class LoginFailed(ConsoleError):
 
 
 class AccountLocked(ConsoleError):
+    """Too many failed logins from this client, for this account, or for this account from everywhere:
+    one answer for all three, and for names that exist or not, so it tells an outsider nothing."""
+
     status = 429
+
+    def __init__(self, reason: str = "Terlalu banyak percobaan masuk yang gagal. Tunggu beberapa menit, lalu "
+                                     "coba lagi; bila mendesak, hubungi teknisi jaga."):
+        super().__init__(reason)
 
 
 class Forbidden(ConsoleError):

@@ -121,12 +121,17 @@ class ConsoleService:
 
     @http("POST", "/api/login")
     def log_in(self, request: Request):
+        """Counted per client, account and device before the password is checked (domain.login_counters)."""
         body = web.json_body(request)
         username = str(body.get("username") or "").strip().lower()
         operator, token, session = self.store.log_in(username, str(body.get("password") or ""), utcnow(),
-                                                     self.settings)
-        return web.with_session_cookie(web.json_response(self.profile(operator, session)), token,
-                                       int(self.settings.session_hours * 3600), self.settings.cookie_secure)
+                                                     self.settings, web.client_of(request, self.settings),
+                                                     web.device_token(request))
+        device = self.store.remember_device(web.device_token(request), username, utcnow(), self.settings)
+        response = web.with_session_cookie(web.json_response(self.profile(operator, session)), token,
+                                           int(self.settings.session_hours * 3600), self.settings.cookie_secure)
+        return web.with_device_cookie(response, device, int(self.settings.device_days * 86400),
+                                      self.settings.cookie_secure)
 
     @http("POST", "/api/logout")
     def log_out(self, request: Request):

@@ -4,7 +4,10 @@ Round trips: an event usually costs one compare-and-set write per board entry it
 write is tried against the version this process wrote last (or, with none remembered, as the
 entry's first version), and only a wrong guess (another replica wrote, a restart) costs a read
 and a retry. An API request costs one session read; the live board costs one query per process
-every FEED_POLL_SECONDS however many browsers watch it (feed.BoardFeed).
+every FEED_POLL_SECONDS however many browsers watch it (feed.BoardFeed). A login attempt costs one
+conditional update by `_id` per count it takes a place in (three; two for a count's first attempt in
+its window) and one operator read — never find_one_and_update, which the embedded server answers by
+scanning the collection.
 """
 from __future__ import annotations
 
@@ -40,6 +43,13 @@ class ConsoleStore(Store):
         self.db.board.create_index([("polsek", ASCENDING), ("visible_until", ASCENDING)], name="polsek_visible")
         self.db.board.create_index([("updated_at", ASCENDING)], name="updated_at")
         self.db.sessions.create_index([("expires_at", ASCENDING)], name="expires_at", expireAfterSeconds=0)
+        # Login counts live one window; each is made only once its client's own count had room, so one
+        # client (an IPv6 /64) makes at most 1 + 2 × CLIENT_FAILED_LOGINS of them per LOCK_MINUTES.
+        self.db.login_attempts.create_index([("ends", ASCENDING)], name="ends", expireAfterSeconds=0)
+        self.db.login_attempts.create_index([("username", ASCENDING)], name="username")
+        # Devices are made only by right passwords, so only operators add them.
+        self.db.devices.create_index([("expires_at", ASCENDING)], name="expires_at", expireAfterSeconds=0)
+        self.db.devices.create_index([("username", ASCENDING)], name="username")
 
     # ------------------------------------------------------------ the board
 
@@ -93,12 +103,14 @@ class ConsoleStore(Store):
         """Create or update an operator; a new password replaces the old one. True when created."""
         fields: dict[str, Any] = {"polseks": polseks, "name": name, "updated_at": utcnow()}
         if password is not None:
-            fields |= {"password_hash": auth.hash_password(password), "failed_logins": 0, "locked_until": None}
+            fields["password_hash"] = auth.hash_password(password)
         result = self.db.operators.update_one({"_id": username}, {"$set": fields,
                                                                   "$setOnInsert": {"created_at": utcnow()}},
                                               upsert=True)
         if password is not None:
             self.db.sessions.delete_many({"username": username})  # a new password ends every old session
+            self.db.login_attempts.delete_many({"username": username})  # lifts every lock on the account
+            self.db.devices.delete_many({"username": username})  # and forgets every browser it was used from
         return result.upserted_id is not None
 
     def set_role(self, username: str, role: str) -> None:
@@ -107,26 +119,28 @@ class ConsoleStore(Store):
     def operator(self, username: str) -> dict[str, Any] | None:
         return self.db.operators.find_one({"_id": username})
 
-    def log_in(self, username: str, password: str, now: datetime,
-               settings: ConsoleSettings = DEFAULTS) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    def log_in(self, username: str, password: str, now: datetime, settings: ConsoleSettings = DEFAULTS,
+               client: str = "local", device: str | None = None) -> tuple[dict[str, Any], str, dict[str, Any]]:
         """(operator, session token, session) for a right password; LoginFailed or AccountLocked otherwise.
 
-        The hash is checked in a real thread (eventlet tpool): Argon2 takes tens of milliseconds of CPU and
-        must not stall every other request and live board of the process meanwhile.
+        The attempt first takes a place in each of its counts (domain.login_counters says which and why);
+        a full one refuses it, right password or not, before any hash is checked. A refused attempt keeps
+        the places it took (it counts against its client). Then one read and one Argon2 verify, against a
+        dummy hash for a name nobody has: a wrong password costs the same work whether the name exists
+        or not. Argon2 runs in a real thread (eventlet tpool): tens of milliseconds of CPU that must not
+        stall every other request and live board of the process meanwhile.
         """
+        counters = domain.login_counters(username, client, settings, self.known_device(device, username, now))
+        for counter in counters:
+            if not self.take_place(counter, now):
+                raise AccountLocked()
         operator = self.operator(username) if domain.USERNAME.match(username or "") else None
         password_hash = operator.get("password_hash") if operator else None
         right = tpool.execute(auth.verify_password, password_hash or auth.DUMMY_HASH, password or "")
-        if operator is None or password_hash is None:
+        if operator is None or password_hash is None or not right:
             raise LoginFailed()
-        if locked := domain.login_locked_until(operator, now):
-            raise AccountLocked(f"Terlalu banyak percobaan gagal: akun dikunci sampai "
-                                f"{(locked + timedelta(hours=7)).strftime('%H:%M')} WIB.")
-        if not right:
-            self.db.operators.update_one({"_id": username},
-                                         {"$set": domain.after_failed_login(operator, now, settings)})
-            raise LoginFailed()
-        fields: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        self.give_places_back(counters)
+        fields: dict[str, Any] = {"last_login_at": now}
         if auth.needs_rehash(password_hash):
             fields["password_hash"] = auth.hash_password(password)
         self.db.operators.update_one({"_id": username}, {"$set": fields})
@@ -135,6 +149,50 @@ class ConsoleStore(Store):
                    "created_at": now, "expires_at": now + timedelta(hours=settings.session_hours)}
         self.db.sessions.insert_one(session)
         return operator, token, session
+
+    def known_device(self, token: str | None, username: str, now: datetime) -> str | None:
+        """The digest of a device token issued to this operator at a right password, if still valid."""
+        if not token:
+            return None
+        digest = auth.token_digest(token)
+        device = self.db.devices.find_one({"_id": digest})
+        return digest if device and device["username"] == username and device["expires_at"] > now else None
+
+    def remember_device(self, token: str | None, username: str, now: datetime,
+                        settings: ConsoleSettings = DEFAULTS) -> str:
+        """The device token for a browser that just logged in: its own, kept on, or a new one."""
+        expires_at = now + timedelta(days=settings.device_days)
+        if self.known_device(token, username, now):
+            self.db.devices.update_one({"_id": auth.token_digest(token)}, {"$set": {"expires_at": expires_at}})
+            return token
+        token = auth.new_token()
+        self.db.devices.insert_one({"_id": auth.token_digest(token), "username": username, "expires_at": expires_at})
+        return token
+
+    def take_place(self, counter: domain.LoginCounter, now: datetime) -> bool:
+        """One more attempt in the counter's window if it has room: an atomic conditional increment by
+        `_id` (update_one and its matched count, never a read then a write), so concurrent attempts can
+        never take more than `limit` places. A missing or ended window starts anew with this attempt."""
+        attempts = self.db.login_attempts
+        live_with_room = {"_id": counter.key, "count": {"$lt": counter.limit}, "ends": {"$gt": now}}
+        if attempts.update_one(live_with_room, {"$inc": {"count": 1}}).matched_count:
+            return True
+        try:
+            attempts.update_one({"_id": counter.key, "ends": {"$lte": now}},
+                                {"$set": {"count": 1, "ends": now + timedelta(minutes=counter.minutes),
+                                          "username": counter.username}}, upsert=True)
+            return True
+        except DuplicateKeyError:  # a live window exists: full, or begun by a concurrent attempt just now
+            return attempts.update_one(live_with_room, {"$inc": {"count": 1}}).matched_count == 1
+
+    def give_places_back(self, counters: Iterable[domain.LoginCounter]) -> None:
+        """A right password was no failure: its places go back, and its own account's count (from this client
+        or device) starts over."""
+        for counter in counters:
+            if counter.starts_over:
+                self.db.login_attempts.delete_one({"_id": counter.key})
+            else:
+                self.db.login_attempts.update_one({"_id": counter.key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
 
     def session(self, token: str | None, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
         """(session, operator) for a live session token; NotLoggedIn otherwise (expired, logged out, unknown)."""

@@ -12,9 +12,10 @@ from typing import Any, Iterator, Mapping
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Request, Response
 
-from services.console import board
+from services.console import board, domain
 from services.console.auth import same_token
 from services.console.exceptions import ConsoleError, Forbidden, InvalidRequest, NotFound, NotLoggedIn
+from services.console.settings import ConsoleSettings
 from shared.envelope import utcnow
 from shared.webserver import SecureWebServer
 
@@ -25,6 +26,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset
                  ".js": "text/javascript; charset=utf-8", ".json": "application/json",
                  ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 SESSION_COOKIE = "siaga_console"
+DEVICE_COOKIE = "siaga_device"  # a browser where an operator logged in before (domain.login_counters)
 KEEPALIVE_S = 15.0  # a comment line on a quiet stream, so proxies and phones keep the connection
 SESSION_CHECK_S = 30.0
 CSRF_HEADER = "X-CSRF-Token"
@@ -101,6 +103,14 @@ def static_response(files: Mapping[str, Path], name: str) -> Response:
     return secured(response)
 
 
+def client_of(request: Request, settings: ConsoleSettings) -> str:
+    """Who sent the request, for counting logins: the connection's address (X-Forwarded-For only from a
+    trusted proxy), an IPv6 client by its /64."""
+    address = domain.forwarded_client(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                      settings.trusted_proxies)
+    return domain.client_key(address)
+
+
 def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
@@ -114,6 +124,16 @@ def check_csrf(request: Request, session: Mapping[str, Any]) -> None:
 
 def with_session_cookie(response: Response, token: str, max_age_s: int, secure: bool) -> Response:
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age_s, path="/", secure=secure, httponly=True,
+                        samesite="Strict")
+    return response
+
+
+def device_token(request: Request) -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def with_device_cookie(response: Response, token: str, max_age_s: int, secure: bool) -> Response:
+    response.set_cookie(DEVICE_COOKIE, token, max_age=max_age_s, path="/api/login", secure=secure, httponly=True,
                         samesite="Strict")
     return response
 

@@ -52,8 +52,10 @@ def test_repeated_wrong_passwords_lock_the_account(store):
     for _ in range(5):
         with pytest.raises(LoginFailed):
             store.log_in("piket", "salah-salah-salah", utcnow())
-    with pytest.raises(AccountLocked, match="dikunci sampai"):
+    with pytest.raises(AccountLocked, match="Terlalu banyak percobaan"):
         store.log_in("piket", "benar-sekali-123", utcnow())
+    add_operator(store, "piket", ["31.71.06"], password="baru-sekali-456")  # a new password lifts the lock
+    store.log_in("piket", "baru-sekali-456", utcnow())
 
 
 def test_the_command_creates_an_operator_and_prints_the_generated_password(store, mongo_uri, db_names, monkeypatch,

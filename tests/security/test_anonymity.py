@@ -30,6 +30,8 @@ from tests.factories.console import (
     start_console,
 )
 
+pytestmark = pytest.mark.security
+
 API_KEY = secrets.token_urlsafe(16)  # made per run: no key lives in the repository
 GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
 

@@ -23,7 +23,7 @@ from shared.webserver import API_CONTENT_SECURITY_POLICY, security_headers
 from tests.factories.console import console_config, declare_with_console
 from tests.factories.reports import create_source_incident
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.security
 
 API_KEY = secrets.token_urlsafe(16)
 MARKER = "zq<script>alert(7)</script>"  # what an attacker types; must never come back

@@ -190,14 +190,55 @@ def test_an_action_without_its_note_is_refused_with_a_reason(action, body, reaso
         domain.action_call(action, body)
 
 
-def test_too_many_failed_logins_lock_the_account_for_a_while():
-    settings = ConsoleSettings(max_failed_logins=3, lock_minutes=15)
-    operator = {"failed_logins": 1}
-    assert domain.after_failed_login(operator, T0, settings) == {"failed_logins": 2}
-    locked = domain.after_failed_login({"failed_logins": 2}, T0, settings)
-    assert locked == {"failed_logins": 0, "locked_until": T0 + timedelta(minutes=15)}
-    assert domain.login_locked_until(locked, T0 + timedelta(minutes=5)) == T0 + timedelta(minutes=15)
-    assert domain.login_locked_until(locked, T0 + timedelta(minutes=16)) is None
+def test_a_login_attempt_is_counted_for_its_client_first_then_per_account_and_client_then_per_account():
+    settings = ConsoleSettings(max_failed_logins=3, client_failed_logins=9, account_failed_logins=30,
+                               lock_minutes=15, account_lock_minutes=4)
+    counters = domain.login_counters("piket.menteng", "192.0.2.7", settings)
+    assert [tuple(c) for c in counters] == [
+        ("client:192.0.2.7", 9, 15, None, False),
+        ("pair:piket.menteng|192.0.2.7", 3, 15, "piket.menteng", True),
+        ("account:piket.menteng", 30, 4, "piket.menteng", False),
+    ]
+
+
+def test_a_browser_known_as_the_operators_is_counted_on_its_own_count_only():
+    counters = domain.login_counters("piket.menteng", "192.0.2.7", ConsoleSettings(max_failed_logins=3), "d1g35t")
+    assert [(c.key, c.limit, c.starts_over) for c in counters] == [("device:d1g35t", 3, True)]
+
+
+def test_names_that_cannot_exist_share_one_count_so_they_cannot_fill_the_database():
+    assert domain.login_counters("x" * 5000, "192.0.2.7")[2].key == "account:-"
+    assert domain.login_counters("../$where", "192.0.2.7")[1].key == "pair:-|192.0.2.7"
+
+
+@pytest.mark.parametrize("address, key", [
+    ("192.0.2.7", "192.0.2.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),
+    ("", "unknown"), (None, "unknown"), ("nonsense", "unknown"),
+])
+def test_a_client_is_counted_by_its_address_an_ipv6_client_by_its_64(address, key):
+    assert domain.client_key(address) == key
+
+
+@pytest.mark.parametrize("remote, forwarded, trusted, client", [
+    ("198.51.100.1", "203.0.113.9", (), "198.51.100.1"),                          # no proxy trusted: header ignored
+    ("10.0.0.2", "203.0.113.9", ("10.0.0.0/8",), "203.0.113.9"),                 # the proxy's word
+    ("10.0.0.2", "1.2.3.4, 203.0.113.9", ("10.0.0.0/8",), "203.0.113.9"),        # a hop the client wrote is not read
+    ("10.0.0.2", "203.0.113.9, 10.0.0.3", ("10.0.0.0/8",), "203.0.113.9"),       # two proxies of ours
+    ("10.0.0.2", None, ("10.0.0.0/8",), "10.0.0.2"),
+    ("198.51.100.1", "203.0.113.9", ("10.0.0.0/8",), "198.51.100.1"),            # not from the proxy: ignored
+])
+def test_x_forwarded_for_names_the_client_only_from_a_trusted_proxy(remote, forwarded, trusted, client):
+    assert domain.forwarded_client(remote, forwarded, trusted) == client
+
+
+def test_trusted_proxies_are_checked_when_the_settings_are_read():
+    assert load(ConsoleSettings, {"TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}).trusted_proxies == (
+        "10.0.0.0/8", "127.0.0.1")
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        load(ConsoleSettings, {"TRUSTED_PROXIES": "proxy.example"})
 
 
 def test_settings_come_from_config_strings():
