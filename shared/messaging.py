@@ -23,11 +23,13 @@ from nameko.messaging import Consumer, Publisher, QueueConsumer
 
 from shared import topology
 from shared.contract import EventType, dump_event, load_event
-from shared.envelope import Event, InvalidMessage, decode_body
+from shared.envelope import Event, InvalidMessage, decode_body, parse_json
 
 log = logging.getLogger(__name__)
 
 REASON_HEADER = "x-siaga-reason"
+# A reason quotes field names from the body; a body of many bad fields must still fit in one AMQP header.
+MAX_REASON_CHARS = 4000
 
 
 class RawQueueConsumer(QueueConsumer):
@@ -86,6 +88,10 @@ class ReliableConsumer(Consumer):
         except InvalidMessage as exc:
             self.dead_letter(message, exc.reasons)
             return
+        except Exception as exc:  # a body no rule foresaw still must not take the worker down with it
+            log.exception("%s could not decode a message", self)
+            self.dead_letter(message, {"body": f"could not be decoded ({type(exc).__name__})"})
+            return
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(
@@ -115,7 +121,7 @@ class ReliableConsumer(Consumer):
         delivery = message.delivery_info
         headers = dict(message.headers or {})
         headers.update({
-            REASON_HEADER: json.dumps(reasons, ensure_ascii=False, default=str),
+            REASON_HEADER: reason_header(reasons),
             "x-siaga-queue": self.queue.name,
             "x-siaga-exchange": delivery.get("exchange", ""),
             "x-siaga-routing-key": delivery.get("routing_key", ""),
@@ -137,6 +143,20 @@ class ReliableConsumer(Consumer):
             message.reject(requeue=False)
             return
         self.queue_consumer.ack_message(message)
+
+
+def reason_header(reasons: dict[str, Any]) -> str:
+    """The reasons as JSON, each cut short when together they would not fit MAX_REASON_CHARS."""
+    text = json.dumps(reasons, ensure_ascii=False, default=str)
+    if len(text) <= MAX_REASON_CHARS:
+        return text
+    share = MAX_REASON_CHARS // max(len(reasons), 1)
+    return json.dumps({key: _cut(value, share) for key, value in reasons.items()}, ensure_ascii=False)
+
+
+def _cut(value: Any, length: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= length else f"{text[:length]}… ({len(text)} characters, cut)"
 
 
 def retry_backoff(attempt: int) -> float:
@@ -194,19 +214,23 @@ class DeadLetterHandler(ReliableConsumer):
 
 
 def _reasons_from(headers: dict) -> dict[str, Any]:
+    """Whatever the headers say, as a dict: a dead letter may come from anyone who can publish."""
     if REASON_HEADER in headers:
         try:
-            return json.loads(headers[REASON_HEADER])
-        except ValueError:
-            return {"reason": str(headers[REASON_HEADER])}
-    deaths = headers.get("x-death") or [{}]
-    return {"broker": f"dead-lettered by the broker: {deaths[0].get('reason', 'unknown')}"}
+            reasons = json.loads(headers[REASON_HEADER])
+        except Exception:
+            reasons = None
+        return reasons if isinstance(reasons, dict) else {"reason": str(headers[REASON_HEADER])[:MAX_REASON_CHARS]}
+    deaths = headers.get("x-death")
+    death = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+    return {"broker": f"dead-lettered by the broker: {death.get('reason', 'unknown')}"}
 
 
 def _best_effort_json(body: bytes | str) -> dict | None:
+    """Read by the same rules as every handler: what they refused stays unread here too."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, TypeError, UnicodeDecodeError):
+        parsed = parse_json(body)
+    except Exception:
         return None
     return parsed if isinstance(parsed, dict) else None
 
