@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from werkzeug.wrappers import Request
 
+from services.console.exceptions import InvalidRequest
+from services.console.web import json_body
 from services.dispatch.service import DispatchService
 from services.notify.service import NotifyService
 from services.reports.service import ReportsService
@@ -158,3 +161,9 @@ def test_notify_survives_every_poison_report_received_and_tells_the_next_reporte
     assert handled(), "notify did not text the good report's reporter after the poisons"
     assert_each_dead_lettered_once(letters, sent, topology.handler_queue_name(
         REPORT_RECEIVED, "notify", "handle_report_received"))
+
+
+def test_the_console_answers_a_deeply_nested_json_body_as_a_bad_request():
+    request = Request.from_values("/api/login", method="POST", data=b"[" * 100_000, content_type="application/json")
+    with pytest.raises(InvalidRequest):
+        json_body(request)
