@@ -106,9 +106,12 @@ def decode_body(body: bytes | str, content_type: str | None) -> dict[str, Any]:
     return parsed
 
 
-def parse_json(body: bytes | str) -> Any:
+def parse_json(body: bytes | str, exact_numbers: bool = True) -> Any:
     """The one reading of a JSON body, for every consumer: UTF-8, at most MAX_BODY_BYTES and MAX_DEPTH
     levels, integers within int64, no NaN or Infinity, no lone surrogates, no repeated keys.
+
+    `exact_numbers=False` lets numbers out of range and NaN through, for a reader that only needs to
+    know who sent a body refused for them (the dead letter's answer to its sender).
 
     A repeated key is refused rather than resolved: JSON leaves open which one counts, so two readers
     of the same bytes (a handler, the dead-letter reader, an auditor's tool) could see two different
@@ -120,7 +123,7 @@ def parse_json(body: bytes | str) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidMessage({"body": f"not UTF-8 text (byte {exc.start})"}) from None
     try:
-        parsed = _DECODER.decode(text)
+        parsed = (_DECODER if exact_numbers else _ANY_NUMBERS_DECODER).decode(text)
         _check_tree(parsed)
     except _Unreadable as exc:
         raise InvalidMessage({"body": str(exc)}) from None
@@ -157,6 +160,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=_integer, parse_float=_finite,
                             parse_constant=_not_json)
+_ANY_NUMBERS_DECODER = json.JSONDecoder(object_pairs_hook=_object)
 
 
 def _check_tree(value: Any) -> None:

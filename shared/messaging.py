@@ -227,9 +227,10 @@ def _reasons_from(headers: dict) -> dict[str, Any]:
 
 
 def _best_effort_json(body: bytes | str) -> dict | None:
-    """Read by the same rules as every handler: what they refused stays unread here too."""
+    """Read by the handlers' rules but for numbers: a body refused for a NaN can still be answered; one
+    too large, too deep or ambiguous stays unread."""
     try:
-        parsed = parse_json(body)
+        parsed = parse_json(body, exact_numbers=False)
     except Exception:
         return None
     return parsed if isinstance(parsed, dict) else None

@@ -64,3 +64,11 @@ def test_every_consumer_refuses_a_poison_body_as_invalid(body):
     for handler in EVENT_HANDLERS:
         with pytest.raises(InvalidMessage):
             handler.decode(message(body, "application/json"))
+
+
+@pytest.mark.parametrize("raw", ["NaN", "-Infinity", "1" * 400, "1e400"])
+def test_a_dead_letter_refused_for_a_number_still_says_whom_to_answer(raw):
+    body = json.dumps(create_incident(data={"description": "@"})).replace('"@"', raw).encode()
+    for reader in DEAD_LETTER_READERS:
+        [letter] = reader.decode(message(body, "application/json"))
+        assert letter.source == "/citizen-app/android" and letter.id
