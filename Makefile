@@ -59,6 +59,11 @@ chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restart
 fuzz: setup  ## 100k fuzzed bodies to every consumer (FUZZ_COUNT to shrink)
 	$(BIN)/python -m bench.fuzz
 
+.PHONY: fuzz-decode
+FUZZ_SECONDS ?= 300
+fuzz-decode: setup  ## coverage-guided (atheris) fuzzing of every consumer's decode for FUZZ_SECONDS; findings in var/fuzz-decode
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m bench.fuzz_decode
+
 replay: setup  ## every message of a run delivered twice more, shuffled: prints the database diff (REPLAY_INCIDENTS)
 	$(BIN)/python -m bench.replay
 

@@ -6,6 +6,8 @@ id (a UUIDv5 of its cause), so re-running a handler republishes the same event, 
 from __future__ import annotations
 
 import json
+import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -82,18 +84,109 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# What a body may be: JSON as I-JSON (RFC 7493) narrows it, and small and shallow enough that reading it is
+# cheap. The largest real incident is a few kB and five levels deep.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+# The database keeps integers as BSON int64, and a longer digit string would cost a quadratic conversion.
+MAX_INTEGER = 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Unreadable(ValueError):
+    """A JSON text that breaks one of the body's rules; its message is the reason."""
+
+
 def decode_body(body: bytes | str, content_type: str | None) -> dict[str, Any]:
-    """Parse a raw AMQP body; anything but a JSON object is an InvalidMessage."""
+    """Parse a raw AMQP body; anything but a JSON object within the body's rules is an InvalidMessage."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != CONTENT_TYPE:
         raise InvalidMessage({"content_type": f"expected {CONTENT_TYPE}, got {content_type!r}"})
-    try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidMessage({"body": f"not valid JSON: {exc}"}) from None
+    parsed = parse_json(body)
     if not isinstance(parsed, dict):
         raise InvalidMessage({"body": f"expected a JSON object, got {type(parsed).__name__}"})
     return parsed
+
+
+def parse_json(body: bytes | str, exact_numbers: bool = True) -> Any:
+    """The one reading of a JSON body, for every consumer: UTF-8, at most MAX_BODY_BYTES and MAX_DEPTH
+    levels, integers within int64, no NaN or Infinity, no lone surrogates, no repeated keys.
+
+    `exact_numbers=False` lets numbers out of range and NaN through, for a reader that only needs to
+    know who sent a body refused for them (the dead letter's answer to its sender).
+
+    A repeated key is refused rather than resolved: JSON leaves open which one counts, so two readers
+    of the same bytes (a handler, the dead-letter reader, an auditor's tool) could see two different
+    messages, e.g. an `id` that is deduplicated under one value and answered under the other."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidMessage({"body": f"larger than {MAX_BODY_BYTES} bytes"})
+    try:
+        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    except UnicodeDecodeError as exc:
+        raise InvalidMessage({"body": f"not UTF-8 text (byte {exc.start})"}) from None
+    try:
+        parsed = (_DECODER if exact_numbers else _ANY_NUMBERS_DECODER).decode(text)
+        _check_tree(parsed)
+    except _Unreadable as exc:
+        raise InvalidMessage({"body": str(exc)}) from None
+    except RecursionError:
+        raise InvalidMessage({"body": f"nested deeper than {MAX_DEPTH} levels"}) from None
+    except ValueError as exc:
+        raise InvalidMessage({"body": f"not valid JSON: {exc}"}) from None
+    return parsed
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > len(str(MAX_INTEGER)) or not -MAX_INTEGER - 1 <= (value := int(text)) <= MAX_INTEGER:
+        raise _Unreadable("a number is out of range (integers must fit in 64 bits)")
+    return value
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Unreadable("a number is out of range (beyond a double's)")
+    return value
+
+
+def _not_json(name: str) -> None:
+    raise _Unreadable("NaN and Infinity are not JSON numbers")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _Unreadable("an object repeats a key, which makes it ambiguous")
+    return document
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=_integer, parse_float=_finite,
+                            parse_constant=_not_json)
+_ANY_NUMBERS_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and text rules the parser's hooks cannot see, walked without recursion."""
+    containers = [(value, 1)] if isinstance(value, (dict, list)) else []
+    if isinstance(value, str):
+        _check_text(value)
+    while containers:
+        container, depth = containers.pop()
+        if depth > MAX_DEPTH:
+            raise _Unreadable(f"nested deeper than {MAX_DEPTH} levels")
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, item in items:
+            if isinstance(key, str):
+                _check_text(key)
+            if isinstance(item, (dict, list)):
+                containers.append((item, depth + 1))
+            elif isinstance(item, str):
+                _check_text(item)
+
+
+def _check_text(text: str) -> None:
+    if _SURROGATE.search(text):
+        raise _Unreadable("text is not valid Unicode (a lone surrogate)")
 
 
 # One instance for every message: building a schema costs more than using it.

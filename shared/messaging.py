@@ -23,12 +23,14 @@ from nameko.messaging import Consumer, Publisher, QueueConsumer
 
 from shared import topology
 from shared.contract import UNKNOWN_PARTY, EventType, dump_event, load_event
-from shared.envelope import Event, InvalidMessage, decode_body
-from shared.trust import SENDER_HEADER, Senders, broker_user
+from shared.envelope import Event, InvalidMessage, decode_body, parse_json
+from shared.trust import SENDER_HEADER, Senders, broker_user, party_named
 
 log = logging.getLogger(__name__)
 
 REASON_HEADER = "x-siaga-reason"
+# A reason quotes field names from the body; a body of many bad fields must still fit in one AMQP header.
+MAX_REASON_CHARS = 4000
 
 
 class RawQueueConsumer(QueueConsumer):
@@ -87,6 +89,10 @@ class ReliableConsumer(Consumer):
         except InvalidMessage as exc:
             self.dead_letter(message, exc.reasons)
             return
+        except Exception as exc:  # a body no rule foresaw still must not take the worker down with it
+            log.exception("%s could not decode a message", self)
+            self.dead_letter(message, {"body": f"could not be decoded ({type(exc).__name__})"})
+            return
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(
@@ -116,7 +122,7 @@ class ReliableConsumer(Consumer):
         delivery = message.delivery_info
         headers = dict(message.headers or {})
         headers.update({
-            REASON_HEADER: json.dumps(reasons, ensure_ascii=False, default=str),
+            REASON_HEADER: reason_header(reasons),
             SENDER_HEADER: self.sender_of(message),
             "x-siaga-queue": self.queue.name,
             "x-siaga-exchange": delivery.get("exchange", ""),
@@ -140,7 +146,6 @@ class ReliableConsumer(Consumer):
             return
         self.queue_consumer.ack_message(message)
 
-
     def sender_of(self, message) -> str:
         """Who sent a message that could not be taken, so that its answer reaches that party alone."""
         source = (_best_effort_json(message.body) or {}).get("source")
@@ -148,6 +153,20 @@ class ReliableConsumer(Consumer):
             return self.senders.party(message.properties.get("user_id"), source)
         except InvalidMessage:
             return UNKNOWN_PARTY
+
+
+def reason_header(reasons: dict[str, Any]) -> str:
+    """The reasons as JSON, each cut short when together they would not fit MAX_REASON_CHARS."""
+    text = json.dumps(reasons, ensure_ascii=False, default=str)
+    if len(text) <= MAX_REASON_CHARS:
+        return text
+    share = MAX_REASON_CHARS // max(len(reasons), 1)
+    return json.dumps({key: _cut(value, share) for key, value in reasons.items()}, ensure_ascii=False)
+
+
+def _cut(value: Any, length: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= length else f"{text[:length]}… ({len(text)} characters, cut)"
 
 
 def retry_backoff(attempt: int) -> float:
@@ -176,7 +195,7 @@ class DeadLetter:
         headers = message.headers or {}
         self.reasons = _reasons_from(headers)
         self.queue = headers.get("x-siaga-queue", "")
-        self.sender = headers.get(SENDER_HEADER) or UNKNOWN_PARTY
+        self.sender = party_named(headers.get(SENDER_HEADER))
         self.document = _best_effort_json(message.body)
 
     @property
@@ -207,19 +226,24 @@ class DeadLetterHandler(ReliableConsumer):
 
 
 def _reasons_from(headers: dict) -> dict[str, Any]:
+    """Whatever the headers say, as a dict: a dead letter may come from anyone who can publish."""
     if REASON_HEADER in headers:
         try:
-            return json.loads(headers[REASON_HEADER])
-        except ValueError:
-            return {"reason": str(headers[REASON_HEADER])}
-    deaths = headers.get("x-death") or [{}]
-    return {"broker": f"dead-lettered by the broker: {deaths[0].get('reason', 'unknown')}"}
+            reasons = json.loads(headers[REASON_HEADER])
+        except Exception:
+            reasons = None
+        return reasons if isinstance(reasons, dict) else {"reason": str(headers[REASON_HEADER])[:MAX_REASON_CHARS]}
+    deaths = headers.get("x-death")
+    death = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+    return {"broker": f"dead-lettered by the broker: {death.get('reason', 'unknown')}"}
 
 
 def _best_effort_json(body: bytes | str) -> dict | None:
+    """Read by the handlers' rules but for numbers: a body refused for a NaN can still be answered; one
+    too large, too deep or ambiguous stays unread."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, TypeError, UnicodeDecodeError):
+        parsed = parse_json(body, exact_numbers=False)
+    except Exception:
         return None
     return parsed if isinstance(parsed, dict) else None
 

@@ -28,6 +28,11 @@ SENDER_HEADER = "x-siaga-sender"  # on a dead letter: the party that sent the or
 _warned: set[tuple[str, str]] = set()  # once per service and user, not once per entrypoint
 
 
+def party_named(value: object) -> str:
+    """A party's name as a routing key may carry it, or UNKNOWN_PARTY."""
+    return value if isinstance(value, str) and PARTY_NAME.fullmatch(value) else UNKNOWN_PARTY
+
+
 def broker_user(amqp_uri: str) -> str:
     return Connection(amqp_uri).userid or "guest"
 
@@ -48,9 +53,8 @@ class Senders:
     def party(self, user_id: str | None, source: object) -> str:
         """The party the broker vouches for; refuses a message the broker did not vouch for."""
         if self.prefix is None:
-            claimed = source.split("/")[1] if isinstance(source, str) and source.count("/") >= 1 else ""
-            return claimed if PARTY_NAME.fullmatch(claimed) else UNKNOWN_PARTY
-        if not user_id:
+            return party_named(source.split("/")[1] if isinstance(source, str) and source.count("/") >= 1 else "")
+        if not isinstance(user_id, str) or not user_id:
             raise InvalidMessage({"sender": "no user_id: the broker did not vouch for the sender"})
         party = user_id[len(self.prefix):] if user_id.startswith(self.prefix) else ""
         if not PARTY_NAME.fullmatch(party):

@@ -83,7 +83,10 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 
 def json_body(request: Request) -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # werkzeug's silent covers ValueError only; deep nesting is a bad request too
+        body = None
     if not isinstance(body, dict):
         raise InvalidRequest("Permintaan harus berupa objek JSON (Content-Type: application/json).")
     return body
