@@ -97,17 +97,21 @@ class System:
             from siaga.broker_users import ensure_users
 
             self.amqp_uris = ensure_users(self.amqp_uri, self.settings)
-        if not self.mongo_uri:
-            self.mongo = EmbeddedMongo(self.storage_path, log_path=str(self.log_dir / "mongo.log")).start()
-            self.mongo_uri = self.mongo.uri
-            if self.fresh_databases:
-                self._drop_service_databases()
-        for service in SERVICES:
-            self.processes[service] = self._spawn(service)
-        if self.gateway_simulator:
-            self.processes[SIMULATOR] = self._spawn_simulator()
-            queues.append(SIMULATOR_QUEUE)
-        self.wait_until_consuming(queues, timeout)
+        try:
+            if not self.mongo_uri:
+                self.mongo = EmbeddedMongo(self.storage_path, log_path=str(self.log_dir / "mongo.log")).start()
+                self.mongo_uri = self.mongo.uri
+                if self.fresh_databases:
+                    self._drop_service_databases()
+            for service in SERVICES:
+                self.processes[service] = self._spawn(service)
+            if self.gateway_simulator:
+                self.processes[SIMULATOR] = self._spawn_simulator()
+                queues.append(SIMULATOR_QUEUE)
+            self.wait_until_consuming(queues, timeout)
+        except BaseException:
+            self.stop()  # a failed start leaves nothing running (`with System()` never reaches __exit__)
+            raise
         return self
 
     def database_name(self, service: str) -> str:

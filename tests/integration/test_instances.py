@@ -26,3 +26,19 @@ def test_a_second_siaga_on_a_running_ones_vhost_is_refused_before_it_touches_its
                 system.start()
     assert system.processes == {}
     assert not (settings.var_dir / "broker-users.json").exists()  # no password chosen, none set
+
+
+def test_a_siaga_that_fails_to_start_leaves_no_service_running(amqp_uri, mongo_uri, tmp_path):
+    """Before: a start that timed out left its four `nameko run` processes behind, consuming on a vhost
+    nobody would delete, for as long as the machine ran."""
+    class Recorded(System):
+        spawned: list = []
+
+        def _spawn(self, service):
+            self.spawned.append(super()._spawn(service))
+            return self.spawned[-1]
+
+    system = Recorded(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="did not start consuming"):
+        system.start(timeout=0.0)
+    assert len(system.spawned) == 4 and all(process.poll() is not None for process in system.spawned)
