@@ -124,11 +124,9 @@ def assert_each_dead_lettered_once(letters: list, sent: list[bytes], queue: str)
     assert {letter.headers["x-siaga-queue"] for letter in letters} == {queue}
 
 
-def test_dispatch_survives_every_poison_report_received_and_assigns_the_next_report(
-        declared, amqp_uri, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
-    load_demo_roster(dispatch_store(mongo_client, db_names))
-    assignments = tap(("dispatch.events", "assignment_created"))
-    container_factory(DispatchService, config_for("dispatch")).start()
+def assert_survives_every_poison_report_received(service: str, amqp_uri: str, publish_raw, observed) -> None:
+    """Every poison as report_received, then a good one: each poison dead-lettered once from `service`'s
+    queue, and the good one observed (`observed` reads what the service did with it)."""
     sent = poisons_as(REPORT_RECEIVED)
     for body in sent:
         publish_raw(body, exchange="reports.events", routing_key="report_received")
@@ -136,33 +134,28 @@ def test_dispatch_survives_every_poison_report_received_and_assigns_the_next_rep
     publish_raw(good, exchange="reports.events", routing_key="report_received")
 
     def handled() -> bool:
-        assignments.drain(idle=0.2)
-        return any(event["causationid"] == good["id"] for event in assignments.seen)
+        observed.drain(idle=0.2)
+        return any(event["causationid"] == good["id"] for event in observed.seen)
 
     letters = dead_letters_until(amqp_uri, handled)
-    assert handled(), "dispatch did not assign the good report after the poisons"
+    assert handled(), f"{service} did not handle the good report after the poisons"
     assert_each_dead_lettered_once(letters, sent, topology.handler_queue_name(
-        REPORT_RECEIVED, "dispatch", "handle_report_received"))
+        REPORT_RECEIVED, service, "handle_report_received"))
+
+
+def test_dispatch_survives_every_poison_report_received_and_assigns_the_next_report(
+        declared, amqp_uri, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
+    load_demo_roster(dispatch_store(mongo_client, db_names))
+    assignments = tap(("dispatch.events", "assignment_created"))
+    container_factory(DispatchService, config_for("dispatch")).start()
+    assert_survives_every_poison_report_received("dispatch", amqp_uri, publish_raw, assignments)
 
 
 def test_notify_survives_every_poison_report_received_and_tells_the_next_reporter(
         declared, amqp_uri, publish_raw, tap, container_factory, config_for):
     outbox = tap(("notify.events", "sms_requested"))
     container_factory(NotifyService, config_for("notify", SMS={"ANSWER_TIMEOUT": 60})).start()
-    sent = poisons_as(REPORT_RECEIVED)
-    for body in sent:
-        publish_raw(body, exchange="reports.events", routing_key="report_received")
-    good = create_report_received()
-    publish_raw(good, exchange="reports.events", routing_key="report_received")
-
-    def handled() -> bool:
-        outbox.drain(idle=0.2)
-        return any(event["causationid"] == good["id"] for event in outbox.seen)
-
-    letters = dead_letters_until(amqp_uri, handled)
-    assert handled(), "notify did not text the good report's reporter after the poisons"
-    assert_each_dead_lettered_once(letters, sent, topology.handler_queue_name(
-        REPORT_RECEIVED, "notify", "handle_report_received"))
+    assert_survives_every_poison_report_received("notify", amqp_uri, publish_raw, outbox)
 
 
 def test_the_console_answers_a_deeply_nested_json_body_as_a_bad_request():
