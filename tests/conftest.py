@@ -16,6 +16,7 @@ from shared import topology
 from shared.embedded_db import EmbeddedMongo
 from shared.mongo import connect
 from siaga.broker_admin import BrokerAdmin
+from tests.vhost_pool import VhostPool
 
 BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 
@@ -26,6 +27,7 @@ DURATIONS = Path(__file__).with_name("durations.json")
 TIER_COST = {"e2e": 10.0, "security": 4.0, "integration": 3.0}
 SHARD = os.environ.get("SIAGA_TEST_SHARD")
 took: dict[str, float] = {}
+pools: list[VhostPool] = []
 
 
 def pytest_collection_modifyitems(config, items):
@@ -54,6 +56,11 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_logreport(report):
     module = report.nodeid.split("::")[0]
     took[module] = took.get(module, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    for pool in pools:
+        terminalreporter.write_line(f"vhosts: {pool.made} made, {pool.reused} reused")
 
 
 def pytest_sessionfinish(session):
@@ -94,17 +101,35 @@ def broker_admin():
 
 
 def throwaway_vhost(admin: BrokerAdmin):
-    """A new vhost for the broker user, deleted afterwards."""
+    """A new, empty vhost for the broker user, deleted afterwards."""
     vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
     admin.add_vhost(vhost, BROKER.split(":")[0])
     yield f"amqp://{BROKER}/{vhost}"
     admin.delete_vhost(vhost)
 
 
+@pytest.fixture(scope="session")
+def vhosts(broker_admin):
+    from tests.factories.console import declare_with_console
+
+    pool = VhostPool(broker_admin, BROKER, declare_with_console, reuse=not os.environ.get("SIAGA_TEST_FRESH_VHOSTS"))
+    pools.append(pool)
+    yield pool
+    pool.close()
+
+
+def lent_vhost(pool: VhostPool):
+    uri = pool.take()
+    yield uri
+    pool.give_back(uri)
+
+
 @pytest.fixture
-def amqp_uri(broker_admin) -> str:
-    """A throwaway vhost: each test starts with an empty broker and leaves nothing behind."""
-    yield from throwaway_vhost(broker_admin)
+def amqp_uri(vhosts) -> str:
+    """A vhost of this test's own, holding the whole topology (the console's queues too) and nothing
+    else: no message, no consumer, nothing an earlier test left (tests/vhost_pool.py). A module whose
+    tests share one running Siaga overrides it (and `db_names`) at module scope."""
+    yield from lent_vhost(vhosts)
 
 
 @pytest.fixture(scope="session")
@@ -124,11 +149,15 @@ def mongo_client(mongo_uri):
     client.close()
 
 
+def database_names() -> dict[str, str]:
+    run = uuid.uuid4().hex[:8]
+    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify", "console")}
+
+
 @pytest.fixture
 def db_names() -> dict[str, str]:
     """Per-test database names so tests never see each other's data."""
-    run = uuid.uuid4().hex[:8]
-    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify", "console")}
+    return database_names()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from services.dispatch.roster import load_roster_file
 from siaga.system import System
+from tests.conftest import database_names, lent_vhost
 from tests.factories import DEMO_ROSTER, create_incident, read_queue
 
 pytestmark = pytest.mark.e2e
@@ -15,10 +16,23 @@ GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
 UPSTREAM_QUEUE = "evt-reports-report_rejected--citizen-app"  # create_incident is /citizen-app/android's
 
 
-@pytest.fixture
-def system(amqp_uri, mongo_uri, db_names, tmp_path):
+@pytest.fixture(scope="module")
+def amqp_uri(vhosts):
+    """One running Siaga for the module's tests (starting one costs more than all three tests): each
+    test waits only for what its own incident causes."""
+    yield from lent_vhost(vhosts)
+
+
+@pytest.fixture(scope="module")
+def db_names():
+    return database_names()
+
+
+@pytest.fixture(scope="module")
+def system(amqp_uri, mongo_uri, db_names, tmp_path_factory):
     env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()}
-    running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path / "logs", extra_env=env).start()
+    logs = tmp_path_factory.mktemp("logs")
+    running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=logs, extra_env=env).start()
     yield running
     running.stop()
 

@@ -8,6 +8,7 @@ import pytest
 
 from shared.config import PROJECT_ROOT
 from siaga.system import System
+from tests.conftest import database_names, lent_vhost
 from tests.factories import (
     OFFICER,
     OTHER_OFFICER,
@@ -24,13 +25,24 @@ SHORT = {"NOTIFY_SMS_ANSWER_TIMEOUT": "2", "NOTIFY_SMS_MAX_ATTEMPTS": "3", "NOTI
          "NOTIFY_SMS_BACKOFF_MAX": "0.5", "NOTIFY_SMS_RETRY_POLL": "0.2"}
 
 
-@pytest.fixture
-def system(amqp_uri, mongo_uri, db_names, tmp_path):
+@pytest.fixture(scope="module")
+def amqp_uri(vhosts):
+    """One running Siaga and simulator for the module's tests: each test follows its own report."""
+    yield from lent_vhost(vhosts)
+
+
+@pytest.fixture(scope="module")
+def db_names():
+    return database_names()
+
+
+@pytest.fixture(scope="module")
+def system(amqp_uri, mongo_uri, db_names, tmp_path_factory):
     env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()} | SHORT
     simulator = ("--answer-delay", "0.05", "--receipt-delay", "0.1", "--auto-reply", "ok {number}",
                  "--reply-delay", "0.2", "--refuse", OTHER_OFFICER["phone"], "--seed", "7")
-    running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path / "logs", extra_env=env,
-                     gateway_simulator=True, simulator_args=simulator).start()
+    running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path_factory.mktemp("logs"),
+                     extra_env=env, gateway_simulator=True, simulator_args=simulator).start()
     yield running
     running.stop()
 
@@ -46,10 +58,10 @@ def test_the_simulator_accepts_delivers_and_the_officer_answers_ok_by_sms(
     gateway = tap(("gateway.events", "#"), ("notify.events", "#"))
     received = publish(publish_raw, create_report_received())
     created = publish(publish_raw, create_assignment_created(received))
-    replied = gateway.wait_for(of_type("officer_replied"), timeout=30)
+    replied = gateway.wait_for(of_type("officer_replied", assignment_id=created["data"]["assignment_id"]), timeout=30)
     assert (replied["data"]["action"], replied["data"]["assignment_id"]) == (
         "acknowledge", created["data"]["assignment_id"])
-    inbound = gateway.wait_for(of_type("sms_received"))
+    inbound = gateway.wait_for(of_type("sms_received", **{"from": OFFICER["phone"]}))
     assert inbound["source"] == "/sms-gateway/simulator" and inbound["data"]["from"] == OFFICER["phone"]
     assert inbound["data"]["text"] == f"ok {received['data']['number']}"
     notifications = mongo_client[db_names["notify"]].notifications
@@ -63,7 +75,7 @@ def test_a_number_the_gateway_refuses_for_good_ends_in_sms_failed(system, tap, p
     events = tap(("gateway.events", "#"), ("notify.events", "#"))
     received = publish(publish_raw, create_report_received(data={"reporter": None, "anonymous": True}))
     created = publish(publish_raw, create_assignment_created(received, officer=OTHER_OFFICER))
-    refused = events.wait_for(of_type("sms_refused"), timeout=30)
+    refused = events.wait_for(of_type("sms_refused"), timeout=30)  # only this test's officer is refused
     assert refused["data"]["temporary"] is False
     failed = events.wait_for(of_type("sms_failed", assignment_id=created["data"]["assignment_id"]))
     assert failed["data"]["to"] == OTHER_OFFICER["phone"] and failed["data"]["attempts"] == 1
