@@ -37,7 +37,7 @@ ATTEMPTS = 3
 def assign_report(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,
                   received: Event) -> Outcome:
     """Claim the best free officer for the report, or hand it to the Polsek duty desk."""
-    request = assignments.request_from_report(received.data)
+    request = assignments.request_from_report(received.data, store.atlas)
     outcome = assign(store, settings, now, request, derived_id(received, "assignment"), received)
     publish_outcome(publish, outcome, received)
     return outcome
@@ -62,13 +62,13 @@ def assign(store: DispatchStore, settings: Settings, now: datetime, request: dic
                  reporting_nrp=request.get("reporting_officer_nrp"))
     chosen = choice.choose(place, area, assignment_id, **rules)
     winner = claim_first(store, chosen, assignment_id, now, taken)
-    if winner is None and choice.has_coordinates(place):
+    if winner is None and choice.origin(place) is not None:
         nearby = store.officers_near(place, request["skills"], assignment_id)
         chosen = choice.choose(place, area, assignment_id, nearby=nearby, **rules)
         winner = claim_first(store, chosen, assignment_id, now, taken)
     if winner is None:
         return escalate(store, now, assignment_id, assignments.escalation_event_data(
-            request, chosen.duty_desk, choice.escalation_reason(chosen, request), chosen.skipped,
+            request, chosen.duty_desk, choice.escalation_rules(chosen, request), chosen.skipped,
             attempts=attempt - 1, last_assignment_id=after))
     assignment = assignments.new_assignment(assignment_id, request, winner, chosen.skipped, now, cause,
                                             settings=settings, attempt=attempt, tried=tried)
@@ -143,7 +143,7 @@ def engage_duty_desk(store: DispatchStore, now: datetime, ended: dict[str, Any],
     desk = next(iter(store.officers_by_keys([officers.desk_key(polsek)] if polsek else [])), None)
     skipped = [{"nrp": nrp, "reason": "was tried and did not take it"} for nrp in ended["tried"]]
     return escalate(store, now, assignments.successor_id(ended), assignments.escalation_event_data(
-        request, desk, assignments.tries_exhausted_reason(ended), skipped,
+        request, desk, ["tries_exhausted"], skipped,
         attempts=ended["attempt"], last_assignment_id=ended["_id"]))
 
 

@@ -30,6 +30,13 @@ def in_the_future(minutes: int) -> Explanation:
                    f"waktu kejadian di masa depan (lebih dari {minutes} menit setelah laporan diterima)")
 
 
+def no_village_near(within_m: float) -> Explanation:
+    return explain(f"no village of the provinces served here lies within {within_m:.0f} m of lat/lon: "
+                   "give a village_code",
+                   f"tidak ada desa/kelurahan wilayah layanan dalam {within_m:.0f} m dari titik lat/lon: "
+                   "isi kode desa")
+
+
 def open311_needs_place() -> Explanation:
     return explain("give lat and long, or address_string with attribute[village_code]",
                    "isi lat dan long, atau address_string dengan attribute[village_code]")

@@ -117,7 +117,7 @@ class DispatchStoreContract:
         store.replace_roster([create_officer(FIRST, name="Bripka Baru", status="off_duty")])
         first = store.officer(FIRST)
         assert (first["name"], first["status"], first["assignment_id"]) == ("Bripka Baru", "assigned", "a1")
-        assert first["keys"] == officers.lookup_keys(first)
+        assert first["keys"] == officers.lookup_keys(first, store.settings.h3_resolution)
         listed = store.roster("31.71.06")
         assert [(o["_id"], a and a["state"]) for o, a in listed] == [(FIRST, "created"), (SECOND, None)]
         assert store.roster("31.71.06", status="available")[0][0]["_id"] == SECOND
