@@ -55,7 +55,7 @@ SAMPLES: list[dict[str, Any]] = [  # each from the app its source names (APPS)
     {"source": "/cctv/menteng-analytics", "data": {
         "source_kind": "cctv", "category": "tawuran",
         "description": "Kerumunan remaja membawa senjata tajam terdeteksi kamera KS-03",
-        "location": {"lat": -6.1830, "lon": 106.8260, "village_code": "31.71.06.1005", "rw": 2},
+        "location": {"lat": -6.1860, "lon": 106.8310, "village_code": "31.71.06.1005", "rw": 2},
         "details": {"camera_id": "KS-03", "label": "crowd_with_weapons", "confidence": 0.91}}},
     {"source": "/siskamling/gondangdia-pos-2", "data": {
         "source_kind": "siskamling", "category": "kebakaran",
@@ -139,15 +139,18 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
     if not decision or not message:
         return None
     if decision["type"] == "assignment_created":
-        officer = decision["data"]["officer"]
-        who = f"{officer['name']} ({officer['role']})\n{decision['data']['reason']}"
+        data = decision["data"]
+        officer = data["officer"]
+        who = f"{officer['name']} ({officer['role']})\n{data.get('reason_bahasa') or data['reason']} [{data['rule']}]"
         acknowledged = next((e for e in events if e["type"] == "assignment_acknowledged"
                              and e["data"]["assignment_id"] == decision["data"]["assignment_id"]), None)
         if not acknowledged:
             return None  # the simulated officer answers "OK <number>" by SMS a moment later
         status = f"acknowledged ({acknowledged['data']['via']})"
     else:
-        who = f"{(decision['data']['duty_desk'] or {}).get('name', '-')}\n{decision['data']['reason']}"
+        data = decision["data"]
+        who = (f"{(data['duty_desk'] or {}).get('name', '-')}\n{data.get('reason_bahasa') or data['reason']}"
+               f" [{', '.join(data.get('rules') or ())}]")
         status = "escalated"
     return {"status": status, "report": received["data"], "detail": who, "sms": message["data"]}
 

@@ -42,9 +42,11 @@ class Outcome:
 ESCALATED = lifecycle.ESCALATED.state
 
 
-def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetime) -> dict[str, Any]:
+def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetime,
+                      request: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Kept with what choosing needs (`request`), for the officer the duty desk may send by hand."""
     return {"_id": decision_id, "state": ESCALATED, "report_id": escalation["report"]["report_id"],
-            "escalation": escalation, "created_at": now}
+            "escalation": escalation, "created_at": now, "request": dict(request) if request else None}
 
 
 def outcome_of(stored: Mapping[str, Any]) -> Outcome:
@@ -280,6 +282,8 @@ def step_event_data(assignment: Mapping[str, Any], state: str) -> dict[str, Any]
         data["outcome"] = entry["outcome"]
     if state == "expired":
         data["attempt"] = assignment["attempt"]
+    if state == "completed" and assignment.get("desk_outcome"):
+        data["desk_outcome"] = assignment["desk_outcome"]
     if entry.get("report_cancelled"):
         data["report_cancelled"] = True
     if entry.get("by_operator"):

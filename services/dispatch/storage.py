@@ -117,6 +117,9 @@ class DispatchStore(Store):
             raise AssignmentNotFound(assignment_id)
         return found
 
+    def escalations_for(self, report_id: str) -> list[dict[str, Any]]:
+        return list(self.db.assignments.find({"report_id": report_id, "state": assignments.ESCALATED}))
+
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return list(self.db.assignments.find({"report_id": report_id, "state": {"$ne": assignments.ESCALATED}}))
 

@@ -69,7 +69,7 @@ def assign(store: DispatchStore, settings: Settings, now: datetime, request: dic
     if winner is None:
         return escalate(store, now, assignment_id, assignments.escalation_event_data(
             request, chosen.duty_desk, choice.escalation_rules(chosen, request), chosen.skipped,
-            attempts=attempt - 1, last_assignment_id=after))
+            attempts=attempt - 1, last_assignment_id=after), request)
     assignment = assignments.new_assignment(assignment_id, request, winner, chosen.skipped, now, cause,
                                             settings=settings, attempt=attempt, tried=tried)
     stored = store.add_assignment(assignment)
@@ -91,9 +91,11 @@ def claim_first(store: DispatchStore, chosen: choice.Choice, assignment_id: str,
     return None
 
 
-def escalate(store: DispatchStore, now: datetime, decision_id: str, escalation: dict[str, Any]) -> Outcome:
+def escalate(store: DispatchStore, now: datetime, decision_id: str, escalation: dict[str, Any],
+             request: dict[str, Any] | None = None) -> Outcome:
     """Store the decision to escalate (or find the one a concurrent delivery stored first)."""
-    return assignments.outcome_of(store.add_assignment(assignments.escalation_record(decision_id, escalation, now)))
+    return assignments.outcome_of(store.add_assignment(
+        assignments.escalation_record(decision_id, escalation, now, request)))
 
 
 # ---------------------------------------------------------------- after an assignment ends
@@ -144,7 +146,7 @@ def engage_duty_desk(store: DispatchStore, now: datetime, ended: dict[str, Any],
     skipped = [{"nrp": nrp, "reason": "was tried and did not take it"} for nrp in ended["tried"]]
     return escalate(store, now, assignments.successor_id(ended), assignments.escalation_event_data(
         request, desk, ["tries_exhausted"], skipped,
-        attempts=ended["attempt"], last_assignment_id=ended["_id"]))
+        attempts=ended["attempt"], last_assignment_id=ended["_id"]), request)
 
 
 def assign_named(store: DispatchStore, settings: Settings, now: datetime, request: dict[str, Any],

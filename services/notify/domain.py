@@ -134,8 +134,9 @@ def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: 
     if not followed or not followed.get("reporters"):
         return []
     data = step.data
+    extra = {"outcome": data["outcome"]} if "{outcome}" in template.text else {}
     text = render(template, number=followed["number"], officer=officer_title(data["officer"]),
-                  time=local_time(data["at"], followed["place"].get("village_code")))
+                  time=local_time(data["at"], followed["place"].get("village_code")), **extra)
     return [message(sms_id_for(step, phone), phone, template, text, followed.get("priority") or "P3",
                     report_id=data["report_id"], assignment_id=data["assignment_id"])
             for phone in followed["reporters"]]

@@ -61,7 +61,9 @@ class NotifyService:
         """The reporters learn the report is resolved; the officer's replies to it stop counting."""
         self.notifications.close_assignment(completed.data["assignment_id"], "completed")
         followed = self.notifications.followed(completed.data["report_id"])
-        self.send(domain.reporter_update_sms(completed, followed, templates.REPORTER_RESOLVED), completed)
+        desk = completed.data.get("desk_outcome")
+        template = templates.REPORTER_CLOSED_BY_DESK if desk else templates.REPORTER_RESOLVED
+        self.send(domain.reporter_update_sms(completed, followed, template), completed)
 
     @handles(contract.ASSIGNMENT_DECLINED)
     def handle_assignment_declined(self, declined: Event) -> None:

@@ -109,8 +109,16 @@ class AssignmentArrivedSchema(AssignmentStepSchema):
     """The officer is on scene."""
 
 
+# How the duty desk closed an escalated report itself (dispatch's desk.OUTCOMES).
+DESK_OUTCOMES = ("handled_by_desk", "referred_to_polres", "false_report", "no_action_needed")
+
+
 class AssignmentCompletedSchema(AssignmentStepSchema):
     outcome = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    desk_outcome = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(DESK_OUTCOMES), metadata={
+        "description": "set when the duty desk closed an escalated report itself (the officer is the duty desk): "
+                       "handled_by_desk (ditangani SPKT), referred_to_polres (diteruskan ke Polres), false_report "
+                       "(laporan palsu), no_action_needed"})
 
 
 class AssignmentExpiredSchema(AssignmentStepSchema):

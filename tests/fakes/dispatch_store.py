@@ -81,6 +81,10 @@ class FakeDispatchStore:
             raise AssignmentNotFound(assignment_id)
         return copy.deepcopy(found)
 
+    def escalations_for(self, report_id: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(a) for a in self.assignments.values()
+                if a["report_id"] == report_id and a["state"] == assignments.ESCALATED]
+
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(a) for a in self.assignments.values()
                 if a["report_id"] == report_id and a["state"] != assignments.ESCALATED]
