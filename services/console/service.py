@@ -11,6 +11,7 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           GET  /api/officers          the roster (dispatch.list_officers)
           POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
           POST /api/reports/<id>/cancel         cancel a report (reports.cancel_report)
+          POST /api/reports/<id>/send, /close   the duty desk on an escalated report: send an officer, or close it
           POST /api/reports/<id>/reveal         a supervisor sees an anonymous reporter's contact, for a reason
           GET  /api/reveals                     the record of such reveals (supervisor, auditor)
 RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report,
@@ -187,6 +188,25 @@ class ConsoleService:
         reason = domain.cancel_reason(web.json_body(request))
         domain.check_may_cancel(operator, self.store.entry(report_id))
         return web.json_response(self.reports("cancel_report", report_id, reason, operator["_id"]))
+
+    @http("POST", "/api/reports/<report_id>/send")
+    def send_officer(self, request: Request, report_id: str):
+        """The duty desk sends a named free officer of its Polsek to an escalated report (dispatch claims him)."""
+        _, operator = self.signed_in(request, csrf=True)
+        nrp, reason = domain.desk_send(web.json_body(request))
+        domain.check_may_cancel(operator, self.store.entry(report_id))
+        domain.check_may_send(operator, self.dispatch("get_officer", nrp))
+        return web.json_response(self.dispatch("send_officer_to_escalated_report", report_id, nrp, reason,
+                                               by_operator=operator["_id"]))
+
+    @http("POST", "/api/reports/<report_id>/close")
+    def close_report(self, request: Request, report_id: str):
+        """The duty desk handled an escalated report itself, with an outcome (dispatch says it as completed)."""
+        _, operator = self.signed_in(request, csrf=True)
+        outcome, note = domain.desk_close(web.json_body(request))
+        domain.check_may_cancel(operator, self.store.entry(report_id))
+        return web.json_response(self.dispatch("close_escalated_report", report_id, outcome, note,
+                                               by_operator=operator["_id"]))
 
     @http("POST", "/api/reports/<report_id>/reveal")
     def reveal_contact(self, request: Request, report_id: str):

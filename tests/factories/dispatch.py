@@ -14,6 +14,7 @@ POLISI_RW_MENTENG_RW05 = "90120344"
 BHABIN_MENTENG = "75030412"
 DUTY_DESK = "70010001"
 BHABIN_KEBON_SIRIH = "82040127"
+BHABIN_CIKINI = "78070519"
 # The Bhabinkamtibmas of the villages bordering Gondangdia (Menteng, Pegangsaan, Cikini, Kebon Sirih).
 BHABINS_AROUND_GONDANGDIA = ("75030412", "80110233", "78070519", "82040127")
 PATROL_YOGA = "85060788"  # first_aid, traffic, crowd_control
