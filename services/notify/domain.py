@@ -70,7 +70,8 @@ def duplicate_reported_sms(duplicate: Event) -> list[dict[str, Any]]:
     text = render(templates.REPORTER_DUPLICATE, original=report["original_number"],
                   time=local_time(report["received_at"], report["place"].get("village_code")))
     return [message(sms_id_for(duplicate, phone), phone, templates.REPORTER_DUPLICATE, text, report["priority"],
-                    report_id=report["original_report_id"], report=report_summary(report, report["original_number"]))]
+                    report_id=report["original_report_id"], report=report_summary(report, report["original_number"]),
+                    correlationid=report["report_id"])]
 
 
 def report_rejected_sms(rejected: Event) -> list[dict[str, Any]]:

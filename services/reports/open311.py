@@ -132,17 +132,17 @@ def incident_from_form(form: dict[str, str], client: str, rules: IntakeSettings,
         raise Open311Error(400, [NO_SUCH_SERVICE])
     attributes = {key[len("attribute["):-1]: value for key, value in form.items()
                   if key.startswith("attribute[") and key.endswith("]")}
-    has_point = bool(form.get("lat") or form.get("long"))
-    if not has_point and not (form.get("address_string") and attributes.get("village_code")):
+    village = attributes.get("village_code") or form.get("address_id")
+    if not (form.get("lat") or form.get("long") or village or (form.get("address_string") or "").strip()):
         text = why.open311_needs_place()
-        raise Open311Error(400, [f"location: {text['en']} / {text['id']}"])
+        raise Open311Error(400, [f"lat, long, address_id, address_string: {text['en']} / {text['id']}"])
     name = " ".join(form[key] for key in ("first_name", "last_name") if form.get(key)) or None
     data = {
         "source_kind": "open311",
         "category": form["service_code"],
         "description": form.get("description"),
         "location": {"lat": form.get("lat") or None, "lon": form.get("long") or None,
-                     "village_code": attributes.get("village_code") or None,
+                     "village_code": village or None,
                      "rw": attributes.get("rw") or None, "address": form.get("address_string") or None},
         "reporter": {"name": name, "phone": form.get("phone") or None,
                      "anonymous": not (name or form.get("phone"))},
@@ -164,8 +164,16 @@ def request_token(client: str, form: dict[str, str]) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{client}|{canonical}"))
 
 
+# Intake's field paths → the Open311 parameters a client sent (a client knows `long`, not `location.lon`).
+FORM_FIELDS = {"location.lat": "lat", "location.lon": "long", "location.village_code": "address_id",
+               "location.address": "address_string", "location": "lat, long", "location.rw": "attribute[rw]",
+               "reporter.phone": "phone", "reporter.name": "first_name, last_name", "category": "service_code",
+               "details.email": "email", "details.media_url": "media_url", "details.device_id": "device_id",
+               "details.account_id": "account_id"}
+
+
 def describe(explanations: dict[str, why.Explanation]) -> list[str]:
-    return [f"{path}: {text['en']} / {text['id']}" for path, text in explanations.items()]
+    return [f"{FORM_FIELDS.get(path, path)}: {text['en']} / {text['id']}" for path, text in explanations.items()]
 
 
 def post_response(report: dict[str, Any], account_id: str | None) -> list[dict[str, Any]]:

@@ -11,8 +11,9 @@ or `gps_village_code`), so a person can see the disagreement.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from services.reports import addresses
 from services.reports import reasons as why
 from shared.boundaries import Atlas, PlaceSettings
 
@@ -29,15 +30,20 @@ class Placed:
     reasons: dict[str, why.Explanation] = field(default_factory=dict)
 
 
-def locate(location: Mapping[str, Any], source_kind: str, atlas: Atlas, within_m: float) -> Placed:
-    """The village of a valid location (village code and/or coordinates), by the rule of the module."""
+def locate(location: Mapping[str, Any], source_kind: str, atlas: Atlas, within_m: float,
+           provinces: Iterable[str] = ("31",)) -> Placed:
+    """The village of a valid location (village code, coordinates, address), by the rule of the module."""
     given = location.get("village_code")
     if location.get("lat") is None or location.get("lon") is None:
-        return Placed({"village_code": given, "village_from": GIVEN} if given else {})
+        if given:
+            return Placed({"village_code": given, "village_from": GIVEN})
+        return by_address(location.get("address") or "", provinces)
     found = atlas.village_at(location["lat"], location["lon"], within_m)
     if found is None:
         if given:
             return Placed({"village_code": given, "village_from": GIVEN})
+        if (location.get("address") or "").strip():
+            return by_address(location["address"], provinces)
         return Placed(reasons={"location": why.no_village_near(within_m)})
     gps = {"village_code": found.village_code,
            "village_from": COORDINATES if found.inside else NEAREST,
@@ -49,11 +55,20 @@ def locate(location: Mapping[str, Any], source_kind: str, atlas: Atlas, within_m
     return Placed({"village_code": given, "village_from": GIVEN, "gps_village_code": found.village_code})
 
 
+def by_address(text: str, provinces: Iterable[str]) -> Placed:
+    """The one village an address names; else the candidates, as a reason a person can act on."""
+    matched = addresses.match(text, provinces)
+    if matched.village_code:
+        return Placed({"village_code": matched.village_code, "village_from": ADDRESS})
+    return Placed(reasons={"location.address": why.address_not_matched(
+        text, [addresses.describe(code) for code in matched.candidates])})
+
+
 class Locator:
     """What intake asks about places, with the provinces this process loaded."""
 
     def __init__(self, atlas: Atlas, settings: PlaceSettings):
         self.atlas, self.settings = atlas, settings
-
+        addresses.gazetteer(tuple(settings.provinces))  # built now, not during the first address
     def locate(self, location: Mapping[str, Any], source_kind: str) -> Placed:
-        return locate(location, source_kind, self.atlas, self.settings.nearest_village_m)
+        return locate(location, source_kind, self.atlas, self.settings.nearest_village_m, self.settings.provinces)
