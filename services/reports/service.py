@@ -246,6 +246,9 @@ class ReportsService:
     def open311_request(self, request: Request, service_request_id: str, fmt: str) -> Response:
         def find():
             report = self.reports.get(service_request_id)
+            if report is not None and not open311.is_public(report, self.open311_settings) and open311.posted_by(
+                    report, self.open311_settings, request.args.get("api_key")):
+                return "service_requests", [open311.poster_view(report)]
             if report is None or not open311.is_public(report, self.open311_settings):
                 raise open311.not_found("service_request_id")
             return "service_requests", [open311.request_view(report)]
