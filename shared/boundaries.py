@@ -24,11 +24,12 @@ from typing import Any, ClassVar, Iterable, Iterator
 
 import numpy
 import shapely
+from nameko.extensions import DependencyProvider
 from shapely import STRtree
 from shapely.geometry import Point, shape
 
 from shared.config import PROJECT_ROOT
-from shared.settings import setting
+from shared.settings import read, setting
 
 SHIPPED_DIR = PROJECT_ROOT / "shared" / "data" / "boundaries"
 EARTH_RADIUS_M = 6_371_008.8
@@ -176,6 +177,16 @@ def load(folder: Path, provinces: tuple[str, ...]) -> Atlas:
 
 def atlas(settings: PlaceSettings = PlaceSettings()) -> Atlas:
     return load(settings.folder, tuple(settings.provinces))
+
+
+class AtlasProvider(DependencyProvider):
+    """Hands every worker the boundaries of the provinces the service serves (PLACES), loaded at start."""
+
+    def setup(self):
+        self.atlas = atlas(read(PlaceSettings, self.container.config))
+
+    def get_dependency(self, worker_ctx):
+        return self.atlas
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

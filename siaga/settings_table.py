@@ -31,7 +31,7 @@ README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
 SECTIONS = {"reports": (IntakeSettings, Open311Settings, PlaceSettings, WebServerSettings),
             "dispatch": (DispatchSettings, PlaceSettings),
-            "notify": (SendPolicy,), "console": (ConsoleSettings, WebServerSettings)}
+            "notify": (SendPolicy,), "console": (ConsoleSettings, PlaceSettings, WebServerSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {
     "MONGO_DATABASE": "the service's own database",

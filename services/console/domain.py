@@ -150,6 +150,18 @@ def cancel_reason(body: Mapping[str, Any] | None) -> str:
     return reason
 
 
+def area_outlines(atlas: Any, polseks: list[str]) -> list[dict[str, Any]]:
+    """Each village of the operator's Polseks: code, name, the rings of its boundary and where its label goes."""
+    names = wilayah.names()
+    areas = []
+    for polsek in polseks:
+        for code, rings in atlas.outlines(polsek + "."):
+            lat, lon = atlas.centroid(code)
+            areas.append({"code": code, "name": names.get(code, code), "rings": rings,
+                          "label_at": [round(lon, 5), round(lat, 5)]})
+    return areas
+
+
 def polsek_directory(polseks: list[str]) -> list[dict[str, Any]]:
     """Each Polsek of an operator with its villages (for the roster's filters and the map's labels)."""
     names = wilayah.names()

@@ -9,6 +9,7 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           GET  /api/board             the operator's board (JSON)
           GET  /api/board/stream      the same, live (server-sent events)
           GET  /api/officers          the roster (dispatch.list_officers)
+          GET  /api/areas             the outlines of the operator's villages (the boundaries), for the map
           POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
           POST /api/reports/<id>/cancel         cancel a report (reports.cancel_report)
           POST /api/reports/<id>/send, /close   the duty desk on an escalated report: send an officer, or close it
@@ -30,6 +31,7 @@ from services.console.feed import BoardFeed
 from services.console.settings import ConsoleSettings
 from services.console.storage import ConsoleStorage
 from services.console.web import http
+from shared.boundaries import AtlasProvider
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
     ASSIGNMENT_ARRIVED,
@@ -57,6 +59,7 @@ class ConsoleService:
     dispatch = DispatchClient()
     reports = ReportsClient()
     files = web.static_files()
+    atlas = AtlasProvider()
 
     # ------------------------------------------------------------ the board, from events
 
@@ -160,6 +163,12 @@ class ConsoleService:
         """Server-sent events: a snapshot, then each change within FEED_POLL_SECONDS of its write."""
         _, operator = self.signed_in(request)
         return web.event_stream(request, web.live_board(self.feed, web.session_token(request), operator["polseks"]))
+
+    @http("GET", "/api/areas")
+    def areas(self, request: Request):
+        """The outlines of the operator's Polseks' villages, for the map (drawn in the page: no tiles)."""
+        _, operator = self.signed_in(request)
+        return web.json_response({"areas": domain.area_outlines(self.atlas, operator["polseks"])})
 
     @http("GET", "/api/officers")
     def officers(self, request: Request):

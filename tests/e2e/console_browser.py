@@ -86,6 +86,9 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
         map_incident = page.locator(f"#map circle[data-report='{card.get_attribute('data-report')}']")
         map_incident.wait_for(state="attached")
         page.locator("#map rect.off").first.wait_for(state="attached")  # officers from the roster
+        gondangdia = page.locator("#map polygon[data-village='31.71.06.1004']")  # the real boundary, no tiles
+        gondangdia.wait_for(state="attached")
+        outline_points = len(gondangdia.get_attribute("points").split())
         page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.click(".tabs button[data-view=board]")
@@ -96,6 +99,7 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
             "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
             "status_after": status_after, "toast": toast, "same_document": same_document,
             "p1_border": p1_border, "map_shows_incident": True, "phone_fits": phone_fits,
+            "outline_points": outline_points,
             "console_errors": console_errors} | desk
 
 

@@ -78,6 +78,7 @@ def test_a_duty_officer_sees_a_new_incident_live_and_acknowledges_it_in_the_brow
     assert seen["p1_border"] == "10px"  # P1 stands out
     assert seen["phone_fits"], "the board is wider than a phone's screen"
     assert seen["console_errors"] == []
+    assert seen["outline_points"] > 10  # Gondangdia's surveyed boundary, not a hand-drawn box
     acknowledged = events.wait_for(of_type("assignment_acknowledged", number=seen["number"]))
     assert acknowledged["data"]["via"] == "console"
     # the duty desk by hand: a Bahasa reason with its rule beside; sent (claimed, deadline) and closed (outcome)

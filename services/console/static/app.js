@@ -451,9 +451,9 @@ function areaName(code) {
 
 async function drawMap() {
   if (!state.areas) {
-    try { state.areas = await (await fetch("/static/areas.json")).json(); } catch (e) { state.areas = { areas: [] }; }
+    try { state.areas = await api("/api/areas"); } catch (e) { state.areas = { areas: [] }; }
   }
-  const areas = state.areas.areas.filter((area) => state.me.polseks.some((p) => area.code.startsWith(p.code)));
+  const areas = state.areas.areas;
   const centroid = Object.fromEntries(areas.map((area) => [area.code, area.label_at]));
   const incidents = [...state.cards.values()].filter((c) => c.open && c.status !== "duplicate").map((c) => {
     const place = c.place || {};
@@ -464,7 +464,7 @@ async function drawMap() {
     return { card: c, lon: at[0] + spread, lat: at[1] - spread, approx: true };
   }).filter(Boolean);
   const officers = state.roster.filter((o) => o.lat != null && o.lon != null && o.role !== "duty_desk");
-  const points = [...areas.flatMap((a) => a.outline), ...incidents.map((i) => [i.lon, i.lat]),
+  const points = [...areas.flatMap((a) => a.rings.flat()), ...incidents.map((i) => [i.lon, i.lat]),
                   ...officers.map((o) => [o.lon, o.lat])];
   const map = $("map");
   if (!points.length) {
@@ -483,8 +483,11 @@ async function drawMap() {
   map.setAttribute("viewBox", `0 0 ${width} ${Math.round(height)}`);
   const nodes = [];
   for (const area of areas) {
-    nodes.push(svg("polygon", { class: "area", points: area.outline.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
-      svg("title", {}, `${area.name} (${area.code})`)));
+    for (const ring of area.rings) {
+      nodes.push(svg("polygon", { class: "area", "data-village": area.code,
+                                  points: ring.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
+        svg("title", {}, `${area.name} (${area.code})`)));
+    }
     nodes.push(svg("text", { class: "area-label", x: x(area.label_at[0]), y: y(area.label_at[1]) - 14 }, area.name));
   }
   for (const o of officers) {
@@ -517,7 +520,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("filter-status").addEventListener("change", loadRoster);
   $("dialog-ok").addEventListener("click", (event) => {
     const note = $("dialog-note");
-    if (!note.value.trim()) { event.preventDefault(); note.focus(); toast("Isi dulu alasannya / hasilnya.", true); }
+    if (!note.value.trim() && $("dialog-outcome-label").hidden) { event.preventDefault(); note.focus(); toast("Isi dulu alasannya / hasilnya.", true); }
   });
   for (const tab of document.querySelectorAll(".tabs button")) tab.addEventListener("click", () => switchView(tab.dataset.view));
   setInterval(tick, 1000);
