@@ -29,6 +29,7 @@ NOISE = {"adm", "administrasi", "jl", "jln", "jalan", "gg", "gang", "no", "rt", 
 MARK_VILLAGE, MARK_DISTRICT, MARK_REGENCY = "<kel>", "<kec>", "<kota>"
 MAX_WORDS = 5
 MAX_CANDIDATES = 10
+MAX_GRAMS = 30
 
 
 def words(text: str) -> list[str]:
@@ -57,6 +58,7 @@ class Gazetteer:
     villages: dict[str, tuple[str, ...]]  # name key → village codes
     districts: dict[str, tuple[str, ...]]
     regencies: dict[str, tuple[str, ...]]
+    by_initial: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first letter → village name keys
 
 
 @lru_cache(maxsize=4)
@@ -69,7 +71,11 @@ def gazetteer(provinces: tuple[str, ...]) -> Gazetteer:
         level = {13: 0, 8: 1, 5: 2}.get(len(code))
         if level is not None:
             tables[level].setdefault(name_key(name), []).append(code)
-    return Gazetteer(*({key: tuple(codes) for key, codes in table.items()} for table in tables))
+    initials: dict[str, list[str]] = {}
+    for key in tables[0]:
+        initials.setdefault(key[:1], []).append(key)
+    return Gazetteer(*({key: tuple(codes) for key, codes in table.items()} for table in tables),
+                     by_initial={letter: tuple(keys) for letter, keys in initials.items()})
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,11 @@ def match(text: str, provinces: Iterable[str]) -> Matched:
     tokens = words(text)
     villages, districts, regencies = _found(tokens, book)
     for codes, scope in ((districts, 8), (regencies, 5)):
-        if codes:
+        if codes and villages:
             inside = {code for code in villages if code[:scope] in codes}
-            villages = inside if inside or not villages else villages
+            if not inside:  # the kecamatan or kota named holds none of them: a person decides
+                return Matched(candidates=tuple(sorted(villages))[:MAX_CANDIDATES])
+            villages = inside
     if len(villages) == 1:
         return Matched(village_code=next(iter(villages)))
     if villages:
@@ -116,8 +124,11 @@ def _found(tokens: list[str], book: Gazetteer) -> tuple[set[str], set[str], set[
     villages = [span for span in spans if span[2] == "village"]
     longest = [span for span in villages if not any(
         other[0] <= span[0] and span[1] <= other[1] and other[1] - other[0] > span[1] - span[0] for other in villages)]
+    # a name inside a longer village name is not a name of its own ("Menteng" in "Menteng Dalam")
+    others = [span for span in spans if span[2] != "village" and not any(
+        v[0] <= span[0] and span[1] <= v[1] and v[1] - v[0] > span[1] - span[0] for v in longest)]
     picked: dict[str, set[str]] = {"village": set(), "district": set(), "regency": set()}
-    for span in longest + [span for span in spans if span[2] != "village"]:
+    for span in longest + others:
         picked[span[2]].update(span[3])
     # "Cikini, Menteng": Menteng is a kelurahan and its kecamatan; with Cikini of that kecamatan named too,
     # it is read as the kecamatan.
@@ -130,10 +141,12 @@ def _found(tokens: list[str], book: Gazetteer) -> tuple[set[str], set[str], set[
 
 
 def _near_spellings(tokens: list[str], book: Gazetteer) -> tuple[str, ...]:
-    grams = {" ".join(tokens[i:i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)
-             if not any(t.startswith("<") for t in tokens[i:i + n])}
-    names = list(book.villages)
-    close = {name for gram in grams if len(gram) >= 4 for name in difflib.get_close_matches(gram, names, 3, 0.8)}
+    """Names spelt nearly like a few words of the text, among names of the same first letter (a bounded
+    search, whatever the text's length or the number of provinces served)."""
+    grams = sorted({" ".join(tokens[i:i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)
+                    if not any(t.startswith("<") for t in tokens[i:i + n])})[:MAX_GRAMS]
+    close = {name for gram in grams if len(gram) >= 4
+             for name in difflib.get_close_matches(gram, book.by_initial.get(gram[:1], ()), 3, 0.8)}
     return tuple(sorted(code for name in close for code in book.villages[name]))[:MAX_CANDIDATES]
 
 

@@ -49,3 +49,8 @@ def test_110_and_siskamling_without_a_village_code_use_the_same_matcher():
     several = places.locate(location | {"address": "Kec. Menteng"}, "siskamling", atlas, 500, JAKARTA)
     assert several.fields == {} and "Kel. Cikini, Kec. Menteng" in several.reasons["location.address"]["en"]
     assert "isi kode salah satunya" in several.reasons["location.address"]["id"]
+
+
+def test_a_kota_named_that_holds_none_of_the_villages_is_not_overruled():
+    matched = addresses.match("Kebon Kacang, Kec. Senen", JAKARTA)  # Kebon Kacang lies in Tanah Abang
+    assert matched == addresses.Matched(candidates=("31.71.07.1006",))
