@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -11,11 +12,13 @@ from nameko.testing.utils import find_free_port
 
 from services.reports.open311 import STATUS_NOTES, hash_key
 from services.reports.service import ReportsService
+from siaga import boundaries as boundaries_command
 from tests.factories import create_incident, of_type, wait_until
 from tests.factories.reports import dispatch_event_at
 
 pytestmark = pytest.mark.integration
 
+BOGOR_SAMPLE = Path(__file__).parent.parent / "data" / "boundaries" / "32.01.02.geojsonl"
 API_KEY = secrets.token_urlsafe(16)  # made per run: no key lives in the repository
 FORMATS = ["json", "xml"]
 
@@ -250,3 +253,22 @@ def test_get_says_the_notice_and_the_poster_follows_a_hidden_category(base_url, 
     [followed] = requests.get(url, params={"api_key": API_KEY}, timeout=10).json()
     assert (followed["status"], followed["service_code"]) == ("open", "domestic_violence")
     assert followed["description"] is None and followed["address_id"] is None and followed["lat"] is None
+
+
+def test_a_process_serving_another_province_finds_a_desa_from_gps(declared, container_factory, config_for, tmp_path,
+                                                                  events):
+    """Jawa Barat imported with the documented command (ten desa of Kab. Bogor cut from the full data) and served
+    by a reports process of its own (PLACES.PROVINCES=32): a GPS-only POST gets its desa."""
+    assert boundaries_command.main(["import", str(BOGOR_SAMPLE), "--province", "32", "--into", str(tmp_path)]) == 0
+    address = f"127.0.0.1:{find_free_port()}"
+    config = config_for("reports", WEB_SERVER_ADDRESS=address, PLACES={"BOUNDARIES_DIR": str(tmp_path),
+                                                                       "PROVINCES": "32"},
+                        OPEN311={"JURISDICTION_ID": "siaga", "API_KEYS": f"kota-app:{hash_key(API_KEY)}"})
+    container_factory(ReportsService, config).start()
+    base_url = f"http://{address}/open311/v2"
+    response = post(base_url, "json", lat="-6.3560", long="106.9588", **{"attribute[rw]": None})  # Ciangsana
+    assert response.status_code == 200, response.text
+    [request] = requests.get(f"{base_url}/requests/{response.json()[0]['service_request_id']}.json", timeout=10).json()
+    assert request["address_id"] == "32.01.02.2003" and request["agency_responsible"] == "Polsek Gunungputri"
+    jakarta = post(base_url, "json", description="Di Menteng")  # Jakarta is not served by this process
+    assert jakarta.status_code == 400 and "no village of the provinces served here" in jakarta.text
