@@ -141,7 +141,7 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
     if decision["type"] == "assignment_created":
         data = decision["data"]
         officer = data["officer"]
-        who = f"{officer['name']} ({officer['role']})\n{data.get('reason_bahasa') or data['reason']} [{data['rule']}]"
+        who = f"{officer['name']} ({officer['role']})\n{data.get('reason_bahasa') or data['reason']} ({data['rule']})"
         acknowledged = next((e for e in events if e["type"] == "assignment_acknowledged"
                              and e["data"]["assignment_id"] == decision["data"]["assignment_id"]), None)
         if not acknowledged:
@@ -150,7 +150,7 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
     else:
         data = decision["data"]
         who = (f"{(data['duty_desk'] or {}).get('name', '-')}\n{data.get('reason_bahasa') or data['reason']}"
-               f" [{', '.join(data.get('rules') or ())}]")
+               f" ({', '.join(data.get('rules') or ())})")
         status = "escalated"
     return {"status": status, "report": received["data"], "detail": who, "sms": message["data"]}
 
