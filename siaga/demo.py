@@ -67,6 +67,11 @@ SAMPLES: list[dict[str, Any]] = [  # each from the app its source names (APPS)
         "description": "Terdengar teriakan dan barang pecah dari rumah tetangga",
         "location": {"village_code": "31.71.06.1002", "rw": 1},
         "reporter": {"anonymous": True}}},
+    {"source": "/siskamling/gondangdia-pos-5", "data": {  # every neighbour's officer is out by now: the duty desk
+        "source_kind": "siskamling", "category": "tawuran",
+        "description": "Dua kelompok pemuda saling lempar batu di ujung gang",
+        "location": {"village_code": "31.71.06.1004", "rw": 5, "address": "Jl. Srikaya"},
+        "reporter": {"name": "Pak RW Darto", "phone": "0857-7777-3030"}}},
     {"source": "/citizen-app/ios", "data": {
         "source_kind": "citizen_app", "category": "pencurian",
         "description": "Kode kelurahan salah ketik di aplikasi",
@@ -155,6 +160,14 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
     return {"status": status, "report": received["data"], "detail": who, "sms": message["data"]}
 
 
+def decided(incident: dict, events: list[dict]) -> bool:
+    """Rejected, or given to an officer or the duty desk (the SMS and the answer come later)."""
+    received = next((e for e in events if e["type"] == "report_received" and e["causationid"] == incident["id"]), None)
+    return any(e["type"] == "report_rejected" and e["data"]["original"]["id"] == incident["id"] for e in events) or (
+        received is not None and any(e["type"] in ("assignment_created", "assignment_escalated")
+                                     and e["causationid"] == received["id"] for e in events))
+
+
 def flatten(reasons: Any, prefix: str = "") -> list[str]:
     if isinstance(reasons, dict):
         return [item for key, value in reasons.items() for item in flatten(value, f"{prefix}{key}.")]
@@ -206,10 +219,13 @@ def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[O
                   f"[bold]{DEMO_OPERATOR}[/] / [bold]{demo_operator(system)}[/]")
     observer = Observer(system.amqp_uri, system.amqp_uris)
     incidents = [incident_envelope(sample) for sample in SAMPLES]
-    for incident in incidents:
-        observer.publish_incident(incident)
-    console.print(f"Published {len(incidents)} sample incidents on intake.events as upstream apps would.")
     deadline = time.monotonic() + timeout
+    for incident in incidents:  # one after the other: each is decided knowing who the ones before took
+        observer.publish_incident(incident)
+        while not decided(incident, observer.events) and time.monotonic() < deadline:
+            observer.poll()
+            time.sleep(0.05)
+    console.print(f"Published {len(incidents)} sample incidents on intake.events as upstream apps would.")
     while True:
         observer.poll()
         outcomes = [outcome_of(incident, observer.events, observer.sms) for incident in incidents]
