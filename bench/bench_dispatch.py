@@ -51,7 +51,8 @@ def synthetic_roster(count: int, box, rng: random.Random) -> list[dict]:
         officer = officer_rules.located(officer, lat, lon, NOW - timedelta(seconds=rng.uniform(0, 1800)),
                                  SETTINGS.h3_resolution)
         free_cell = officer["cell"] if officer["status"] == "available" else None
-        officers.append(officer | {"keys": officer_rules.lookup_keys(officer), "free_cell": free_cell})
+        keys = officer_rules.lookup_keys(officer, SETTINGS.h3_resolution)
+        officers.append(officer | {"keys": keys, "free_cell": free_cell})
     return officers
 
 

@@ -10,6 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).parent / "data" / "wilayah.csv"
+# The Polsek of a district under its own name where it differs from "Polsek <kecamatan>" (Polda Metro Jaya's
+# "Polsek Metro …"): what Open311's agency_responsible and texts show, as the roster names it.
+POLSEK_FILE = Path(__file__).parent / "data" / "polsek.csv"
 VILLAGE_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 
 # Province code → (zone name, UTC offset hours). WITA and WIT provinces; the rest are WIB.
@@ -29,6 +32,17 @@ def village_exists(code: str) -> bool:
 
 def village_name(code: str) -> str | None:
     return names().get(code)
+
+
+@lru_cache(maxsize=1)
+def _polsek_names() -> dict[str, str]:
+    with POLSEK_FILE.open(newline="", encoding="utf-8") as handle:
+        return {row["code"]: row["name"] for row in csv.DictReader(handle)}
+
+
+def polsek_name(district: str) -> str:
+    """"Polsek Metro Menteng" for 31.71.06: the name in polsek.csv, else "Polsek <kecamatan>"."""
+    return _polsek_names().get(district) or f"Polsek {names().get(district, district)}"
 
 
 def district_code(village_code: str) -> str:

@@ -55,7 +55,7 @@ SAMPLES: list[dict[str, Any]] = [  # each from the app its source names (APPS)
     {"source": "/cctv/menteng-analytics", "data": {
         "source_kind": "cctv", "category": "tawuran",
         "description": "Kerumunan remaja membawa senjata tajam terdeteksi kamera KS-03",
-        "location": {"lat": -6.1830, "lon": 106.8260, "village_code": "31.71.06.1005", "rw": 2},
+        "location": {"lat": -6.1860, "lon": 106.8310, "village_code": "31.71.06.1005", "rw": 2},
         "details": {"camera_id": "KS-03", "label": "crowd_with_weapons", "confidence": 0.91}}},
     {"source": "/siskamling/gondangdia-pos-2", "data": {
         "source_kind": "siskamling", "category": "kebakaran",
@@ -67,6 +67,11 @@ SAMPLES: list[dict[str, Any]] = [  # each from the app its source names (APPS)
         "description": "Terdengar teriakan dan barang pecah dari rumah tetangga",
         "location": {"village_code": "31.71.06.1002", "rw": 1},
         "reporter": {"anonymous": True}}},
+    {"source": "/siskamling/gondangdia-pos-5", "data": {  # every neighbour's officer is out by now: the duty desk
+        "source_kind": "siskamling", "category": "tawuran",
+        "description": "Dua kelompok pemuda saling lempar batu di ujung gang",
+        "location": {"village_code": "31.71.06.1004", "rw": 5, "address": "Jl. Srikaya"},
+        "reporter": {"name": "Pak RW Darto", "phone": "0857-7777-3030"}}},
     {"source": "/citizen-app/ios", "data": {
         "source_kind": "citizen_app", "category": "pencurian",
         "description": "Kode kelurahan salah ketik di aplikasi",
@@ -139,17 +144,28 @@ def outcome_of(incident: dict, events: list[dict], sms: list[dict]) -> dict[str,
     if not decision or not message:
         return None
     if decision["type"] == "assignment_created":
-        officer = decision["data"]["officer"]
-        who = f"{officer['name']} ({officer['role']})\n{decision['data']['reason']}"
+        data = decision["data"]
+        officer = data["officer"]
+        who = f"{officer['name']} ({officer['role']})\n{data.get('reason_bahasa') or data['reason']} ({data['rule']})"
         acknowledged = next((e for e in events if e["type"] == "assignment_acknowledged"
                              and e["data"]["assignment_id"] == decision["data"]["assignment_id"]), None)
         if not acknowledged:
             return None  # the simulated officer answers "OK <number>" by SMS a moment later
         status = f"acknowledged ({acknowledged['data']['via']})"
     else:
-        who = f"{(decision['data']['duty_desk'] or {}).get('name', '-')}\n{decision['data']['reason']}"
+        data = decision["data"]
+        who = (f"{(data['duty_desk'] or {}).get('name', '-')}\n{data.get('reason_bahasa') or data['reason']}"
+               f" ({', '.join(data.get('rules') or ())})")
         status = "escalated"
     return {"status": status, "report": received["data"], "detail": who, "sms": message["data"]}
+
+
+def decided(incident: dict, events: list[dict]) -> bool:
+    """Rejected, or given to an officer or the duty desk (the SMS and the answer come later)."""
+    received = next((e for e in events if e["type"] == "report_received" and e["causationid"] == incident["id"]), None)
+    return any(e["type"] == "report_rejected" and e["data"]["original"]["id"] == incident["id"] for e in events) or (
+        received is not None and any(e["type"] in ("assignment_created", "assignment_escalated")
+                                     and e["causationid"] == received["id"] for e in events))
 
 
 def flatten(reasons: Any, prefix: str = "") -> list[str]:
@@ -203,10 +219,13 @@ def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[O
                   f"[bold]{DEMO_OPERATOR}[/] / [bold]{demo_operator(system)}[/]")
     observer = Observer(system.amqp_uri, system.amqp_uris)
     incidents = [incident_envelope(sample) for sample in SAMPLES]
-    for incident in incidents:
-        observer.publish_incident(incident)
-    console.print(f"Published {len(incidents)} sample incidents on intake.events as upstream apps would.")
     deadline = time.monotonic() + timeout
+    for incident in incidents:  # one after the other: each is decided knowing who the ones before took
+        observer.publish_incident(incident)
+        while not decided(incident, observer.events) and time.monotonic() < deadline:
+            observer.poll()
+            time.sleep(0.05)
+    console.print(f"Published {len(incidents)} sample incidents on intake.events as upstream apps would.")
     while True:
         observer.poll()
         outcomes = [outcome_of(incident, observer.events, observer.sms) for incident in incidents]

@@ -137,7 +137,8 @@ def _assignment(entry: dict[str, Any], assignment_id: str, at: datetime) -> dict
         if assignment["assignment_id"] == assignment_id:
             return assignment
     assignment = {"assignment_id": assignment_id, "attempt": None, "state": CREATED.state, "officer": None,
-                  "rule": None, "reason": None, "ack_deadline": None, "distance_m": None, "skipped": 0,
+                  "rule": None, "reason": None, "reason_bahasa": None, "ack_deadline": None, "distance_m": None,
+                  "skipped": 0,
                   "first_at": at, "steps": {}}
     entry["assignments"].append(assignment)
     return assignment
@@ -158,8 +159,8 @@ def _record_created(entry: dict[str, Any], change: Change) -> None:
     data = change.data
     _fill_report(entry, data["report"], change.at)
     assignment = _assignment(entry, data["assignment_id"], change.at)
-    assignment.update({key: data.get(key) for key in ("attempt", "officer", "rule", "reason", "ack_deadline",
-                                                      "distance_m")})
+    assignment.update({key: data.get(key) for key in ("attempt", "officer", "rule", "reason", "reason_bahasa",
+                                                      "ack_deadline", "distance_m")})
     assignment["skipped"] = len(data.get("skipped") or ())
     assignment["first_at"] = min(assignment["first_at"], change.at)
     assignment["steps"].setdefault(CREATED.state, {"at": change.at, "via": "system"})
@@ -184,7 +185,8 @@ def _record_escalated(entry: dict[str, Any], change: Change) -> None:
     data = change.data
     _fill_report(entry, data["report"], change.at)
     entry["polsek"] = entry["polsek"] or data["polsek"] or None
-    entry["escalation"] = {"reason": data["reason"], "polsek": data["polsek"], "duty_desk": data.get("duty_desk"),
+    entry["escalation"] = {"reason": data.get("reason_bahasa") or data["reason"], "rules": data.get("rules") or [],
+                           "polsek": data["polsek"], "duty_desk": data.get("duty_desk"),
                            "attempts": data.get("attempts") or 0, "at": change.at}
 
 
@@ -272,8 +274,9 @@ def card(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _assignment_card(assignment: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: assignment.get(key) for key in ("assignment_id", "state", "officer", "rule", "reason", "attempt",
+    return {key: assignment.get(key) for key in ("assignment_id", "state", "officer", "rule", "attempt",
                                                   "ack_deadline", "distance_m", "skipped")} | {
+        "reason": assignment.get("reason_bahasa") or assignment.get("reason"), "rule_reason": assignment.get("reason"),
         "steps": assignment.get("steps") or {}}
 
 

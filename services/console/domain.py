@@ -83,6 +83,29 @@ def action_call(action: str, body: Mapping[str, Any] | None) -> tuple[str, list[
     return method, arguments
 
 
+# How the duty desk may close an escalated report itself (dispatch's desk.OUTCOMES decides; these are the labels).
+DESK_OUTCOMES = {"handled_by_desk": "Ditangani SPKT", "referred_to_polres": "Diteruskan ke Polres",
+                 "false_report": "Laporan palsu", "no_action_needed": "Tidak perlu tindakan polisi"}
+
+
+def desk_send(body: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(NRP, reason) of the officer the duty desk sends to an escalated report; InvalidRequest if missing."""
+    _, (nrp, reason) = action_call("reassign", body)
+    return nrp, reason
+
+
+def desk_close(body: Mapping[str, Any] | None) -> tuple[str, str | None]:
+    """(outcome code, note) the duty desk closes an escalated report with; InvalidRequest names the choices."""
+    body = body or {}
+    outcome = str(body.get("outcome") or "")
+    if outcome not in DESK_OUTCOMES:
+        raise InvalidRequest(f"Pilih hasil: {', '.join(DESK_OUTCOMES.values())}.")
+    note = " ".join(str(body.get("note") or "").split())
+    if len(note) > NOTE_LIMITS["reason"]:
+        raise InvalidRequest(f"Catatan terlalu panjang (paling banyak {NOTE_LIMITS['reason']} huruf).")
+    return outcome, note or None
+
+
 def check_may_cancel(operator: Mapping[str, Any], entry: Mapping[str, Any] | None) -> None:
     """Only the report's own Polsek cancels it; the board entry (built from events) knows the Polsek."""
     if entry is None or entry.get("report") is None:
@@ -125,6 +148,18 @@ def cancel_reason(body: Mapping[str, Any] | None) -> str:
     if len(reason) > NOTE_LIMITS["reason"]:
         raise InvalidRequest(f"Alasan terlalu panjang (paling banyak {NOTE_LIMITS['reason']} huruf).")
     return reason
+
+
+def area_outlines(atlas: Any, polseks: list[str]) -> list[dict[str, Any]]:
+    """Each village of the operator's Polseks: code, name, the rings of its boundary and where its label goes."""
+    names = wilayah.names()
+    areas = []
+    for polsek in polseks:
+        for code, rings in atlas.outlines(polsek + "."):
+            lat, lon = atlas.centroid(code)
+            areas.append({"code": code, "name": names.get(code, code), "rings": rings,
+                          "label_at": [round(lon, 5), round(lat, 5)]})
+    return areas
 
 
 def polsek_directory(polseks: list[str]) -> list[dict[str, Any]]:

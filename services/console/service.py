@@ -9,8 +9,10 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           GET  /api/board             the operator's board (JSON)
           GET  /api/board/stream      the same, live (server-sent events)
           GET  /api/officers          the roster (dispatch.list_officers)
+          GET  /api/areas             the outlines of the operator's villages (the boundaries), for the map
           POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
           POST /api/reports/<id>/cancel         cancel a report (reports.cancel_report)
+          POST /api/reports/<id>/send, /close   the duty desk on an escalated report: send an officer, or close it
           POST /api/reports/<id>/reveal         a supervisor sees an anonymous reporter's contact, for a reason
           GET  /api/reveals                     the record of such reveals (supervisor, auditor)
 RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report,
@@ -29,6 +31,7 @@ from services.console.feed import BoardFeed
 from services.console.settings import ConsoleSettings
 from services.console.storage import ConsoleStorage
 from services.console.web import http
+from shared.boundaries import AtlasProvider
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
     ASSIGNMENT_ARRIVED,
@@ -56,6 +59,7 @@ class ConsoleService:
     dispatch = DispatchClient()
     reports = ReportsClient()
     files = web.static_files()
+    atlas = AtlasProvider()
 
     # ------------------------------------------------------------ the board, from events
 
@@ -160,6 +164,12 @@ class ConsoleService:
         _, operator = self.signed_in(request)
         return web.event_stream(request, web.live_board(self.feed, web.session_token(request), operator["polseks"]))
 
+    @http("GET", "/api/areas")
+    def areas(self, request: Request):
+        """The outlines of the operator's Polseks' villages, for the map (drawn in the page: no tiles)."""
+        _, operator = self.signed_in(request)
+        return web.json_response({"areas": domain.area_outlines(self.atlas, operator["polseks"])})
+
     @http("GET", "/api/officers")
     def officers(self, request: Request):
         _, operator = self.signed_in(request)
@@ -187,6 +197,25 @@ class ConsoleService:
         reason = domain.cancel_reason(web.json_body(request))
         domain.check_may_cancel(operator, self.store.entry(report_id))
         return web.json_response(self.reports("cancel_report", report_id, reason, operator["_id"]))
+
+    @http("POST", "/api/reports/<report_id>/send")
+    def send_officer(self, request: Request, report_id: str):
+        """The duty desk sends a named free officer of its Polsek to an escalated report (dispatch claims him)."""
+        _, operator = self.signed_in(request, csrf=True)
+        nrp, reason = domain.desk_send(web.json_body(request))
+        domain.check_may_cancel(operator, self.store.entry(report_id))
+        domain.check_may_send(operator, self.dispatch("get_officer", nrp))
+        return web.json_response(self.dispatch("send_officer_to_escalated_report", report_id, nrp, reason,
+                                               by_operator=operator["_id"]))
+
+    @http("POST", "/api/reports/<report_id>/close")
+    def close_report(self, request: Request, report_id: str):
+        """The duty desk handled an escalated report itself, with an outcome (dispatch says it as completed)."""
+        _, operator = self.signed_in(request, csrf=True)
+        outcome, note = domain.desk_close(web.json_body(request))
+        domain.check_may_cancel(operator, self.store.entry(report_id))
+        return web.json_response(self.dispatch("close_escalated_report", report_id, outcome, note,
+                                               by_operator=operator["_id"]))
 
     @http("POST", "/api/reports/<report_id>/reveal")
     def reveal_contact(self, request: Request, report_id: str):

@@ -7,10 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from services.dispatch.choice import NAMED_RULE, REPORTING_RULE, Candidate, ack_deadline, polsek_of
+from services.dispatch.choice import (
+    ESCALATION_RULES,
+    NAMED_RULE,
+    REPORTING_RULE,
+    Candidate,
+    ack_deadline,
+    escalation_reason_bahasa,
+    polsek_of,
+)
 from services.dispatch.exceptions import DispatchError, InvalidTransition, NotAssignedOfficer, OfficerNotFree
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
 from shared import lifecycle, wilayah
+from shared.boundaries import Atlas
 from shared.contract import ASSIGNMENT_CREATED, EventType
 from shared.envelope import Event, derived_id, to_millisecond
 
@@ -33,9 +42,11 @@ class Outcome:
 ESCALATED = lifecycle.ESCALATED.state
 
 
-def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetime) -> dict[str, Any]:
+def escalation_record(decision_id: str, escalation: dict[str, Any], now: datetime,
+                      request: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Kept with what choosing needs (`request`), for the officer the duty desk may send by hand."""
     return {"_id": decision_id, "state": ESCALATED, "report_id": escalation["report"]["report_id"],
-            "escalation": escalation, "created_at": now}
+            "escalation": escalation, "created_at": now, "request": dict(request) if request else None}
 
 
 def outcome_of(stored: Mapping[str, Any]) -> Outcome:
@@ -73,11 +84,18 @@ def report_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def request_from_report(report: Mapping[str, Any]) -> dict[str, Any]:
-    """What choosing needs, kept with each assignment so a reassignment can choose again."""
+def request_from_report(report: Mapping[str, Any], atlas: Atlas | None = None) -> dict[str, Any]:
+    """What choosing needs, kept with each assignment so a reassignment can choose again: the place,
+    with the villages bordering it in its Polsek and its centre (from the boundaries dispatch loaded)."""
+    place = {key: report["place"].get(key) for key in ("lat", "lon", "village_code", "rw")}
+    village = place["village_code"]
+    if atlas is not None and village:
+        place["neighbours"] = list(atlas.neighbours(village))
+        centre = atlas.centroid(village)
+        place["centre"] = list(centre) if centre else None
     return {
         "report": report_summary(report),
-        "place": {key: report["place"].get(key) for key in ("lat", "lon", "village_code", "rw")},
+        "place": place,
         "skills": list(report.get("skills") or ()),
         "reporting_officer_nrp": report.get("reporting_officer_nrp"),
     }
@@ -105,6 +123,7 @@ def new_assignment(assignment_id: str, request: Mapping[str, Any], candidate: Ca
         "officer": officer_ref(candidate.officer),
         "rule": candidate.rule,
         "reason": candidate.reason,
+        "reason_bahasa": candidate.reason_bahasa or candidate.reason,
         "distance_m": None if candidate.distance_m is None else round(candidate.distance_m),
         "skipped": skipped,
         "attempt": attempt,
@@ -129,25 +148,28 @@ def created_event_data(assignment: Mapping[str, Any]) -> dict[str, Any]:
     return {"assignment_id": assignment["_id"]} | {
         key: assignment[key] for key in
         ("officer", "report", "rule", "reason", "skipped", "ack_deadline", "distance_m", "attempt")
-    } | {"state": "on_scene" if assignment["rule"] == REPORTING_RULE else "created"}
+    } | {"reason_bahasa": assignment.get("reason_bahasa") or assignment["reason"],
+         "state": "on_scene" if assignment["rule"] == REPORTING_RULE else "created"}
 
 
 def escalation_event_data(request: Mapping[str, Any], duty_desk: dict[str, Any] | None,
-                          reason: str, skipped: list[dict[str, str]], *, attempts: int = 0,
+                          rules: list[str], skipped: list[dict[str, str]], *, attempts: int = 0,
                           last_assignment_id: str | None = None) -> dict[str, Any]:
+    """`rules`: why nobody was claimed (choice.ESCALATION_RULES), in English for logs and Bahasa for people."""
+    reason = "; ".join(ESCALATION_RULES[rule][0] for rule in rules)
+    if "tries_exhausted" in rules:
+        reason = f"{attempts} {reason}"
     return {
         "report": request["report"],
         "polsek": polsek_of(request["place"]) or "",
         "duty_desk": officer_ref(duty_desk) if duty_desk else None,
         "reason": reason,
+        "rules": list(rules),
+        "reason_bahasa": escalation_reason_bahasa(rules, attempts),
         "skipped": skipped,
         "attempts": attempts,
         "last_assignment_id": last_assignment_id,
     }
-
-
-def tries_exhausted_reason(assignment: Mapping[str, Any]) -> str:
-    return f"{assignment['attempt']} officers tried, none took it"
 
 
 # ---------------------------------------------------------------- the assignment's life
@@ -260,6 +282,8 @@ def step_event_data(assignment: Mapping[str, Any], state: str) -> dict[str, Any]
         data["outcome"] = entry["outcome"]
     if state == "expired":
         data["attempt"] = assignment["attempt"]
+    if state == "completed" and assignment.get("desk_outcome"):
+        data["desk_outcome"] = assignment["desk_outcome"]
     if entry.get("report_cancelled"):
         data["report_cancelled"] = True
     if entry.get("by_operator"):
@@ -360,7 +384,8 @@ def named_officer(ended: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def named_candidate(officer: dict[str, Any], reason: str, own: bool = False) -> Candidate:
-    return Candidate(officer, NAMED_RULE, f"named by the duty officer on the console: {reason}", None, own)
+    return Candidate(officer, NAMED_RULE, f"named by the duty officer on the console: {reason}", None, own,
+                     f"ditunjuk piket lewat konsol: {reason}")
 
 
 # ---------------------------------------------------------------- a report cancelled on a console

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from services.dispatch import geo, shifts
 from services.dispatch.exceptions import DispatchError
@@ -19,12 +19,30 @@ FUTURE_TOLERANCE_S = 300
 CONSOLE_STATUSES = ("off_duty", "available", "unavailable")
 
 
-def lookup_keys(officer: Mapping[str, Any]) -> list[str]:
-    """Index keys that let one query fetch a report's area officers, duty desk and reporting officer."""
+AREA_ROLES = ("polisi_rw", "bhabinkamtibmas")
+
+
+def lookup_keys(officer: Mapping[str, Any], resolution: int) -> list[str]:
+    """Index keys that let one query fetch a report's area officers, duty desk and reporting officer,
+    and the H3 cell of an area officer's area centre (`home:<cell>`) for the nearest-officer rule."""
     keys = [*officer.get("areas", ()), f"nrp:{officer['_id']}"]
     if officer["role"] == "duty_desk":
         keys.append(desk_key(officer["polsek"]))
+    if officer.get("home_lat") is not None:
+        keys.append(home_key(geo.cell_of(officer["home_lat"], officer["home_lon"], resolution)))
     return keys
+
+
+def home_key(cell: str) -> str:
+    return f"home:{cell}"
+
+
+def with_home(officer: dict[str, Any], centre: Callable[[str], tuple[float, float] | None] | None) -> dict[str, Any]:
+    """An area officer's position when no fresh fix is known: the centre of the first village of their areas."""
+    home = None
+    if centre is not None and officer["role"] in AREA_ROLES and officer.get("areas"):
+        home = centre(officer["areas"][0].split("/", 1)[0])
+    return officer | {"home_lat": home[0] if home else None, "home_lon": home[1] if home else None}
 
 
 def desk_key(polsek: str) -> str:
@@ -40,10 +58,12 @@ def located(officer: dict[str, Any], lat: float | None, lon: float | None, at: d
                       "cell": geo.cell_of(lat, lon, resolution)}
 
 
-def with_index_fields(officer: dict[str, Any], resolution: int) -> dict[str, Any]:
-    """A roster entry as stored: its location cell, lookup keys and shifts filled in."""
+def with_index_fields(officer: dict[str, Any], resolution: int,
+                      centre: Callable[[str], tuple[float, float] | None] | None = None) -> dict[str, Any]:
+    """A roster entry as stored: its location cell, area centre, lookup keys and shifts filled in."""
     officer = located(officer, officer.get("lat"), officer.get("lon"), officer.get("located_at"), resolution)
-    return officer | {"keys": lookup_keys(officer), "shifts": officer.get("shifts") or []}
+    officer = with_home(officer, centre)
+    return officer | {"keys": lookup_keys(officer, resolution), "shifts": officer.get("shifts") or []}
 
 
 def utc_offset(officer: Mapping[str, Any]) -> int:
@@ -86,7 +106,7 @@ def check_console_status(status: str) -> None:
 # ---------------------------------------------------------------- the roster on a console
 
 def officer_view(officer: Mapping[str, Any]) -> dict[str, Any]:
-    hidden = {"keys", "cell", "_id"}
+    hidden = {"keys", "cell", "_id", "home_lat", "home_lon"}
     view = {key: (value.isoformat() if isinstance(value, datetime) else value)
             for key, value in officer.items() if key not in hidden}
     if officer.get("located_at") == NEVER:

@@ -6,7 +6,7 @@ Consumes  reports.events   report_received, report_cancelled
           timer            expire_overdue_assignments (every DISPATCH.SWEEP_SECONDS, on every replica)
 RPC       acknowledge_assignment, decline_assignment, mark_assignment_en_route, mark_assignment_on_scene,
           complete_assignment, reassign_assignment, get_assignment, list_officers, get_officer, save_officer,
-          update_officer_status
+          update_officer_status; send_officer_to_escalated_report, close_escalated_report (the duty desk)
 Publishes dispatch.events  assignment_created, assignment_escalated, assignment_acknowledged,
           assignment_declined, assignment_departed, assignment_arrived, assignment_completed, assignment_expired
 """
@@ -14,7 +14,7 @@ import logging
 
 from nameko.rpc import rpc
 
-from services.dispatch import usecases
+from services.dispatch import desk, usecases
 from services.dispatch.assignments import assignment_view, reassignment_view
 from services.dispatch.exceptions import DispatchError
 from services.dispatch.officers import officer_view
@@ -122,6 +122,19 @@ class DispatchService:
         """By hand, to a named free officer (who called in by radio): the current assignment ends as declined
         via the console and the named officer is claimed like any other, one event per step."""
         return reassignment_view(*usecases.reassign(*self.context(), assignment_id, nrp, reason, by_operator))
+
+    @rpc(expected_exceptions=DispatchError)
+    def send_officer_to_escalated_report(self, report_id: str, nrp: str, reason: str, *, by_operator: str) -> dict:
+        """The duty desk sends a named free officer of the Polsek to an escalated report: claimed, given a
+        deadline and told by SMS like any assignment (rule named_by_console)."""
+        return assignment_view(desk.send_officer(*self.context(), report_id, nrp, reason, by_operator))
+
+    @rpc(expected_exceptions=DispatchError)
+    def close_escalated_report(self, report_id: str, outcome: str, note: str | None = None, *,
+                               by_operator: str) -> dict:
+        """The duty desk handled an escalated report itself: assignment_completed of the desk, with its outcome."""
+        store, publish, _, now = self.context()
+        return assignment_view(desk.close(store, publish, now, report_id, outcome, note, by_operator))
 
     @rpc(expected_exceptions=DispatchError)
     def get_assignment(self, assignment_id: str) -> dict:

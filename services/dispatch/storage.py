@@ -15,16 +15,17 @@ from typing import Any, Iterable
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from services.dispatch import assignments, geo, officers
+from services.dispatch import assignments, choice, geo, officers
 from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
-from shared import lifecycle
+from shared import boundaries, lifecycle
+from shared.boundaries import Atlas, PlaceSettings
 from shared.mongo import MongoStorage, Store
 from shared.settings import read
 
 # Fields a roster file (or a console's save_officer) owns; live state (status, claim,
 # location) is the officers' and dispatch's own and survives a roster reload.
-ROSTER_FIELDS = ("name", "rank", "role", "polsek", "areas", "skills", "phone", "shifts", "keys")
+ROSTER_FIELDS = ("name", "rank", "role", "polsek", "areas", "skills", "phone", "shifts", "keys", "home_lat", "home_lon")
 SWEEP_BATCH = 50
 # Roster entries written per bulk write: the embedded server's cost of an `$in` over a batch grows
 # with the square of its size, so a large roster goes in batches.
@@ -32,9 +33,17 @@ ROSTER_BATCH = 250
 
 
 class DispatchStore(Store):
-    def __init__(self, db, settings: Settings = DEFAULT_SETTINGS):
+    def __init__(self, db, settings: Settings = DEFAULT_SETTINGS, atlas: Atlas | None = None):
         super().__init__(db)
         self.settings = settings  # the spatial index's geometry: H3 resolution and the search radius
+        self._atlas = atlas
+
+    @property
+    def atlas(self) -> Atlas:
+        """The village boundaries this process serves (PLACES): neighbours and centres of villages."""
+        if self._atlas is None:
+            self._atlas = boundaries.atlas()
+        return self._atlas
 
     def ensure_indexes(self) -> None:
         self.db.officers.create_index([("keys", ASCENDING)], name="keys")
@@ -71,11 +80,13 @@ class DispatchStore(Store):
         filter: with a second condition the embedded server's planner scans the whole roster
         (explain: COLLSCAN, every officer examined), and a hint on the index is slower still.
         """
-        cells = geo.cells_within(place["lat"], place["lon"], self.settings.nearest_radius_m,
-                                 self.settings.h3_resolution)
+        cells = geo.cells_within(*choice.origin(place), self.settings.nearest_radius_m, self.settings.h3_resolution)
         needed = set(skills)
-        found = self.db.officers.find({"free_cell": {"$in": [*cells, claim_marker(assignment_id)]}})
-        return [officer for officer in found if needed <= set(officer.get("skills", ()))]
+        live = self.db.officers.find({"free_cell": {"$in": [*cells, claim_marker(assignment_id)]}})
+        found = {officer["_id"]: officer for officer in live}
+        for officer in self.db.officers.find({"keys": {"$in": [officers.home_key(cell) for cell in cells]}}):
+            found.setdefault(officer["_id"], officer)
+        return [officer for officer in found.values() if needed <= set(officer.get("skills", ()))]
 
     def claim(self, nrp: str, assignment_id: str, now: datetime, on_scene: bool = False) -> bool:
         """Atomically take a free officer. The officer who reported on patrol is taken unless on another
@@ -105,6 +116,9 @@ class DispatchStore(Store):
         if found is None or found["state"] == assignments.ESCALATED:
             raise AssignmentNotFound(assignment_id)
         return found
+
+    def escalations_for(self, report_id: str) -> list[dict[str, Any]]:
+        return list(self.db.assignments.find({"report_id": report_id, "state": assignments.ESCALATED}))
 
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return list(self.db.assignments.find({"report_id": report_id, "state": {"$ne": assignments.ESCALATED}}))
@@ -172,7 +186,8 @@ class DispatchStore(Store):
     def replace_roster(self, entries: Iterable[dict[str, Any]]) -> int:
         """Upsert roster entries by NRP. Roster fields are replaced; an officer's live state (status,
         claim, location) is kept, so reloading a roster mid-shift frees nobody from an incident."""
-        indexed = [officers.with_index_fields(entry, self.settings.h3_resolution) for entry in entries]
+        indexed = [officers.with_index_fields(entry, self.settings.h3_resolution, self.atlas.centroid)
+                   for entry in entries]
         for start in range(0, len(indexed), ROSTER_BATCH):
             self._upsert_roster(indexed[start:start + ROSTER_BATCH])
         return len(indexed)
@@ -232,3 +247,4 @@ class Dispatch(MongoStorage):
     def setup(self):
         super().setup()
         self.store.settings = read(Settings, self.container.config)
+        self.store._atlas = boundaries.atlas(read(PlaceSettings, self.container.config))

@@ -37,7 +37,7 @@ ATTEMPTS = 3
 def assign_report(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,
                   received: Event) -> Outcome:
     """Claim the best free officer for the report, or hand it to the Polsek duty desk."""
-    request = assignments.request_from_report(received.data)
+    request = assignments.request_from_report(received.data, store.atlas)
     outcome = assign(store, settings, now, request, derived_id(received, "assignment"), received)
     publish_outcome(publish, outcome, received)
     return outcome
@@ -62,14 +62,14 @@ def assign(store: DispatchStore, settings: Settings, now: datetime, request: dic
                  reporting_nrp=request.get("reporting_officer_nrp"))
     chosen = choice.choose(place, area, assignment_id, **rules)
     winner = claim_first(store, chosen, assignment_id, now, taken)
-    if winner is None and choice.has_coordinates(place):
+    if winner is None and choice.origin(place) is not None:
         nearby = store.officers_near(place, request["skills"], assignment_id)
         chosen = choice.choose(place, area, assignment_id, nearby=nearby, **rules)
         winner = claim_first(store, chosen, assignment_id, now, taken)
     if winner is None:
         return escalate(store, now, assignment_id, assignments.escalation_event_data(
-            request, chosen.duty_desk, choice.escalation_reason(chosen, request), chosen.skipped,
-            attempts=attempt - 1, last_assignment_id=after))
+            request, chosen.duty_desk, choice.escalation_rules(chosen, request), chosen.skipped,
+            attempts=attempt - 1, last_assignment_id=after), request)
     assignment = assignments.new_assignment(assignment_id, request, winner, chosen.skipped, now, cause,
                                             settings=settings, attempt=attempt, tried=tried)
     stored = store.add_assignment(assignment)
@@ -91,9 +91,11 @@ def claim_first(store: DispatchStore, chosen: choice.Choice, assignment_id: str,
     return None
 
 
-def escalate(store: DispatchStore, now: datetime, decision_id: str, escalation: dict[str, Any]) -> Outcome:
+def escalate(store: DispatchStore, now: datetime, decision_id: str, escalation: dict[str, Any],
+             request: dict[str, Any] | None = None) -> Outcome:
     """Store the decision to escalate (or find the one a concurrent delivery stored first)."""
-    return assignments.outcome_of(store.add_assignment(assignments.escalation_record(decision_id, escalation, now)))
+    return assignments.outcome_of(store.add_assignment(
+        assignments.escalation_record(decision_id, escalation, now, request)))
 
 
 # ---------------------------------------------------------------- after an assignment ends
@@ -143,8 +145,8 @@ def engage_duty_desk(store: DispatchStore, now: datetime, ended: dict[str, Any],
     desk = next(iter(store.officers_by_keys([officers.desk_key(polsek)] if polsek else [])), None)
     skipped = [{"nrp": nrp, "reason": "was tried and did not take it"} for nrp in ended["tried"]]
     return escalate(store, now, assignments.successor_id(ended), assignments.escalation_event_data(
-        request, desk, assignments.tries_exhausted_reason(ended), skipped,
-        attempts=ended["attempt"], last_assignment_id=ended["_id"]))
+        request, desk, ["tries_exhausted"], skipped,
+        attempts=ended["attempt"], last_assignment_id=ended["_id"]), request)
 
 
 def assign_named(store: DispatchStore, settings: Settings, now: datetime, request: dict[str, Any],

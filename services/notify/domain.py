@@ -70,7 +70,8 @@ def duplicate_reported_sms(duplicate: Event) -> list[dict[str, Any]]:
     text = render(templates.REPORTER_DUPLICATE, original=report["original_number"],
                   time=local_time(report["received_at"], report["place"].get("village_code")))
     return [message(sms_id_for(duplicate, phone), phone, templates.REPORTER_DUPLICATE, text, report["priority"],
-                    report_id=report["original_report_id"], report=report_summary(report, report["original_number"]))]
+                    report_id=report["original_report_id"], report=report_summary(report, report["original_number"]),
+                    correlationid=report["report_id"])]
 
 
 def report_rejected_sms(rejected: Event) -> list[dict[str, Any]]:
@@ -134,8 +135,9 @@ def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: 
     if not followed or not followed.get("reporters"):
         return []
     data = step.data
+    extra = {"outcome": data["outcome"]} if "{outcome}" in template.text else {}
     text = render(template, number=followed["number"], officer=officer_title(data["officer"]),
-                  time=local_time(data["at"], followed["place"].get("village_code")))
+                  time=local_time(data["at"], followed["place"].get("village_code")), **extra)
     return [message(sms_id_for(step, phone), phone, template, text, followed.get("priority") or "P3",
                     report_id=data["report_id"], assignment_id=data["assignment_id"])
             for phone in followed["reporters"]]

@@ -61,7 +61,9 @@ class NotifyService:
         """The reporters learn the report is resolved; the officer's replies to it stop counting."""
         self.notifications.close_assignment(completed.data["assignment_id"], "completed")
         followed = self.notifications.followed(completed.data["report_id"])
-        self.send(domain.reporter_update_sms(completed, followed, templates.REPORTER_RESOLVED), completed)
+        desk = completed.data.get("desk_outcome")
+        template = templates.REPORTER_CLOSED_BY_DESK if desk else templates.REPORTER_RESOLVED
+        self.send(domain.reporter_update_sms(completed, followed, template), completed)
 
     @handles(contract.ASSIGNMENT_DECLINED)
     def handle_assignment_declined(self, declined: Event) -> None:
@@ -151,14 +153,14 @@ class NotifyService:
             log.info("SMS %s to %s (%s): %s, %d segment(s)", stored["kind"], mask_phone(stored["to"]),
                      stored["recipient_role"], stored["encoding"], stored["segments"])
             self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(stored), cause=cause,
-                         id=sending.sms_requested_id(stored), correlationid=stored.get("report_id"))
+                         id=sending.sms_requested_id(stored), correlationid=correlation(stored))
 
     def settle(self, moved: dict) -> None:
         """Publish what a state change means: the next attempt, or the failure."""
         if moved["state"] == sending.REQUESTED:
             log.info("SMS %s to %s: attempt %d", moved["_id"], mask_phone(moved["to"]), moved["attempt"])
             self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(moved), id=sending.sms_requested_id(moved),
-                         correlationid=moved.get("report_id"))
+                         correlationid=correlation(moved))
         elif moved["state"] == sending.FAILING:
             self.publish_failure(moved)
             self.notifications.move(moved, {"state": sending.FAILED, "failed_at": utcnow()})
@@ -166,4 +168,9 @@ class NotifyService:
     def publish_failure(self, stored: dict) -> None:
         log.warning("SMS %s to %s failed: %s", stored["_id"], mask_phone(stored["to"]), stored.get("failure"))
         self.publish(contract.SMS_FAILED, sending.sms_failed_data(stored), id=sending.sms_failed_id(stored),
-                     correlationid=stored.get("report_id"))
+                     correlationid=correlation(stored))
+
+
+def correlation(sms: dict) -> str | None:
+    """The report an SMS is about: a duplicate's reporter's SMS follows the original but belongs to the duplicate."""
+    return sms.get("correlationid") or sms.get("report_id")

@@ -81,11 +81,16 @@ STRANGER_HELP = Template(
     "Nomor ini hanya mengirim pemberitahuan SIAGA Polri dan tidak menerima laporan. Untuk keadaan "
     "darurat telepon 110. -Polri")
 
+REPORTER_CLOSED_BY_DESK = Template(
+    "reporter_closed_by_desk", "reporter",
+    "Yth. Bapak/Ibu, laporan no. {number} ditutup piket Polsek pukul {time}: {outcome}. Info: telepon 110. -Polri",
+    shrinkable=("outcome",))
+
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
     OFFICER_ASSIGNMENT, OFFICER_REPLY_HELP, OFFICER_REPLY_WHICH, OFFICER_REPLY_NOT_YOURS, OFFICER_REPORT_CANCELLED,
     DUTY_DESK_ESCALATION, DUTY_DESK_DECLINES,
     REPORTER_RECEIVED, REPORTER_DUPLICATE, REPORTER_EN_ROUTE, REPORTER_RESOLVED, REPORTER_REJECTED,
-    STRANGER_HELP,
+    REPORTER_CLOSED_BY_DESK, STRANGER_HELP,
 )}
 
 # Short names on duty for officer and duty-desk texts; citizens read the full Indonesian name.

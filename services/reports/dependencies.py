@@ -4,14 +4,17 @@ from __future__ import annotations
 import logging
 
 from nameko.constants import WEB_SERVER_CONFIG_KEY
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import parse_address
 from werkzeug.wrappers import Response
 
 from services.reports import open311
+from services.reports.places import Locator
 from services.reports.settings import IntakeSettings
-from shared import wilayah
-from shared.settings import SettingsProvider
+from shared import boundaries, wilayah
+from shared.boundaries import PlaceSettings
+from shared.settings import SettingsProvider, read
 from shared.webserver import SecureWebServer
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,17 @@ class IntakeSettingsProvider(SettingsProvider):
     def setup(self):
         super().setup()
         wilayah.names()
+
+
+class PlacesProvider(DependencyProvider):
+    """The village boundaries of the provinces this process serves (PLACES), loaded once at start."""
+
+    def setup(self):
+        settings = read(PlaceSettings, self.container.config)
+        self.locator = Locator(boundaries.atlas(settings), settings)
+
+    def get_dependency(self, worker_ctx):
+        return self.locator
 
 
 class ReportsWebServer(SecureWebServer):

@@ -122,8 +122,10 @@ def reporter_phone(data: Any) -> str | None:
 # --- The stored report --------------------------------------------------------------------------
 
 
-def new_report(incident: Event, rules: IntakeSettings, now: datetime) -> dict[str, Any]:
-    """The stored report for a valid incident (the caller has checked `rejection_reasons`)."""
+def new_report(incident: Event, rules: IntakeSettings, now: datetime,
+               located: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stored report for a valid incident (the caller has checked `rejection_reasons`); `located`:
+    the village intake found for it (`places.locate`), which wins over the location's own code."""
     data = incident.data
     kind = data["source_kind"]
     details = DETAILS_SCHEMAS[kind]().load(data.get("details") or {})
@@ -132,14 +134,16 @@ def new_report(incident: Event, rules: IntakeSettings, now: datetime) -> dict[st
     reporter = _reporter(data, details)
     priority, status = _priority_and_status(kind, details, category.priority, rules)
     report_id = report_id_for(incident)
+    located = located if located is not None else {"village_code": location.get("village_code")}
+    village = located.get("village_code")
     place = {
         "lat": location.get("lat"),
         "lon": location.get("lon"),
-        "village_code": location.get("village_code"),
-        "village_name": wilayah.village_name(location["village_code"]) if location.get("village_code") else None,
+        "village_code": village,
+        "village_name": wilayah.village_name(village) if village else None,
         "rw": location.get("rw"),
         "address": location.get("address"),
-    }
+    } | {key: value for key, value in located.items() if key != "village_code"}
     return {
         "_id": report_id,
         "number": report_number(report_id),

@@ -1,7 +1,7 @@
 """Taking one incident in: the same steps for an event from an upstream app and an Open311 POST.
 
-validate → (rejected) | normalise → seal an anonymous reporter's contact → duplicate check → store once →
-publish the stored outcome.
+validate, find the village → (rejected) | normalise → seal an anonymous reporter's contact → duplicate check →
+store once → publish the stored outcome.
 A redelivery finds the report stored the first time and republishes its outcome with the same id;
 a crash after the insert is healed the same way (linking a duplicate to its original is idempotent).
 """
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from services.reports import anonymity, dedup, domain
+from services.reports.places import Locator
 from services.reports.reasons import Explanation
 from services.reports.settings import IntakeSettings
 from services.reports.storage import ReportStore
@@ -31,14 +32,18 @@ class Outcome:
         return self.report is None
 
 
-def take_incident(incident: Event, reports: ReportStore, rules: IntakeSettings, publish: Callable) -> Outcome:
+def take_incident(incident: Event, reports: ReportStore, rules: IntakeSettings, publish: Callable,
+                  places: Locator) -> Outcome:
     now = utcnow()
     explanations = domain.rejection_reasons(incident.data, rules, now)
+    placed = places.locate(incident.data["location"], incident.data["source_kind"])
+    explanations = explanations | placed.reasons
     if explanations:
         publish(REPORT_REJECTED, domain.rejection(incident.source, incident.id, explanations, incident.data),
                 cause=incident, to=incident.sender)
         return Outcome(explanations=explanations)
-    report, contact = anonymity.sealed(domain.new_report(incident, rules, now), incident.data.get("reporter"), now)
+    report, contact = anonymity.sealed(domain.new_report(incident, rules, now, placed.fields),
+                                       incident.data.get("reporter"), now)
     if contact:
         reports.seal(contact)  # before the report: no stored report ever lacks its sealed contact
     found = dedup.choose_original(report, reports.open_near(dedup.dedup_query(report, rules)), rules)

@@ -132,17 +132,17 @@ def incident_from_form(form: dict[str, str], client: str, rules: IntakeSettings,
         raise Open311Error(400, [NO_SUCH_SERVICE])
     attributes = {key[len("attribute["):-1]: value for key, value in form.items()
                   if key.startswith("attribute[") and key.endswith("]")}
-    has_point = bool(form.get("lat") or form.get("long"))
-    if not has_point and not (form.get("address_string") and attributes.get("village_code")):
+    village = attributes.get("village_code") or form.get("address_id")
+    if not (form.get("lat") or form.get("long") or village or (form.get("address_string") or "").strip()):
         text = why.open311_needs_place()
-        raise Open311Error(400, [f"location: {text['en']} / {text['id']}"])
+        raise Open311Error(400, [f"lat, long, address_id, address_string: {text['en']} / {text['id']}"])
     name = " ".join(form[key] for key in ("first_name", "last_name") if form.get(key)) or None
     data = {
         "source_kind": "open311",
         "category": form["service_code"],
         "description": form.get("description"),
         "location": {"lat": form.get("lat") or None, "lon": form.get("long") or None,
-                     "village_code": attributes.get("village_code") or None,
+                     "village_code": village or None,
                      "rw": attributes.get("rw") or None, "address": form.get("address_string") or None},
         "reporter": {"name": name, "phone": form.get("phone") or None,
                      "anonymous": not (name or form.get("phone"))},
@@ -164,17 +164,30 @@ def request_token(client: str, form: dict[str, str]) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{client}|{canonical}"))
 
 
+# Intake's field paths → the Open311 parameters a client sent (a client knows `long`, not `location.lon`).
+FORM_FIELDS = {"location.lat": "lat", "location.lon": "long", "location.village_code": "address_id",
+               "location.address": "address_string", "location": "lat, long", "location.rw": "attribute[rw]",
+               "reporter.phone": "phone", "reporter.name": "first_name, last_name", "category": "service_code",
+               "details.email": "email", "details.media_url": "media_url", "details.device_id": "device_id",
+               "details.account_id": "account_id"}
+
+
 def describe(explanations: dict[str, why.Explanation]) -> list[str]:
-    return [f"{path}: {text['en']} / {text['id']}" for path, text in explanations.items()]
+    return [f"{FORM_FIELDS.get(path, path)}: {text['en']} / {text['id']}" for path, text in explanations.items()]
 
 
 def post_response(report: dict[str, Any], account_id: str | None) -> list[dict[str, Any]]:
     """The client's own account_id back to it, from its form: an anonymous report keeps none (anonymity.py)."""
+    return [{"service_request_id": report["_id"], "token": report["origin"]["id"],
+             "service_notice": service_notice(report), "account_id": account_id}]
+
+
+def service_notice(report: dict[str, Any]) -> str:
+    """The same notice on the POST's answer and on every GET: where the request stands, in both languages."""
     notice = STATUS_NOTES.get(report["status"], "")
     if report["status"] == "duplicate":
         notice = f"{notice}: {report['duplicate_of']['number']}"
-    return [{"service_request_id": report["_id"], "token": report["origin"]["id"],
-             "service_notice": notice, "account_id": account_id}]
+    return notice
 
 
 # --- GET requests -------------------------------------------------------------------------------
@@ -232,6 +245,27 @@ def is_public(report: dict[str, Any], settings: Open311Settings) -> bool:
     return report["category"] not in settings.hidden_categories
 
 
+def posted_by(report: dict[str, Any], settings: Open311Settings, api_key: str | None) -> bool:
+    """The Open311 client that posted this request (its api_key on the GET): it may follow a hidden category."""
+    if not api_key or report["source_kind"] != "open311":
+        return False
+    try:
+        return report["origin"]["source"] == f"/open311/{client_for(settings, api_key)}"
+    except Open311Error:
+        return False
+
+
+def poster_view(report: dict[str, Any]) -> dict[str, Any]:
+    """A hidden category (domestic violence) to the client that posted it: where it stands, nothing of what or where."""
+    view = request_view(report)
+    return {key: (view[key] if key in POSTER_FIELDS else None) for key in view} | {
+        "agency_responsible": "Polri"}
+
+
+POSTER_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "service_notice",
+                 "requested_datetime", "updated_datetime")
+
+
 def posted_through_open311(report: dict[str, Any]) -> bool:
     """The reporter chose to publish this: they sent it to a public Open311 endpoint themselves."""
     return report["source_kind"] == "open311" and report["origin"]["source"].startswith("/open311/")
@@ -241,7 +275,7 @@ def request_view(report: dict[str, Any]) -> dict[str, Any]:
     """A report as the public sees it (GET requests): see the module's docstring for the rule."""
     place = report["place"]
     category = CATEGORIES.get(report["category"], CATEGORIES["other"])
-    district = wilayah.village_name(wilayah.district_code(place["village_code"])) if place.get("village_code") else None
+    district = wilayah.district_code(place["village_code"]) if place.get("village_code") else None
     view = {
         "service_request_id": report["_id"],
         "status": "closed" if report["status"] in CLOSED_STATUSES else "open",
@@ -249,8 +283,8 @@ def request_view(report: dict[str, Any]) -> dict[str, Any]:
         "service_name": category.name_id,
         "service_code": category.code,
         "description": None,
-        "agency_responsible": f"Polsek {district}" if district else "Polri",
-        "service_notice": None,
+        "agency_responsible": wilayah.polsek_name(district) if district else "Polri",
+        "service_notice": service_notice(report),
         "requested_datetime": _w3c(report["received_at"]),
         "updated_datetime": _w3c(report.get("updated_at") or report["received_at"]),
         "expected_datetime": None,

@@ -30,9 +30,26 @@ def in_the_future(minutes: int) -> Explanation:
                    f"waktu kejadian di masa depan (lebih dari {minutes} menit setelah laporan diterima)")
 
 
+def no_village_near(within_m: float) -> Explanation:
+    return explain(f"no village of the provinces served here lies within {within_m:.0f} m of lat/lon: "
+                   "give a village_code",
+                   f"tidak ada desa/kelurahan wilayah layanan dalam {within_m:.0f} m dari titik lat/lon: "
+                   "isi kode desa")
+
+
+def address_not_matched(text: str, candidates: list[str]) -> Explanation:
+    """`candidates`: how each village a person may mean reads ("Kel. X, Kec. Y, Kota Z (code)")."""
+    if not candidates:
+        return explain("names no kelurahan/desa of the provinces served here: give a village_code or lat/lon",
+                       "tidak menyebut kelurahan/desa wilayah layanan: isi kode desa atau lat/lon")
+    listed = "; ".join(candidates)
+    return explain(f"could be several villages, give the village_code of one: {listed}",
+                   f"bisa beberapa kelurahan/desa, isi kode salah satunya: {listed}")
+
+
 def open311_needs_place() -> Explanation:
-    return explain("give lat and long, or address_string with attribute[village_code]",
-                   "isi lat dan long, atau address_string dengan attribute[village_code]")
+    return explain("give lat and long, address_id (a village code) or address_string",
+                   "isi lat dan long, address_id (kode desa) atau address_string")
 
 
 # marshmallow's default messages and this service's own schema messages → Bahasa Indonesia.
@@ -57,7 +74,7 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
     (r"^String does not match expected pattern\.$", "formatnya tidak sesuai"),
     (r"^must look like PP\.KK\.CC\.DDDD$", "harus berformat PP.KK.CC.DDDD"),
     (r"^lat and lon come together$", "lat dan lon harus diisi bersama"),
-    (r"^give a village_code or both lat and lon$", "isi village_code, atau lat dan lon"),
+    (r"^give a village_code, both lat and lon, or an address$", "isi village_code, lat dan lon, atau alamat"),
     (r"^lies outside Indonesia \(latitude (.*)\)$", r"di luar wilayah Indonesia (lintang \1)"),
     (r"^lies outside Indonesia \(longitude (.*)\)$", r"di luar wilayah Indonesia (bujur \1)"),
     (r"^an NRP is 8 to 18 digits$", "NRP terdiri dari 8 sampai 18 angka"),

@@ -17,7 +17,7 @@ from nameko.rpc import rpc
 from werkzeug.wrappers import Request, Response
 
 from services.reports import anonymity, cancellation, domain, open311
-from services.reports.dependencies import IntakeSettingsProvider, http
+from services.reports.dependencies import IntakeSettingsProvider, PlacesProvider, http
 from services.reports.exceptions import (
     InvalidCancellation,
     InvalidFilter,
@@ -64,6 +64,7 @@ class ReportsService:
 
     reports = Reports()
     rules = IntakeSettingsProvider()
+    places = PlacesProvider()
     open311_settings = SettingsProvider(Open311Settings)
     publish = EventPublisher()
 
@@ -73,7 +74,7 @@ class ReportsService:
     def handle_incident_reported(self, incident: Event) -> None:
         """Store once and tell dispatch (or link to the open report it repeats); a redelivery
         republishes the same outcome event."""
-        take_incident(incident, self.reports, self.rules, self.publish)
+        take_incident(incident, self.reports, self.rules, self.publish, self.places)
 
     @handles_dead_letters(INCIDENT_REPORTED, "handle_incident_reported")
     def handle_incident_dead_lettered(self, letter: DeadLetter) -> None:
@@ -228,7 +229,7 @@ class ReportsService:
             form = request.form.to_dict()
             client = open311.client_for(self.open311_settings, form.get("api_key"))
             incident = open311.incident_from_form(form, client, self.rules, utcnow())
-            outcome = take_incident(incident, self.reports, self.rules, self.publish)
+            outcome = take_incident(incident, self.reports, self.rules, self.publish, self.places)
             if outcome.rejected:
                 raise open311.Open311Error(400, open311.describe(outcome.explanations))
             return "service_requests", open311.post_response(outcome.report, form.get("account_id"))
@@ -245,6 +246,9 @@ class ReportsService:
     def open311_request(self, request: Request, service_request_id: str, fmt: str) -> Response:
         def find():
             report = self.reports.get(service_request_id)
+            if report is not None and not open311.is_public(report, self.open311_settings) and open311.posted_by(
+                    report, self.open311_settings, request.args.get("api_key")):
+                return "service_requests", [open311.poster_view(report)]
             if report is None or not open311.is_public(report, self.open311_settings):
                 raise open311.not_found("service_request_id")
             return "service_requests", [open311.request_view(report)]

@@ -6,7 +6,11 @@ from marshmallow import fields, validate
 from shared.events import E164, PRIORITIES, EventSchema
 
 # Why an officer was chosen: dispatch's selection rules, named here so the contract does not import them.
-RULES = ("area_polisi_rw", "area_bhabinkamtibmas", "nearest_skilled", "reporting_officer", "named_by_console")
+RULES = ("area_polisi_rw", "area_bhabinkamtibmas", "adjacent_bhabinkamtibmas", "nearest_skilled", "reporting_officer",
+         "named_by_console")
+# Why nobody was claimed and the duty desk engaged (dispatch's choice.ESCALATION_RULES).
+ESCALATION_RULES = ("no_area_officer_free", "no_area_officer", "nobody_nearby", "no_place_to_measure",
+                    "tries_exhausted")
 ROLES = ("polisi_rw", "bhabinkamtibmas", "patrol_unit", "duty_desk")
 
 
@@ -37,14 +41,18 @@ class AssignmentCreatedSchema(EventSchema):
     officer = fields.Nested(OfficerRefSchema, required=True)
     report = fields.Nested(ReportSummarySchema, required=True)
     rule = fields.String(required=True, validate=validate.OneOf(RULES), metadata={
-        "description": "why this officer: the RW's Polisi RW, the village's Bhabinkamtibmas, the nearest "
-                       "skilled officer, the officer who reported it on patrol, or the officer a duty officer "
-                       "named on a console (reassignment by hand)"})
-    reason = fields.String(required=True)
+        "description": "why this officer: the RW's Polisi RW, the village's Bhabinkamtibmas, the "
+                       "Bhabinkamtibmas of a bordering village of the same Polsek, the nearest skilled officer, "
+                       "the officer who reported it on patrol, or the officer a duty officer named on a console "
+                       "(reassignment by hand)"})
+    reason = fields.String(required=True, metadata={"description": "the rule's reason in English, for logs"})
+    reason_bahasa = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the reason in Bahasa Indonesia, as a console, an SMS or the demo shows it"})
     skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
     ack_deadline = fields.AwareDateTime(required=True)
-    distance_m = fields.Integer(load_default=None, allow_none=True,
-                                metadata={"description": "metres from the report, when chosen by distance"})
+    distance_m = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "metres from the report (its coordinates, else its village's centre) to the officer (a "
+                       "fresh fix, else the centre of the officer's area), when the rule measured it"})
     attempt = fields.Integer(load_default=1, validate=validate.Range(min=1),
                              metadata={"description": "1 for the first officer tried for the report, 2 for the next…"})
     state = fields.String(load_default="created", validate=validate.OneOf(("created", "on_scene")), metadata={
@@ -55,7 +63,11 @@ class AssignmentEscalatedSchema(EventSchema):
     report = fields.Nested(ReportSummarySchema, required=True)
     polsek = fields.String(required=True)
     duty_desk = fields.Nested(OfficerRefSchema, allow_none=True, required=True)
-    reason = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "why nobody was claimed, in English, for logs"})
+    rules = fields.List(fields.String(validate=validate.OneOf(ESCALATION_RULES)), load_default=list, metadata={
+        "description": "why nobody was claimed, machine-readable"})
+    reason_bahasa = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "why nobody was claimed, in Bahasa Indonesia, as a console, an SMS or the demo shows it"})
     skipped = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), required=True)
     attempts = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={
         "description": "officers tried (and expired or declined) before the duty desk was engaged"})
@@ -97,8 +109,16 @@ class AssignmentArrivedSchema(AssignmentStepSchema):
     """The officer is on scene."""
 
 
+# How the duty desk closed an escalated report itself (dispatch's desk.OUTCOMES).
+DESK_OUTCOMES = ("handled_by_desk", "referred_to_polres", "false_report", "no_action_needed")
+
+
 class AssignmentCompletedSchema(AssignmentStepSchema):
     outcome = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    desk_outcome = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(DESK_OUTCOMES), metadata={
+        "description": "set when the duty desk closed an escalated report itself (the officer is the duty desk): "
+                       "handled_by_desk (ditangani SPKT), referred_to_polres (diteruskan ke Polres), false_report "
+                       "(laporan palsu), no_action_needed"})
 
 
 class AssignmentExpiredSchema(AssignmentStepSchema):

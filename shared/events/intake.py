@@ -14,13 +14,15 @@ LON_RANGE = validate.Range(94.5, 141.5, error="lies outside Indonesia (longitude
 
 
 class LocationSchema(EventSchema):
-    """Where: a Kemendagri village code and/or lat+lon (both), plus RW and address text."""
+    """Where: a Kemendagri village code and/or lat+lon (both), plus RW and address text; an address alone is
+    matched against the names of villages, districts and regencies by intake."""
 
     lat = fields.Float(validate=LAT_RANGE, load_default=None, allow_none=True)
     lon = fields.Float(validate=LON_RANGE, load_default=None, allow_none=True)
     village_code = fields.String(
         load_default=None, allow_none=True,
-        metadata={"description": "Kemendagri village code; required unless both lat and lon are given"},
+        metadata={"description": "Kemendagri village code; required unless both lat and lon, or an address "
+                                 "naming the kelurahan/desa, are given"},
         validate=validate.Regexp(wilayah.VILLAGE_CODE, error="must look like PP.KK.CC.DDDD"),
     )
     rw = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 999))
@@ -28,12 +30,13 @@ class LocationSchema(EventSchema):
 
     @validates_schema
     def has_a_place(self, data, **kwargs):
-        """A place is a village code, or coordinates (both of them), or both."""
+        """A place is a village code, or coordinates (both of them), or an address, or several of them."""
         errors = {}
         if (data.get("lat") is None) != (data.get("lon") is None):
             errors["lat" if data.get("lat") is None else "lon"] = ["lat and lon come together"]
-        if data.get("village_code") is None and (data.get("lat") is None or data.get("lon") is None):
-            errors["village_code"] = ["give a village_code or both lat and lon"]
+        if data.get("village_code") is None and (data.get("lat") is None or data.get("lon") is None) \
+                and not (data.get("address") or "").strip():
+            errors["village_code"] = ["give a village_code, both lat and lon, or an address"]
         if errors:
             raise ValidationError(errors)
 

@@ -11,6 +11,9 @@ STATUSES = ("needs_review", "received", "awaiting_officer", "assigned", "acknowl
             "escalated", "resolved", "cancelled", "duplicate")
 
 
+VILLAGE_SOURCES = ("given", "coordinates", "nearest_village", "address")
+
+
 class PlaceSchema(EventSchema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
@@ -18,6 +21,18 @@ class PlaceSchema(EventSchema):
     village_name = fields.String(allow_none=True)
     rw = fields.Integer(allow_none=True)
     address = fields.String(allow_none=True)
+    village_from = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(VILLAGE_SOURCES),
+                                 metadata={
+        "description": "how intake found the village: given (the sender's code), coordinates (point in its "
+                       "boundary), nearest_village (a point just outside every village: coast, border), address "
+                       "(the address matched a village's name)"})
+    village_distance_m = fields.Float(load_default=None, allow_none=True, metadata={
+        "description": "metres from the coordinates to the village's boundary (0 inside it)"})
+    given_village_code = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the sender's village code, when a device's coordinates (the better witness) disagreed"})
+    gps_village_code = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the village of the coordinates, when a stated code (110, Siskamling: the better witness) "
+                       "disagreed"})
 
 
 class ContactSchema(EventSchema):

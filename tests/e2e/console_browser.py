@@ -26,13 +26,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TIMEOUT_MS = 30_000
 
 
-def incident(description: str) -> dict:
+MENTENG_RW05 = {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "rw": 5,
+                "address": "Jl. HOS Cokroaminoto 12"}
+# Gondangdia has no officer of its own; the test has put its neighbours' officers off duty: escalated.
+GONDANGDIA = {"village_code": "31.71.06.1004", "rw": 3, "address": "Gg. Gondangdia Kecil"}
+
+
+def incident(description: str, category: str = "laka lantas", location: dict = MENTENG_RW05) -> dict:
     return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/hotline-110/jakarta-pusat",
             "type": "incident_reported", "time": datetime.now(timezone.utc).isoformat(),
-            "data": {"source_kind": "hotline_110", "category": "laka lantas", "description": description,
-                     "location": {"lat": -6.1966, "lon": 106.8322, "village_code": "31.71.06.1001", "rw": 5,
-                                  "address": "Jl. HOS Cokroaminoto 12"},
-                     "reporter": {"name": "Budi Santoso", "phone": "0812-9999-1234"}}}
+            "data": {"source_kind": "hotline_110", "category": category, "description": description,
+                     "location": location, "reporter": {"name": "Budi Santoso", "phone": "0812-9999-1234"}}}
 
 
 def publish(amqp_uri: str, body: dict) -> None:
@@ -76,10 +80,15 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
         page.screenshot(path=screenshot, full_page=True)
         same_document = page.evaluate("window.__sameDocument")
 
+        desk = duty_desk_by_hand(page, amqp_uri)
+
         page.click(".tabs button[data-view=map]")
         map_incident = page.locator(f"#map circle[data-report='{card.get_attribute('data-report')}']")
         map_incident.wait_for(state="attached")
         page.locator("#map rect.off").first.wait_for(state="attached")  # officers from the roster
+        gondangdia = page.locator("#map polygon[data-village='31.71.06.1004']")  # the real boundary, no tiles
+        gondangdia.wait_for(state="attached")
+        outline_points = len(gondangdia.get_attribute("points").split())
         page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.click(".tabs button[data-view=board]")
@@ -90,7 +99,39 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
             "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
             "status_after": status_after, "toast": toast, "same_document": same_document,
             "p1_border": p1_border, "map_shows_incident": True, "phone_fits": phone_fits,
-            "console_errors": console_errors}
+            "outline_points": outline_points,
+            "console_errors": console_errors} | desk
+
+
+def escalated_card(page, amqp_uri: str, category: str, description: str):
+    publish(amqp_uri, incident(description, category, GONDANGDIA))
+    card = page.locator("article.card", has_text=description)
+    expect(card.locator("[data-role=status]")).to_have_text("Dieskalasi ke piket")
+    return card
+
+
+def duty_desk_by_hand(page, amqp_uri: str) -> dict:
+    """An escalated report sent to a named free officer, another closed by the duty desk with an outcome."""
+    tag = uuid.uuid4().hex[:6]
+    sent = escalated_card(page, amqp_uri, "kebakaran", f"Asap dari gudang (uji {tag})")
+    escalation_text = sent.locator(".reason", has_text="Eskalasi ke piket").inner_text()
+    sent.locator("button[data-action=send]").click()
+    page.locator("#dialog-officer option[value='85060788']").wait_for(state="attached")  # Brigpol Yoga Saputra
+    page.select_option("#dialog-officer", "85060788")
+    page.fill("#dialog-note", "Unit patroli terdekat, dihubungi lewat radio")
+    page.click("#dialog-ok")
+    expect(sent.locator("[data-role=status]")).to_have_text("Menunggu konfirmasi petugas")
+    sent_reason = sent.locator(".reason", has_text="Alasan dispatch").inner_text()
+
+    closed = escalated_card(page, amqp_uri, "pencurian", f"Jemuran hilang (uji {tag})")
+    closed.locator("button[data-action=close]").click()
+    page.select_option("#dialog-outcome", "referred_to_polres")
+    page.fill("#dialog-note", "pelapor diarahkan ke SPKT Polres")
+    page.click("#dialog-ok")
+    expect(closed.locator("[data-role=status]")).to_have_text("Selesai")
+    return {"escalation_text": escalation_text, "sent_reason": sent_reason,
+            "sent_number": sent.get_attribute("data-number"), "closed_number": closed.get_attribute("data-number"),
+            "closed_outcome": closed.locator(".reason", has_text="Hasil").inner_text()}
 
 
 if __name__ == "__main__":

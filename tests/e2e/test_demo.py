@@ -56,7 +56,7 @@ def test_two_demos_side_by_side_each_assign_escalate_and_reject_on_their_own_vho
         assert "no outcome" not in output
         assert f"Duty console: http://{console}/" in output and "piket.menteng" in output
         assert f"/{settings.instance}" in output and mongo_uri.split("?")[0] in output
-        assert mongo_client[settings.database_name("reports")].reports.count_documents({}) == 5
+        assert mongo_client[settings.database_name("reports")].reports.count_documents({}) == 6
         passwords = json.loads((settings.var_dir / "broker-users.json").read_text())
         for party in parties():  # the other demo never reset this one's passwords
             with Connection(f"amqp://{settings.user_name(party)}:{passwords[party]}@127.0.0.1:5672/"

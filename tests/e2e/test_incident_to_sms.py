@@ -66,17 +66,18 @@ def test_citizen_incident_in_menteng_rw05_reaches_the_gateway_as_sms_to_its_poli
     assert "Kel. Menteng, RW 05" in sms["data"]["text"]
 
 
-def test_incident_in_a_kelurahan_without_an_officer_reaches_the_duty_desk(
+def test_gps_only_incident_in_a_kelurahan_without_an_officer_reaches_the_bordering_bhabinkamtibmas(
         system, amqp_uri, publish_raw, monkeypatch, db_names):
+    """Coordinates only: intake finds Gondangdia from its boundary; it has no officer of its own, so
+    the Bhabinkamtibmas of the nearest bordering kelurahan of the same Polsek (Kebon Sirih) goes."""
     monkeypatch.setenv("DISPATCH_MONGO_DATABASE", db_names["dispatch"])
     load_roster_file(DEMO_ROSTER, system.mongo_uri)
-    gondangdia = {"lat": -6.186, "lon": 106.831, "village_code": "31.71.06.1004", "rw": 3, "address": None}
+    gondangdia = {"lat": -6.1875, "lon": 106.8300, "village_code": None, "rw": None, "address": None}
     publish_raw(create_incident(data={"category": "kebakaran", "location": gondangdia}))
-    sms = next(m for m in gateway_messages(amqp_uri, until=lambda got: sent_to("duty_desk", got))
-               if m["data"]["recipient_role"] == "duty_desk")
-    assert sms["data"]["to"] == "+6281231710600"  # SPKT Polsek Metro Menteng
-    assert sms["data"]["recipient_role"] == "duty_desk"
-    assert sms["data"]["text"].startswith("SIAGA ESKALASI P1")
+    sms = next(m for m in gateway_messages(amqp_uri, until=lambda got: sent_to("officer", got))
+               if m["data"]["recipient_role"] == "officer")
+    assert sms["data"]["to"] == "+6285710057734"  # Brigpol Dewi Lestari, Bhabinkamtibmas of Kebon Sirih
+    assert "Gondangdia" in sms["data"]["text"]
 
 
 def test_sender_of_an_incident_with_an_unknown_village_reads_report_rejected_with_every_reason(

@@ -8,11 +8,15 @@ from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
 from tests.factories import DEMO_ROSTER
 
-GONDANGDIA = {"lat": -6.1860, "lon": 106.8310, "village_code": "31.71.06.1004", "village_name": "Gondangdia",
+GONDANGDIA = {"lat": -6.1875, "lon": 106.8300, "village_code": "31.71.06.1004", "village_name": "Gondangdia",
               "rw": 3, "address": None}
 POLISI_RW_MENTENG_RW05 = "90120344"
 BHABIN_MENTENG = "75030412"
 DUTY_DESK = "70010001"
+BHABIN_KEBON_SIRIH = "82040127"
+BHABIN_CIKINI = "78070519"
+# The Bhabinkamtibmas of the villages bordering Gondangdia (Menteng, Pegangsaan, Cikini, Kebon Sirih).
+BHABINS_AROUND_GONDANGDIA = ("75030412", "80110233", "78070519", "82040127")
 PATROL_YOGA = "85060788"  # first_aid, traffic, crowd_control
 PATROL_FAJAR = "86090812"  # armed_response, crowd_control
 

@@ -10,16 +10,17 @@ import copy
 from datetime import datetime
 from typing import Any, Iterable
 
-from services.dispatch import assignments, geo, officers
+from services.dispatch import assignments, choice, geo, officers
 from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
 from services.dispatch.storage import ROSTER_FIELDS, SWEEP_BATCH, claim_marker
-from shared import lifecycle
+from shared import boundaries, lifecycle
 
 
 class FakeDispatchStore:
     def __init__(self, settings: Settings = DEFAULT_SETTINGS):
         self.settings = settings
+        self.atlas = boundaries.atlas()
         self.officers: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, dict[str, Any]] = {}
         self.cancelled_reports: dict[str, datetime] = {}
@@ -44,11 +45,12 @@ class FakeDispatchStore:
 
     def officers_near(self, place: dict[str, Any], skills: Iterable[str],
                       assignment_id: str = "") -> list[dict[str, Any]]:
-        cells = {*geo.cells_within(place["lat"], place["lon"], self.settings.nearest_radius_m,
+        cells = {*geo.cells_within(*choice.origin(place), self.settings.nearest_radius_m,
                                    self.settings.h3_resolution), claim_marker(assignment_id)}
+        homes = {officers.home_key(cell) for cell in cells}
         needed = set(skills)
         return [copy.deepcopy(o) for o in self.officers.values()
-                if o["free_cell"] in cells and needed <= set(o.get("skills", ()))]
+                if (o["free_cell"] in cells or homes & set(o["keys"])) and needed <= set(o.get("skills", ()))]
 
     def claim(self, nrp: str, assignment_id: str, now: datetime, on_scene: bool = False) -> bool:
         officer = self.officers.get(nrp)
@@ -78,6 +80,10 @@ class FakeDispatchStore:
         if found is None or found["state"] == assignments.ESCALATED:
             raise AssignmentNotFound(assignment_id)
         return copy.deepcopy(found)
+
+    def escalations_for(self, report_id: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(a) for a in self.assignments.values()
+                if a["report_id"] == report_id and a["state"] == assignments.ESCALATED]
 
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(a) for a in self.assignments.values()
@@ -142,7 +148,7 @@ class FakeDispatchStore:
     def replace_roster(self, entries: Iterable[dict[str, Any]]) -> int:
         count = 0
         for entry in entries:
-            entry = officers.with_index_fields(entry, self.settings.h3_resolution)
+            entry = officers.with_index_fields(entry, self.settings.h3_resolution, self.atlas.centroid)
             stored = self.officers.setdefault(entry["_id"], {
                 "_id": entry["_id"], "status": entry["status"], "assignment_id": None,
                 "status_reported_at": officers.NEVER, "lat": None, "lon": None, "accuracy_m": None,

@@ -117,7 +117,23 @@ class DispatchStoreContract:
         store.replace_roster([create_officer(FIRST, name="Bripka Baru", status="off_duty")])
         first = store.officer(FIRST)
         assert (first["name"], first["status"], first["assignment_id"]) == ("Bripka Baru", "assigned", "a1")
-        assert first["keys"] == officers.lookup_keys(first)
+        assert first["keys"] == officers.lookup_keys(first, store.settings.h3_resolution)
         listed = store.roster("31.71.06")
         assert [(o["_id"], a and a["state"]) for o, a in listed] == [(FIRST, "created"), (SECOND, None)]
         assert store.roster("31.71.06", status="available")[0][0]["_id"] == SECOND
+
+    def test_an_area_officer_without_a_fix_is_near_by_the_centre_of_their_area(self, store):
+        bhabin = create_officer("91000003", role="bhabinkamtibmas", areas=["31.71.06.1004"])  # Gondangdia, no fix
+        store.replace_roster([bhabin])
+        stored = store.officer("91000003")
+        assert stored["lat"] is None and stored["home_lat"] is not None
+        assert "91000003" in {o["_id"] for o in store.officers_near(MENTENG, [], "a1")}  # ~1 km away
+        far = {"lat": -6.25, "lon": 106.83, "village_code": None, "rw": None}  # ~6 km south
+        assert "91000003" not in {o["_id"] for o in store.officers_near(far, [], "a1")}
+
+    def test_escalations_of_a_report_are_kept_apart_from_its_assignments(self, store):
+        stored_assignment(store, FIRST)
+        escalation = {"report": {"report_id": "r1"}, "polsek": "31.71.06"}
+        store.add_assignment(assignments.escalation_record("esc-1", escalation, NOW, {"place": {}}))
+        assert [e["_id"] for e in store.escalations_for("r1")] == ["esc-1"]
+        assert [a["_id"] for a in store.assignments_for("r1")] == ["a1"]

@@ -38,7 +38,8 @@ def test_the_board_shows_a_received_and_assigned_report_with_the_dispatch_reason
     assert assigned["priority"] == "P1" and assigned["polsek"] == "31.71.06"
     assert assigned["assignment"]["officer"]["nrp"] == POLISI_RW_MENTENG_RW05
     assert assigned["assignment"]["rule"] == "area_polisi_rw"
-    assert assigned["assignment"]["reason"] == "polisi_rw of 31.71.06.1001/RW05"
+    assert assigned["assignment"]["reason"] == "Polisi RW Menteng RW05 (wilayahnya sendiri)"  # a person reads Bahasa
+    assert assigned["assignment"]["rule_reason"] == "polisi_rw of 31.71.06.1001/RW05"
     assert assigned["assignment"]["ack_deadline"] and assigned["received_at"]
     assert assigned["place"]["village_name"] == "Menteng"
 

@@ -8,7 +8,7 @@ import pytest
 
 from services.dispatch import usecases
 from tests.factories import create_report_received, of_type
-from tests.factories.dispatch import BHABIN_MENTENG, DUTY_DESK, PATROL_YOGA, POLISI_RW_MENTENG_RW05
+from tests.factories.dispatch import BHABIN_CIKINI, BHABIN_MENTENG, DUTY_DESK, PATROL_YOGA, POLISI_RW_MENTENG_RW05
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ SLOW = {"ACK_SECONDS": {"P1": 600}, "SWEEP_SECONDS": 0.2, "FOLLOW_UP_GRACE_S": 0
 
 @pytest.fixture
 def store(store):
-    """The demo roster with Yoga's patrol located near Menteng RW05: the third candidate."""
+    """The demo roster with Yoga's patrol located near Menteng RW05 (after the bordering Bhabinkamtibmas)."""
     store.update_location(PATROL_YOGA, -6.1950, 106.8320, datetime.now(timezone.utc))
     return store
 
@@ -40,8 +40,8 @@ def test_unacknowledged_assignments_expire_go_to_the_next_officer_then_the_duty_
     created = [e["data"] for e in seen if e["type"] == "assignment_created"]
     expired = [e["data"] for e in seen if e["type"] == "assignment_expired"]
     assert [(c["officer"]["nrp"], c["attempt"]) for c in created] == [
-        (POLISI_RW_MENTENG_RW05, 1), (BHABIN_MENTENG, 2), (PATROL_YOGA, 3)]
-    assert created[2]["rule"] == "nearest_skilled"
+        (POLISI_RW_MENTENG_RW05, 1), (BHABIN_MENTENG, 2), (BHABIN_CIKINI, 3)]
+    assert created[2]["rule"] == "adjacent_bhabinkamtibmas"  # the nearest bordering kelurahan's
     assert [(x["assignment_id"], x["attempt"], x["via"]) for x in expired] == [
         (c["assignment_id"], c["attempt"], "system") for c in created], "each expiry exactly once"
     assert expired[0]["reason"] == "not acknowledged by the deadline"
@@ -51,7 +51,7 @@ def test_unacknowledged_assignments_expire_go_to_the_next_officer_then_the_duty_
     assert escalated["causationid"] == next(e["id"] for e in seen if e["type"] == "assignment_expired"
                                             and e["data"]["attempt"] == 3)
     assert all(store.officer(nrp)["status"] == "available"
-               for nrp in (POLISI_RW_MENTENG_RW05, BHABIN_MENTENG, PATROL_YOGA))
+               for nrp in (POLISI_RW_MENTENG_RW05, BHABIN_MENTENG, BHABIN_CIKINI))
 
 
 def test_a_deadline_survives_a_restart_of_the_service(

@@ -10,7 +10,9 @@ from nameko.testing.services import entrypoint_waiter
 from shared.events.reports import ReportReceivedSchema
 from tests.factories import create_report_received, of_type
 from tests.factories.dispatch import (
+    BHABIN_KEBON_SIRIH,
     BHABIN_MENTENG,
+    BHABINS_AROUND_GONDANGDIA,
     DUTY_DESK,
     GONDANGDIA,
     PATROL_FAJAR,
@@ -68,8 +70,24 @@ def test_an_officer_who_went_off_duty_in_his_app_is_skipped(store, dispatch, eve
         created["data"]["skipped"]
 
 
+def neighbours_away(store):
+    for nrp in BHABINS_AROUND_GONDANGDIA:
+        store.update_status(nrp, "unavailable", datetime.now(timezone.utc))
+
+
+def test_a_kelurahan_without_its_own_officer_goes_to_the_nearest_bordering_bhabinkamtibmas(
+        store, dispatch, events, publish_raw):
+    created = outcome_of(events, report(publish_raw, place=dict(GONDANGDIA)))
+    assert created["type"] == "assignment_created"
+    assert created["data"]["officer"]["nrp"] == BHABIN_KEBON_SIRIH
+    assert created["data"]["rule"] == "adjacent_bhabinkamtibmas"
+    assert 250 < created["data"]["distance_m"] < 320  # from the report to the centre of Kebon Sirih
+    assert created["data"]["reason_bahasa"].startswith("Bhabinkamtibmas desa tetangga Kebon Sirih, ")
+
+
 def test_with_no_area_officer_the_nearest_located_officer_with_the_skills_goes(
         store, dispatch, events, publish_raw):
+    neighbours_away(store)
     now = datetime.now(timezone.utc)
     fix = {"specversion": "1.0", "id": "fix-1", "source": f"/officer-app/{PATROL_YOGA}",
            "type": "officer_location_updated", "time": now.isoformat(),
@@ -87,6 +105,7 @@ def test_with_no_area_officer_the_nearest_located_officer_with_the_skills_goes(
 
 
 def test_a_location_older_than_the_limit_is_not_trusted(store, dispatch, events, publish_raw):
+    neighbours_away(store)
     store.update_location(PATROL_YOGA, -6.1861, 106.8311, datetime.now(timezone.utc) - timedelta(hours=2))
     escalated = outcome_of(events, report(publish_raw, place=dict(GONDANGDIA)))
     assert escalated["type"] == "assignment_escalated"
@@ -95,14 +114,18 @@ def test_a_location_older_than_the_limit_is_not_trusted(store, dispatch, events,
 
 
 def test_a_kelurahan_without_an_officer_and_nobody_near_goes_to_the_duty_desk(store, dispatch, events, publish_raw):
+    neighbours_away(store)
     escalated = outcome_of(events, report(publish_raw, place=dict(GONDANGDIA)))
     assert escalated["type"] == "assignment_escalated"
     assert escalated["data"]["duty_desk"]["nrp"] == DUTY_DESK
     assert escalated["data"]["polsek"] == "31.71.06"
     assert escalated["data"]["reason"] == "no area officer for this place; nobody suitable nearby"
-    # the demo roster's positions are from January: known, but too old to trust
+    assert escalated["data"]["rules"] == ["no_area_officer", "nobody_nearby"]
+    assert escalated["data"]["reason_bahasa"] == ("tidak ada petugas wilayah di lokasi ini; "
+                                                  "tidak ada petugas yang sesuai di sekitar")
+    # the bordering villages' officers are away; the demo roster's positions are from January: too old to trust
     assert escalated["data"]["skipped"] and all(
-        skip["reason"].endswith("(too old to trust)") for skip in escalated["data"]["skipped"])
+        skip["reason"].endswith(("(too old to trust)", "is unavailable")) for skip in escalated["data"]["skipped"])
 
 
 def test_a_report_from_an_officer_on_patrol_is_his_already_on_scene(store, dispatch, events, publish_raw):

@@ -128,6 +128,7 @@ def test_the_reporters_of_a_report_and_of_its_duplicate_hear_who_is_on_the_way_a
     duplicate = send(create_duplicate_reported(received))
     told = outbox.wait_for(sms_to(DUPLICATE_PHONE, "reporter_duplicate"))
     assert received["data"]["number"] in told["data"]["text"]
+    assert told["correlationid"] == duplicate["data"]["report_id"]  # the duplicate's chain, not the original's
     created = send(create_assignment_created(received))
     send(create_step("departed", created))
     on_the_way = [outbox.wait_for(sms_to(phone, "reporter_en_route")) for phone in (REPORTER_PHONE, DUPLICATE_PHONE)]
@@ -139,6 +140,17 @@ def test_the_reporters_of_a_report_and_of_its_duplicate_hear_who_is_on_the_way_a
         resolved = outbox.wait_for(sms_to(phone, "reporter_resolved"))
         assert "selesai ditangani" in resolved["data"]["text"]
     assert duplicate["data"]["reporter"]["phone"] == DUPLICATE_PHONE
+
+
+def test_a_report_the_duty_desk_closed_tells_its_reporter_the_outcome(start_notify, outbox, send):
+    start_notify()
+    received = send(create_report_received())
+    outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_received"))
+    desk = create_assignment_created(received, officer=DUTY_DESK)  # never sent: the desk closed it itself
+    send(create_step("completed", desk, data={"outcome": "laporan palsu: pelapor iseng",
+                                              "desk_outcome": "false_report"}))
+    closed = outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_closed_by_desk"))
+    assert "ditutup piket Polsek" in closed["data"]["text"] and "laporan palsu: pelapor iseng" in closed["data"]["text"]
 
 
 def test_a_rejected_report_with_a_known_phone_gets_one_sms_however_often_it_is_rejected(

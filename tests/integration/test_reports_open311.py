@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import requests
 from nameko.testing.utils import find_free_port
 
-from services.reports.open311 import hash_key
+from services.reports.open311 import STATUS_NOTES, hash_key
 from services.reports.service import ReportsService
+from siaga import boundaries as boundaries_command
 from tests.factories import create_incident, of_type, wait_until
 from tests.factories.reports import dispatch_event_at
 
 pytestmark = pytest.mark.integration
 
+BOGOR_SAMPLE = Path(__file__).parent.parent / "data" / "boundaries" / "32.01.02.geojsonl"
 API_KEY = secrets.token_urlsafe(16)  # made per run: no key lives in the repository
 FORMATS = ["json", "xml"]
 
@@ -134,7 +137,8 @@ def test_post_errors_use_the_spec_format_and_codes(base_url, events, fmt, form, 
     assert any(words in error["description"] for error in errors)
     if form.get("attribute[village_code]"):  # every reason listed, each in English / Indonesian
         descriptions = " ".join(error["description"] for error in errors)
-        assert len(errors) == 3 and "reporter.phone" in descriptions and "bukan kode desa" in descriptions
+        assert len(errors) == 3 and "phone: " in descriptions and "bukan kode desa" in descriptions
+        assert "reporter.phone" not in descriptions and "address_id: " in descriptions  # Open311's own names
 
 
 def test_post_with_address_and_village_instead_of_coordinates(base_url, events):
@@ -198,3 +202,73 @@ def test_hidden_categories_and_other_sources_descriptions_stay_private(base_url,
     assert [r["service_request_id"] for r in listed] == [hotline_id]
     assert listed[0]["description"] is None
     assert requests.get(f"{base_url}/requests/{kdrt_id}.json", timeout=10).status_code == 404
+
+
+def test_where_it_happened_from_gps_an_address_or_an_address_id_alone(base_url, events):
+    """One running service, every way a client says where: the village is derived or a 400 lists candidates."""
+    def get(created):
+        return requests.get(f"{base_url}/requests/{created['service_request_id']}.json", timeout=10).json()[0]
+
+    gps = post(base_url, "json", lat="-6.1954", long="106.8305", **{"attribute[rw]": None})  # Gondangdia
+    assert gps.status_code == 200, gps.text
+    request = get(gps.json()[0])
+    assert request["address_id"] == "31.71.06.1004" and request["agency_responsible"] == "Polsek Metro Menteng"
+    received = events.wait_for(of_type("report_received", report_id=gps.json()[0]["service_request_id"]))
+    assert received["data"]["place"]["village_from"] == "coordinates"
+
+    by_address = post(base_url, "json", lat=None, long=None, service_code="theft", description="Dompet dicopet",
+                      address_string="Jl. Kebon Sirih 5, Kel. Kebon Sirih, Jakpus")
+    assert by_address.status_code == 200, by_address.text
+    assert get(by_address.json()[0])["address_id"] == "31.71.06.1005"
+
+    by_id = post(base_url, "json", lat=None, long=None, address_id="31.71.06.1003", service_code="disturbance",
+                 description="Musik keras tengah malam")
+    assert by_id.status_code == 200, by_id.text
+    assert get(by_id.json()[0])["address_id"] == "31.71.06.1003"
+
+    several = post(base_url, "json", lat=None, long=None, address_string="Kec. Menteng", service_code="other",
+                   description="Lampu jalan mati")
+    assert several.status_code == 400
+    text = several.json()[0]["description"]
+    assert text.startswith("address_string: could be several villages") and "Kel. Gondangdia, Kec. Menteng" in text
+
+    none = post(base_url, "json", lat=None, long=None, address_string="Jl. Antah Berantah", service_code="other",
+                description="Lampu jalan mati")
+    assert none.status_code == 400 and "names no kelurahan/desa" in none.json()[0]["description"]
+
+    lat_only = post(base_url, "json", long=None)
+    assert lat_only.status_code == 400
+    assert lat_only.json()[0]["description"].startswith("long: ")  # the Open311 name, never location.lon
+
+
+def test_get_says_the_notice_and_the_poster_follows_a_hidden_category(base_url, events):
+    [created] = post(base_url, "json").json()
+    [request] = requests.get(f"{base_url}/requests/{created['service_request_id']}.json", timeout=10).json()
+    assert request["service_notice"] == created["service_notice"] == STATUS_NOTES["received"]
+
+    [kdrt] = post(base_url, "json", service_code="domestic_violence", description="Teriakan dari rumah no. 12").json()
+    url = f"{base_url}/requests/{kdrt['service_request_id']}.json"
+    assert requests.get(url, timeout=10).status_code == 404  # the public sees nothing of it
+    assert requests.get(url, params={"api_key": "not-the-posters"}, timeout=10).status_code == 404
+    [followed] = requests.get(url, params={"api_key": API_KEY}, timeout=10).json()
+    assert (followed["status"], followed["service_code"]) == ("open", "domestic_violence")
+    assert followed["description"] is None and followed["address_id"] is None and followed["lat"] is None
+
+
+def test_a_process_serving_another_province_finds_a_desa_from_gps(declared, container_factory, config_for, tmp_path,
+                                                                  events):
+    """Jawa Barat imported with the documented command (ten desa of Kab. Bogor cut from the full data) and served
+    by a reports process of its own (PLACES.PROVINCES=32): a GPS-only POST gets its desa."""
+    assert boundaries_command.main(["import", str(BOGOR_SAMPLE), "--province", "32", "--into", str(tmp_path)]) == 0
+    address = f"127.0.0.1:{find_free_port()}"
+    config = config_for("reports", WEB_SERVER_ADDRESS=address, PLACES={"BOUNDARIES_DIR": str(tmp_path),
+                                                                       "PROVINCES": "32"},
+                        OPEN311={"JURISDICTION_ID": "siaga", "API_KEYS": f"kota-app:{hash_key(API_KEY)}"})
+    container_factory(ReportsService, config).start()
+    base_url = f"http://{address}/open311/v2"
+    response = post(base_url, "json", lat="-6.3560", long="106.9588", **{"attribute[rw]": None})  # Ciangsana
+    assert response.status_code == 200, response.text
+    [request] = requests.get(f"{base_url}/requests/{response.json()[0]['service_request_id']}.json", timeout=10).json()
+    assert request["address_id"] == "32.01.02.2003" and request["agency_responsible"] == "Polsek Gunungputri"
+    jakarta = post(base_url, "json", description="Di Menteng")  # Jakarta is not served by this process
+    assert jakarta.status_code == 400 and "no village of the provinces served here" in jakarta.text

@@ -267,3 +267,13 @@ def test_generated_passwords_and_tokens_are_random_and_only_digests_are_kept():
     token = auth.new_token()
     assert len(token) >= 40 and auth.token_digest(token) != token and len(auth.token_digest(token)) == 64
     assert auth.same_token(token, token) and not auth.same_token(token, None) and not auth.same_token(None, None)
+
+
+def test_the_map_draws_the_polseks_villages_from_the_boundaries():
+    from shared import boundaries
+    areas = domain.area_outlines(boundaries.atlas(), ["31.71.06"])
+    assert [a["code"] for a in areas] == [f"31.71.06.100{i}" for i in range(1, 6)]
+    gondangdia = areas[3]
+    assert gondangdia["name"] == "Gondangdia" and len(gondangdia["rings"][0]) > 10
+    lon, lat = gondangdia["label_at"]
+    assert boundaries.atlas().village_at(lat, lon).village_code == "31.71.06.1004"

@@ -54,6 +54,7 @@ LONG_VALUES = {
     "reasons": texts.rejection_reasons_text({"location": "x", "reporter.phone": "x", "category": "x",
                                               "description": "x", "occurred_at": "x", "envelope": "x"}),
     "cancel_reason": "Pelapor menelepon kembali: kejadian sudah diselesaikan warga sendiri " * 4,
+    "outcome": "diteruskan ke Polres: " + "pelaku sudah diamankan warga dan diserahkan ke Polres Jakarta Pusat " * 4,
 }
 CITIZEN_CATEGORY = max(templates.CITIZEN_CATEGORY_NAMES.values(), key=len)
 
@@ -127,7 +128,8 @@ def test_every_template_with_everyday_values_is_sent_whole(name):
                 "place": "Kel. Kebon Kacang" + ("" if citizen else ", RW 05"), "address": ", Jl. Teuku Umar 3",
                 "detail": "Motor hilang di parkiran.",
                 "declines": 2, "count": 2, "numbers": "4B21C0, 9F00A1", "code": "OK", "time": "08:15 WIB",
-                "officer": "Bripka Agus Setiawan", "reasons": "lokasi", "cancel_reason": "salah lapor"}
+                "officer": "Bripka Agus Setiawan", "reasons": "lokasi", "cancel_reason": "salah lapor",
+                "outcome": "diteruskan ke Polres: pelaku diamankan"}
     values = {key: everyday[key] for key in fields_of(template)}
     text = texts.render(template, **values)
     assert "..." not in text and all(str(v).strip(", ") in text for v in values.values())

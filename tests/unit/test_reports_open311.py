@@ -127,3 +127,40 @@ def test_a_date_out_of_range_or_unreadable_is_a_400_naming_the_parameter(value):
         open311.request_filters({"end_date": value}, NOW, SETTINGS)
     [description] = error.value.descriptions
     assert error.value.status == 400 and description.startswith("end_date:") and value not in description
+
+
+@pytest.mark.parametrize("changes, location", [
+    ({"address_id": "31.71.06.1003"}, {"village_code": "31.71.06.1003", "address": None}),
+    ({"address_string": "Kel. Cikini, Jakpus"}, {"village_code": None, "address": "Kel. Cikini, Jakpus"}),
+])
+def test_an_address_id_or_an_address_string_alone_is_a_place(changes, location):
+    form = {key: value for key, value in FORM.items() if key not in ("lat", "long")} | changes
+    incident = open311.incident_from_form(form, "kota-app", RULES, NOW)
+    assert incident.data["location"] == {"lat": None, "lon": None, "rw": 5} | location
+
+
+def test_errors_name_the_open311_parameters():
+    with pytest.raises(open311.Open311Error) as error:
+        open311.incident_from_form(FORM | {"long": ""}, "kota-app", RULES, NOW)
+    assert error.value.descriptions[0].startswith("long: lat and lon come together")
+    assert open311.describe({"location.address": {"en": "x", "id": "y"}, "reporter.phone": {"en": "x", "id": "y"}}) \
+        == ["address_string: x / y", "phone: x / y"]
+
+
+def test_get_says_the_same_notice_as_the_post_and_names_the_polsek():
+    report = stored_report("citizen_app", "/citizen-app/android")
+    view = open311.request_view(report)
+    assert view["service_notice"] == open311.post_response(report | {"origin": {"id": "t"}}, None)[0]["service_notice"]
+    assert view["agency_responsible"] == "Polsek Metro Menteng"
+    other = report | {"place": report["place"] | {"village_code": "31.71.01.1001"}}
+    assert open311.request_view(other)["agency_responsible"] == "Polsek Gambir"
+
+
+def test_the_poster_of_a_hidden_category_sees_its_status_and_nothing_of_what_or_where():
+    report = stored_report("open311", "/open311/kota-app") | {"category": "domestic_violence"}
+    assert open311.posted_by(report, SETTINGS, "s3cret")
+    assert not open311.posted_by(report, SETTINGS, "wrong") and not open311.posted_by(report, SETTINGS, None)
+    assert not open311.posted_by(stored_report("citizen_app", "/citizen-app/android"), SETTINGS, "s3cret")
+    view = open311.poster_view(report)
+    assert (view["status"], view["service_code"]) == ("open", "domestic_violence")
+    assert all(view[key] is None for key in ("description", "address", "address_id", "lat", "long", "media_url"))

@@ -17,6 +17,7 @@ const STEP = {
 };
 const RULE = {
   area_polisi_rw: "Polisi RW wilayah", area_bhabinkamtibmas: "Bhabinkamtibmas kelurahan",
+  adjacent_bhabinkamtibmas: "Bhabinkamtibmas desa tetangga",
   nearest_skilled: "Petugas terdekat yang sesuai", reporting_officer: "Petugas pelapor (sudah di lokasi)",
   named_by_console: "Dipilih operator konsol",
 };
@@ -36,6 +37,10 @@ const BUTTONS = {  // what a duty officer can do for the assigned officer, by as
 const ACTION = {
   acknowledge: "Konfirmasi", decline: "Tolak…", en_route: "Menuju lokasi", on_scene: "Di lokasi",
   complete: "Selesai…", reassign: "Pindahkan…",
+};
+const DESK_OUTCOME = {  // how the duty desk closes an escalated report itself (dispatch checks the code)
+  handled_by_desk: "Ditangani SPKT", referred_to_polres: "Diteruskan ke Polres", false_report: "Laporan palsu",
+  no_action_needed: "Tidak perlu tindakan polisi",
 };
 
 const state = {
@@ -269,12 +274,18 @@ function renderCard(card) {
       card.cancellation.reason, ` — ${card.cancellation.by}`) : null,
     card.escalation ? h("div", { class: "reason" },
       h("b", {}, "Eskalasi ke piket: "), card.escalation.reason,
-      card.escalation.duty_desk ? ` (${card.escalation.duty_desk.name}, ${card.escalation.duty_desk.phone})` : "") : null,
+      card.escalation.duty_desk ? ` (${card.escalation.duty_desk.name}, ${card.escalation.duty_desk.phone})` : "",
+      (card.escalation.rules || []).length ? h("code", { class: "rule" }, ` ${card.escalation.rules.join(", ")}`) : null)
+      : null,
     history(card),
     h("div", { class: "buttons" },
       ...(a ? (BUTTONS[a.state] || []).map((action) =>
         h("button", { class: action === "acknowledge" ? "primary" : "", "data-action": action,
                       onclick: () => act(card, action) }, ACTION[action])) : []),
+      card.open && card.status === "escalated" ? h("button", { class: "primary", "data-action": "send",
+        onclick: () => deskAct(card, "send") }, "Kirim petugas…") : null,
+      card.open && card.status === "escalated" ? h("button", { "data-action": "close",
+        onclick: () => deskAct(card, "close") }, "Tutup oleh piket…") : null,
       card.open ? h("button", { class: "danger", "data-action": "cancel", onclick: () => cancelReport(card) },
         "Batalkan laporan…") : null));
 }
@@ -291,7 +302,7 @@ function officerBlock(a) {
       a.attempt > 1 ? ` · percobaan ke-${a.attempt}` : ""),
     deadline,
     h("div", { class: "reason" }, h("b", {}, `Alasan dispatch: ${RULE[a.rule] || a.rule || "?"}. `), a.reason || "",
-      a.skipped ? ` (${a.skipped} petugas dilewati)` : ""));
+      a.skipped ? ` (${a.skipped} petugas dilewati)` : "", a.rule ? h("code", { class: "rule" }, ` ${a.rule}`) : null));
 }
 
 const officerName = (officer) => (officer ? `${officer.name || officer.nrp}` : "petugas");
@@ -343,6 +354,17 @@ async function cancelReport(card) {
   }
 }
 
+async function deskAct(card, action) {
+  const body = await askFor(card, action);
+  if (!body) return;
+  try {
+    await api(`/api/reports/${encodeURIComponent(card.report_id)}/${action}`, { method: "POST", body });
+    toast(`#${card.number}: ${action === "send" ? "petugas dikirim" : "ditutup oleh piket"} — tercatat.`);
+  } catch (error) {
+    toast(`#${card.number}: ditolak — ${error.message}`, true);
+  }
+}
+
 async function askFor(card, action) {
   const dialog = $("dialog");
   const officer = () => officerName(card.assignment.officer);
@@ -350,6 +372,8 @@ async function askFor(card, action) {
     decline: () => ["Tolak penugasan", `Petugas ${officer()} menolak laporan #${card.number}. Laporan akan diteruskan ke petugas berikutnya.`, "Alasan"],
     complete: () => ["Selesaikan laporan", `Laporan #${card.number} selesai ditangani oleh ${officer()}.`, "Hasil penanganan"],
     reassign: () => ["Pindahkan ke petugas lain", `Laporan #${card.number} dipindahkan dari ${officer()} ke petugas yang siaga.`, "Alasan"],
+    send: () => ["Kirim petugas", `Piket mengirim petugas yang siaga ke laporan #${card.number}; petugas menerima SMS dan harus mengonfirmasi.`, "Alasan"],
+    close: () => ["Tutup oleh piket", `Laporan #${card.number} ditangani piket sendiri; pelapor menerima SMS hasilnya.`, "Catatan (boleh kosong)"],
     cancel: () => ["Batalkan laporan", `Laporan #${card.number} dibatalkan (final)${card.assignment ? `; ${officer()} dibebaskan dari penugasan` : ""}. Tidak ada petugas lain yang ditugaskan.`, "Alasan pembatalan"],
   }[action]();
   $("dialog-title").textContent = texts[0];
@@ -357,8 +381,13 @@ async function askFor(card, action) {
   $("dialog-note-name").textContent = texts[2];
   $("dialog-note").value = "";
   $("dialog-note").maxLength = action === "complete" ? 500 : 280;
-  $("dialog-officer-label").hidden = action !== "reassign";
-  if (action === "reassign") {
+  $("dialog-officer-label").hidden = action !== "reassign" && action !== "send";
+  $("dialog-outcome-label").hidden = action !== "close";
+  if (action === "close") {
+    $("dialog-outcome").replaceChildren(...Object.entries(DESK_OUTCOME).map(([code, label]) =>
+      h("option", { value: code }, label)));
+  }
+  if (action === "reassign" || action === "send") {
     const select = $("dialog-officer");
     select.replaceChildren(h("option", { value: "" }, "Memuat…"));
     api(`/api/officers?polsek=${encodeURIComponent(card.polsek)}&status=available`).then((data) => {
@@ -375,6 +404,7 @@ async function askFor(card, action) {
   const note = $("dialog-note").value.trim();
   if (action === "decline" || action === "cancel") return { reason: note };
   if (action === "complete") return { outcome: note };
+  if (action === "close") return { outcome: $("dialog-outcome").value, note };
   return { nrp: $("dialog-officer").value, reason: note };
 }
 
@@ -421,9 +451,9 @@ function areaName(code) {
 
 async function drawMap() {
   if (!state.areas) {
-    try { state.areas = await (await fetch("/static/areas.json")).json(); } catch (e) { state.areas = { areas: [] }; }
+    try { state.areas = await api("/api/areas"); } catch (e) { state.areas = { areas: [] }; }
   }
-  const areas = state.areas.areas.filter((area) => state.me.polseks.some((p) => area.code.startsWith(p.code)));
+  const areas = state.areas.areas;
   const centroid = Object.fromEntries(areas.map((area) => [area.code, area.label_at]));
   const incidents = [...state.cards.values()].filter((c) => c.open && c.status !== "duplicate").map((c) => {
     const place = c.place || {};
@@ -434,7 +464,7 @@ async function drawMap() {
     return { card: c, lon: at[0] + spread, lat: at[1] - spread, approx: true };
   }).filter(Boolean);
   const officers = state.roster.filter((o) => o.lat != null && o.lon != null && o.role !== "duty_desk");
-  const points = [...areas.flatMap((a) => a.outline), ...incidents.map((i) => [i.lon, i.lat]),
+  const points = [...areas.flatMap((a) => a.rings.flat()), ...incidents.map((i) => [i.lon, i.lat]),
                   ...officers.map((o) => [o.lon, o.lat])];
   const map = $("map");
   if (!points.length) {
@@ -453,8 +483,11 @@ async function drawMap() {
   map.setAttribute("viewBox", `0 0 ${width} ${Math.round(height)}`);
   const nodes = [];
   for (const area of areas) {
-    nodes.push(svg("polygon", { class: "area", points: area.outline.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
-      svg("title", {}, `${area.name} (${area.code})`)));
+    for (const ring of area.rings) {
+      nodes.push(svg("polygon", { class: "area", "data-village": area.code,
+                                  points: ring.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
+        svg("title", {}, `${area.name} (${area.code})`)));
+    }
     nodes.push(svg("text", { class: "area-label", x: x(area.label_at[0]), y: y(area.label_at[1]) - 14 }, area.name));
   }
   for (const o of officers) {
@@ -487,7 +520,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("filter-status").addEventListener("change", loadRoster);
   $("dialog-ok").addEventListener("click", (event) => {
     const note = $("dialog-note");
-    if (!note.value.trim()) { event.preventDefault(); note.focus(); toast("Isi dulu alasannya / hasilnya.", true); }
+    if (!note.value.trim() && $("dialog-outcome-label").hidden) { event.preventDefault(); note.focus(); toast("Isi dulu alasannya / hasilnya.", true); }
   });
   for (const tab of document.querySelectorAll(".tabs button")) tab.addEventListener("click", () => switchView(tab.dataset.view));
   setInterval(tick, 1000);
