@@ -154,6 +154,11 @@ def database_names() -> dict[str, str]:
     return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify", "console")}
 
 
+def database_environment(db_names: dict[str, str]) -> dict[str, str]:
+    """Each service's database, as a service process reads it from its environment."""
+    return {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()}
+
+
 @pytest.fixture
 def db_names() -> dict[str, str]:
     """Per-test database names so tests never see each other's data."""

@@ -7,7 +7,8 @@ import pytest
 
 from services.dispatch.roster import load_roster_file
 from siaga.system import System
-from tests.conftest import database_names, lent_vhost
+from tests.conftest import database_environment
+from tests.e2e.one_siaga import module_amqp_uri, module_db_names  # noqa: F401 (fixtures)
 from tests.factories import DEMO_ROSTER, create_incident, read_queue
 
 pytestmark = pytest.mark.e2e
@@ -17,20 +18,8 @@ UPSTREAM_QUEUE = "evt-reports-report_rejected--citizen-app"  # create_incident i
 
 
 @pytest.fixture(scope="module")
-def amqp_uri(vhosts):
-    """One running Siaga for the module's tests (starting one costs more than all three tests): each
-    test waits only for what its own incident causes."""
-    yield from lent_vhost(vhosts)
-
-
-@pytest.fixture(scope="module")
-def db_names():
-    return database_names()
-
-
-@pytest.fixture(scope="module")
 def system(amqp_uri, mongo_uri, db_names, tmp_path_factory):
-    env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()}
+    env = database_environment(db_names)
     logs = tmp_path_factory.mktemp("logs")
     running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=logs, extra_env=env).start()
     yield running

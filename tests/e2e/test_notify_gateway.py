@@ -8,7 +8,8 @@ import pytest
 
 from shared.config import PROJECT_ROOT
 from siaga.system import System
-from tests.conftest import database_names, lent_vhost
+from tests.conftest import database_environment
+from tests.e2e.one_siaga import module_amqp_uri, module_db_names  # noqa: F401 (fixtures)
 from tests.factories import (
     OFFICER,
     OTHER_OFFICER,
@@ -26,19 +27,8 @@ SHORT = {"NOTIFY_SMS_ANSWER_TIMEOUT": "2", "NOTIFY_SMS_MAX_ATTEMPTS": "3", "NOTI
 
 
 @pytest.fixture(scope="module")
-def amqp_uri(vhosts):
-    """One running Siaga and simulator for the module's tests: each test follows its own report."""
-    yield from lent_vhost(vhosts)
-
-
-@pytest.fixture(scope="module")
-def db_names():
-    return database_names()
-
-
-@pytest.fixture(scope="module")
 def system(amqp_uri, mongo_uri, db_names, tmp_path_factory):
-    env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()} | SHORT
+    env = database_environment(db_names) | SHORT
     simulator = ("--answer-delay", "0.05", "--receipt-delay", "0.1", "--auto-reply", "ok {number}",
                  "--reply-delay", "0.2", "--refuse", OTHER_OFFICER["phone"], "--seed", "7")
     running = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path_factory.mktemp("logs"),

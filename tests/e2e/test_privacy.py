@@ -7,6 +7,7 @@ import pytest
 
 from services.dispatch.roster import load_roster_file
 from siaga.system import System
+from tests.conftest import database_environment
 from tests.factories import DEMO_ROSTER, create_incident, read_queue
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +19,7 @@ GATEWAY_QUEUE = "evt-notify-sms_requested--sms-gateway"
 
 def test_logs_mask_reporter_phones_and_officers_never_see_an_anonymous_reporter(
         amqp_uri, mongo_uri, db_names, tmp_path, publish_raw, monkeypatch):
-    env = {f"{service.upper()}_MONGO_DATABASE": name for service, name in db_names.items()} | {"LOG_LEVEL": "DEBUG"}
+    env = database_environment(db_names) | {"LOG_LEVEL": "DEBUG"}
     monkeypatch.setenv("DISPATCH_MONGO_DATABASE", db_names["dispatch"])
     with System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path, extra_env=env) as system:
         load_roster_file(DEMO_ROSTER, system.mongo_uri)
