@@ -9,13 +9,16 @@ across all services, counted by a pymongo command monitor.
 
     python -m bench pipeline            # or: make bench
     BENCH_RATES=20,50 BENCH_SECONDS=5 python -m bench pipeline
+    BENCH_STORAGE=:memory: python -m bench pipeline   # the embedded server keeps nothing on disk
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -32,7 +35,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from shared import topology, wilayah
 from shared.config import PROJECT_ROOT
-from shared.embedded_db import EmbeddedMongo
+from shared.embedded_db import MEMORY, EmbeddedMongo
 from shared.envelope import derived_id
 
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "20,50,100").split(",")]
@@ -58,11 +61,18 @@ def throwaway_vhost() -> Iterator[str]:
 
 @contextmanager
 def mongo() -> Iterator[str]:
+    """The embedded server on a data directory of its own, as `siaga run` starts it: what a commit
+    costs on disk is part of the figure (BENCH_STORAGE=:memory: for a server that keeps nothing)."""
     if os.environ.get("MONGO_URI"):
         yield os.environ["MONGO_URI"]
         return
-    with EmbeddedMongo(":memory:") as server:
-        yield server.uri
+    storage = os.environ.get("BENCH_STORAGE") or tempfile.mkdtemp(prefix="mongo-", dir=PROJECT_ROOT / "var" / "bench")
+    try:
+        with EmbeddedMongo(storage) as server:
+            yield server.uri
+    finally:
+        if storage != MEMORY:
+            shutil.rmtree(storage, ignore_errors=True)
 
 
 def bench_villages(count: int) -> list[str]:
