@@ -97,6 +97,12 @@ class EmbeddedMongo:
             self.process.kill()
             self.process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: nothing flushed but what was committed durably."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def __enter__(self) -> "EmbeddedMongo":
         return self.start()
 

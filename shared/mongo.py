@@ -7,15 +7,18 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from shared.outage import OutageGate, OutageSettings
+from shared.settings import read
+
 log = logging.getLogger(__name__)
 
 MONGO_URI_KEY = "MONGO_URI"
 MONGO_DATABASE_KEY = "MONGO_DATABASE"
 
 
-def connect(uri: str) -> MongoClient:
+def connect(uri: str, server_selection_seconds: float = OutageSettings.server_selection_seconds) -> MongoClient:
     """Clients store and return aware UTC datetimes; writes are acknowledged by the primary."""
-    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000, w=1)
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=int(server_selection_seconds * 1000), w=1)
 
 
 class Store:
@@ -32,12 +35,14 @@ class MongoStorage(DependencyProvider):
     """Hands every worker the service's `Store`, never the raw database."""
 
     store_class: type[Store] = Store
+    gate = OutageGate()
 
     def setup(self):
         config = self.container.config
-        self.client = connect(config[MONGO_URI_KEY])
+        self.client = connect(config[MONGO_URI_KEY], read(OutageSettings, config).server_selection_seconds)
         self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
         self.store.ensure_indexes()
+        self.gate.add_probe("database", lambda: self.client.admin.command("ping"))
 
     def stop(self):
         self.client.close()
