@@ -460,7 +460,7 @@ def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float]
           f"{drained['rate']:.1f} incidents/s sustained")
     for floor, run in floors.items():
         print(f"  {floor.label}: {run['done']} of {run['count']} through after {run['seconds']:.0f} s: "
-              f"{run['rate']:.1f}/s sustained, ratio {drained['rate'] / run['rate']:.2f}")
+              f"{run['rate']:.1f}/s sustained, ratio {drained['rate'] / max(run['rate'], 1e-9):.2f}")
     print(f"  {'process':<14} {'RSS idle MB':>11} {'RSS after MB':>12} {'CPU ms per incident':>20}")
     for name, cpu in drained["cpu_ms"].items():
         print(f"  {name:<14} {idle.get(name, float('nan')):11.1f} {after.get(name, float('nan')):12.1f} {cpu:20.2f}")

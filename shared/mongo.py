@@ -17,8 +17,11 @@ MONGO_DATABASE_KEY = "MONGO_DATABASE"
 
 
 def connect(uri: str, server_selection_seconds: float = OutageSettings.server_selection_seconds) -> MongoClient:
-    """Clients store and return aware UTC datetimes; writes are acknowledged by the primary."""
-    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=int(server_selection_seconds * 1000), w=1)
+    """Clients store and return aware UTC datetimes. A write is acknowledged once a majority of the
+    replica set has it in its journal, so no event announces a write that a crash or a failover could
+    still undo (on the embedded server, which syncs every commit itself, it is the same as w=1)."""
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=int(server_selection_seconds * 1000),
+                       w="majority")
 
 
 class Store:
