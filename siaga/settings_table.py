@@ -20,7 +20,7 @@ import yaml
 from services.console.settings import ConsoleSettings
 from services.dispatch.settings import Settings as DispatchSettings
 from services.notify.settings import SendPolicy
-from services.reports.settings import IntakeSettings, Open311Settings
+from services.reports.settings import IntakeSettings, Open311Settings, SweepSettings
 from shared.config import PROJECT_ROOT, config_path
 from shared.outage import OutageSettings
 from shared.settings import config_key
@@ -29,7 +29,7 @@ from siaga.settings import SERVICES, SiagaSettings
 
 README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
-SECTIONS = {"reports": (IntakeSettings, Open311Settings, WebServerSettings, OutageSettings),
+SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, WebServerSettings, OutageSettings),
             "dispatch": (DispatchSettings, OutageSettings), "notify": (SendPolicy, OutageSettings),
             "console": (ConsoleSettings, WebServerSettings, OutageSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
