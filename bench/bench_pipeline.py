@@ -10,6 +10,7 @@ across all services, counted by a pymongo command monitor.
     python -m bench pipeline            # or: make bench
     BENCH_RATES=20,50 BENCH_SECONDS=5 python -m bench pipeline
     BENCH_STORAGE=:memory: python -m bench pipeline   # the embedded server keeps nothing on disk
+    BENCH_FLOORS=0 python -m bench pipeline           # Siaga alone, without the do-nothing floors
 """
 from __future__ import annotations
 
@@ -335,8 +336,9 @@ def main() -> None:
         print(f"broker: RabbitMQ {amqp_uri.rsplit('@', 1)[-1]}; database: "
               f"{'MONGO_URI ' + mongo_uri if os.environ.get('MONGO_URI') else 'embedded SecantusDB ' + mongo_uri}")
         print(f"offered rates {RATES}/s for {SECONDS:.0f} s each; latency = publish → sms_requested observed")
-        floors = {floor: {rate: bench_floor(amqp_uri, floor, rate, log_dir) for rate in RATES} for floor in FLOORS}
-        floors_drained = {floor: floor_backlog(amqp_uri, floor, BACKLOG, log_dir) for floor in FLOORS}
+        compared = FLOORS if os.environ.get("BENCH_FLOORS", "1") != "0" else ()
+        floors = {floor: {rate: bench_floor(amqp_uri, floor, rate, log_dir) for rate in RATES} for floor in compared}
+        floors_drained = {floor: floor_backlog(amqp_uri, floor, BACKLOG, log_dir) for floor in compared}
         # The path ends at sms_requested and no gateway answers here: lift notify's answer deadline, or
         # every SMS would be retried (and stored again) during the run, as if the gateway were down.
         env = {"REPORTS_MONGO_DATABASE": "bench_reports", "DISPATCH_MONGO_DATABASE": "bench_dispatch",
