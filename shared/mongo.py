@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from shared.outage import OutageGate, OutageSettings
+from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,23 @@ class MongoStorage(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.client = connect(config[MONGO_URI_KEY], read(OutageSettings, config).server_selection_seconds)
+        settings = read(OutageSettings, config)
+        self.client = connect(config[MONGO_URI_KEY], settings.server_selection_seconds)
         self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
-        self.store.ensure_indexes()
+        self.wait_for_database(settings)
         self.gate.add_probe("database", lambda: self.client.admin.command("ping"))
+
+    def wait_for_database(self, settings: OutageSettings) -> None:
+        """A service (re)started while its database is away waits for it, as its consumers wait for the
+        broker, instead of exiting."""
+        while True:
+            try:
+                self.store.ensure_indexes()
+                return
+            except OUTAGE_ERRORS as exc:
+                log.warning("%s: the database does not answer (%s); waiting for it before starting",
+                            self.container.service_name, type(exc).__name__)
+                eventlet.sleep(settings.probe_seconds)
 
     def stop(self):
         self.client.close()
