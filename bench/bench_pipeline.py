@@ -11,6 +11,7 @@ across all services, counted by a pymongo command monitor.
     BENCH_RATES=20,50 BENCH_SECONDS=5 python -m bench pipeline
     BENCH_STORAGE=:memory: python -m bench pipeline   # the embedded server keeps nothing on disk
     BENCH_FLOORS=0 python -m bench pipeline           # Siaga alone, without the do-nothing floors
+    BENCH_PRIVATE_BROKER=1 python -m bench pipeline   # on a RabbitMQ node of its own (bench/private_broker.py)
 """
 from __future__ import annotations
 
@@ -46,11 +47,23 @@ BROKER = os.environ.get("BENCH_BROKER", "guest:guest@127.0.0.1:5672")
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
 
 
+# BENCH_PRIVATE_BROKER=1: a RabbitMQ node of the run's own (bench/private_broker.py), away from others' load.
+PRIVATE: dict = {}
+
+
 @contextmanager
 def throwaway_vhost() -> Iterator[str]:
     from siaga.broker_admin import broker_admin
 
     vhost = f"siaga-bench-{uuid.uuid4().hex[:8]}"
+    if broker := PRIVATE.get("broker"):
+        broker._ctl("add_vhost", vhost)
+        broker._ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        try:
+            yield f"{broker.amqp_uri}{vhost}"
+        finally:
+            broker._ctl("delete_vhost", vhost, check=False)
+        return
     admin = broker_admin(f"amqp://{BROKER}/")
     admin.add_vhost(vhost, BROKER.split(":")[0])
     try:
@@ -326,6 +339,13 @@ def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50) -> 
 
 
 def main() -> None:
+    if os.environ.get("BENCH_PRIVATE_BROKER") and "broker" not in PRIVATE:
+        from bench.private_broker import PrivateBroker
+
+        global BROKER
+        with PrivateBroker() as broker:
+            PRIVATE["broker"], BROKER = broker, broker.amqp_uri.removeprefix("amqp://").rstrip("/")
+            return main()
     from siaga.system import System
 
     log_dir = PROJECT_ROOT / "var" / "bench"
@@ -390,7 +410,8 @@ def broker_pid() -> int | None:
     """The local RabbitMQ node's Erlang VM, when the broker is on this machine: it shares the cores."""
     if urlsplit(f"amqp://{BROKER}").hostname not in ("127.0.0.1", "localhost"):
         return None
-    found = subprocess.run(["pgrep", "-f", "beam.smp.*rabbit"], capture_output=True, text=True)
+    node = PRIVATE["broker"].node if PRIVATE.get("broker") else "rabbit"
+    found = subprocess.run(["pgrep", "-f", f"beam.smp.*{node}"], capture_output=True, text=True)
     return int(found.stdout.split()[0]) if found.stdout.split() else None
 
 
