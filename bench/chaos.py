@@ -408,7 +408,7 @@ def main() -> int:
     began = time.monotonic()
     result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri, database_outages=outages)
     for name, value in result.items():
-        print(f"  {name:<50} {value}")
+        print(f"  {name:<52} {value}")
     print(f"chaos: took {time.monotonic() - began:.0f}s")
     bad = any(result[name] for name in VIOLATIONS)
     print("chaos: " + ("VIOLATIONS FOUND" if bad else "nothing lost, nothing doubled"))
