@@ -40,7 +40,8 @@ class EmbeddedMongo:
 
     On disk it syncs its log on every commit (`--sync-on-commit`): without, a SIGKILL lost the writes
     acknowledged in its last ~45 ms, after their events had gone out. Server-side rather than each
-    client's `j=true`: it covers every write of every client, and measured no slower (bench/bench_durability.py).
+    client's `j=true`: it covers every write of every client; neither was consistently the faster
+    (bench/bench_durability.py).
 
     auth=True requires a login (SCRAM-SHA-256) as a real deployment's MongoDB does; its users are made
     while it runs without (the server has no localhost exception), then it is restarted with auth."""
