@@ -9,13 +9,18 @@ across all services, counted by a pymongo command monitor.
 
     python -m bench pipeline            # or: make bench
     BENCH_RATES=20,50 BENCH_SECONDS=5 python -m bench pipeline
+    BENCH_STORAGE=:memory: python -m bench pipeline   # the embedded server keeps nothing on disk
+    BENCH_FLOORS=0 python -m bench pipeline           # Siaga alone, without the do-nothing floors
+    BENCH_PRIVATE_BROKER=1 python -m bench pipeline   # on a RabbitMQ node of its own (bench/private_broker.py)
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -32,7 +37,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from shared import topology, wilayah
 from shared.config import PROJECT_ROOT
-from shared.embedded_db import EmbeddedMongo
+from shared.embedded_db import MEMORY, EmbeddedMongo
 from shared.envelope import derived_id
 
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "20,50,100").split(",")]
@@ -42,11 +47,23 @@ BROKER = os.environ.get("BENCH_BROKER", "guest:guest@127.0.0.1:5672")
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
 
 
+# BENCH_PRIVATE_BROKER=1: a RabbitMQ node of the run's own (bench/private_broker.py), away from others' load.
+PRIVATE: dict = {}
+
+
 @contextmanager
 def throwaway_vhost() -> Iterator[str]:
     from siaga.broker_admin import broker_admin
 
     vhost = f"siaga-bench-{uuid.uuid4().hex[:8]}"
+    if broker := PRIVATE.get("broker"):
+        broker._ctl("add_vhost", vhost)
+        broker._ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        try:
+            yield f"{broker.amqp_uri}{vhost}"
+        finally:
+            broker._ctl("delete_vhost", vhost, check=False)
+        return
     admin = broker_admin(f"amqp://{BROKER}/")
     admin.add_vhost(vhost, BROKER.split(":")[0])
     try:
@@ -58,11 +75,18 @@ def throwaway_vhost() -> Iterator[str]:
 
 @contextmanager
 def mongo() -> Iterator[str]:
+    """The embedded server on a data directory of its own, as `siaga run` starts it: what a commit
+    costs on disk is part of the figure (BENCH_STORAGE=:memory: for a server that keeps nothing)."""
     if os.environ.get("MONGO_URI"):
         yield os.environ["MONGO_URI"]
         return
-    with EmbeddedMongo(":memory:") as server:
-        yield server.uri
+    storage = os.environ.get("BENCH_STORAGE") or tempfile.mkdtemp(prefix="mongo-", dir=PROJECT_ROOT / "var" / "bench")
+    try:
+        with EmbeddedMongo(storage) as server:
+            yield server.uri
+    finally:
+        if storage != MEMORY:
+            shutil.rmtree(storage, ignore_errors=True)
 
 
 def bench_villages(count: int) -> list[str]:
@@ -315,6 +339,13 @@ def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50) -> 
 
 
 def main() -> None:
+    if os.environ.get("BENCH_PRIVATE_BROKER") and "broker" not in PRIVATE:
+        from bench.private_broker import PrivateBroker
+
+        global BROKER
+        with PrivateBroker() as broker:
+            PRIVATE["broker"], BROKER = broker, broker.amqp_uri.removeprefix("amqp://").rstrip("/")
+            return main()
     from siaga.system import System
 
     log_dir = PROJECT_ROOT / "var" / "bench"
@@ -325,8 +356,9 @@ def main() -> None:
         print(f"broker: RabbitMQ {amqp_uri.rsplit('@', 1)[-1]}; database: "
               f"{'MONGO_URI ' + mongo_uri if os.environ.get('MONGO_URI') else 'embedded SecantusDB ' + mongo_uri}")
         print(f"offered rates {RATES}/s for {SECONDS:.0f} s each; latency = publish → sms_requested observed")
-        floors = {floor: {rate: bench_floor(amqp_uri, floor, rate, log_dir) for rate in RATES} for floor in FLOORS}
-        floors_drained = {floor: floor_backlog(amqp_uri, floor, BACKLOG, log_dir) for floor in FLOORS}
+        compared = FLOORS if os.environ.get("BENCH_FLOORS", "1") != "0" else ()
+        floors = {floor: {rate: bench_floor(amqp_uri, floor, rate, log_dir) for rate in RATES} for floor in compared}
+        floors_drained = {floor: floor_backlog(amqp_uri, floor, BACKLOG, log_dir) for floor in compared}
         # The path ends at sms_requested and no gateway answers here: lift notify's answer deadline, or
         # every SMS would be retried (and stored again) during the run, as if the gateway were down.
         env = {"REPORTS_MONGO_DATABASE": "bench_reports", "DISPATCH_MONGO_DATABASE": "bench_dispatch",
@@ -378,7 +410,8 @@ def broker_pid() -> int | None:
     """The local RabbitMQ node's Erlang VM, when the broker is on this machine: it shares the cores."""
     if urlsplit(f"amqp://{BROKER}").hostname not in ("127.0.0.1", "localhost"):
         return None
-    found = subprocess.run(["pgrep", "-f", "beam.smp.*rabbit"], capture_output=True, text=True)
+    node = PRIVATE["broker"].node if PRIVATE.get("broker") else "rabbit"
+    found = subprocess.run(["pgrep", "-f", f"beam.smp.*{node}"], capture_output=True, text=True)
     return int(found.stdout.split()[0]) if found.stdout.split() else None
 
 
@@ -450,7 +483,7 @@ def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float]
           f"{drained['rate']:.1f} incidents/s sustained")
     for floor, run in floors.items():
         print(f"  {floor.label}: {run['done']} of {run['count']} through after {run['seconds']:.0f} s: "
-              f"{run['rate']:.1f}/s sustained, ratio {drained['rate'] / run['rate']:.2f}")
+              f"{run['rate']:.1f}/s sustained, ratio {drained['rate'] / max(run['rate'], 1e-9):.2f}")
     print(f"  {'process':<14} {'RSS idle MB':>11} {'RSS after MB':>12} {'CPU ms per incident':>20}")
     for name, cpu in drained["cpu_ms"].items():
         print(f"  {name:<14} {idle.get(name, float('nan')):11.1f} {after.get(name, float('nan')):12.1f} {cpu:20.2f}")

@@ -1,15 +1,20 @@
-"""Chaos: incidents flow while services are killed with SIGKILL (and restarted) and RabbitMQ restarts.
+"""Chaos: incidents flow while services are killed with SIGKILL (and restarted), RabbitMQ restarts and
+the embedded database is SIGKILLed and stays away for a while before it comes back on its data.
 
-    python -m bench.chaos                       # 10k incidents, 3 kills per service, one broker restart
-    CHAOS_INCIDENTS=300 CHAOS_KILLS=1 CHAOS_BROKER_RESTART=0 python -m bench.chaos
+    python -m bench.chaos                       # 10k incidents, 3 kills per service, one broker restart,
+                                                # database outages of 5 s, 40 s and 90 s
+    CHAOS_INCIDENTS=300 CHAOS_KILLS=1 CHAOS_BROKER_RESTART=0 CHAOS_DB_OUTAGES= python -m bench.chaos
     CHAOS_AMQP_URI=amqp://... python -m bench.chaos   # a given broker: never restarted
 
 The broker it restarts is a private RabbitMQ node of its own (`bench/private_broker.py`), never
 the machine-wide one. Afterwards it checks, from the databases, from what the SMS gateway's
 queue received and from the report_rejected events: every incident is a stored report or a
 rejection, no officer ever held two open assignments at once, no recipient got two SMS for
-the same fact, every report reached a final or a waiting state. It prints the counts and exits
-non-zero on any violation. `tests/e2e/test_chaos.py` runs a short version in the suite.
+the same fact, every report reached a final or a waiting state; and against the events that
+announced them: every report, assignment and SMS an event announced is in its database (a write
+acknowledged then lost to a kill), no valid incident was rejected, no officer was told to go whom
+dispatch holds free. It prints the counts and exits non-zero on any violation.
+`tests/e2e/test_chaos.py` runs a short version in the suite.
 """
 from __future__ import annotations
 
@@ -26,11 +31,11 @@ from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 
 from bench.private_broker import PrivateBroker
 from shared import topology
-from shared.contract import REPORT_REJECTED, SMS_REQUESTED
+from shared.contract import ASSIGNMENT_CREATED, REPORT_RECEIVED, REPORT_REJECTED, SMS_REQUESTED
 from shared.messaging import REASON_HEADER
 from shared.mongo import connect
 from siaga.system import SIMULATOR, SIMULATOR_QUEUE, System
@@ -40,6 +45,9 @@ TERMINAL = {"completed", "declined", "expired"}
 REJECTIONS_QUEUE = "chaos-report_rejected"
 # What notify asked the gateway to send, copied beside the gateway simulator's own queue.
 SMS_TAP_QUEUE = "chaos-sms_requested"
+# What reports and dispatch announced, to check each announced write against the databases.
+ANNOUNCED_QUEUE = "chaos-announced"
+ANNOUNCED = (REPORT_RECEIVED, ASSIGNMENT_CREATED)
 # One roster upload of 10k officers is quadratic on the embedded server (≈ 30 min); in chunks, ≈ 2 min.
 ROSTER_CHUNK = 250
 
@@ -62,6 +70,8 @@ class Chaos:
         self.exits: list[str] = []
         self.kills = 0
         self.publisher_reconnections = 0
+        self.database_away: threading.Thread | None = None
+        self.database_outages: list[float] = []
 
     def kill_and_restart(self, service: str) -> None:
         self.wait_for_broker()  # a service spawned while the broker is away would only fail its start
@@ -81,6 +91,24 @@ class Chaos:
     def wait_for_broker(self) -> None:
         if self.restarting is not None:
             self.restarting.join()
+
+    def kill_database(self, seconds: float) -> None:
+        """SIGKILL the embedded server, in the background keep it away `seconds`, then start it again
+        on the same data directory and port, as a supervisor would."""
+        self.wait_for_database()
+
+        def outage() -> None:
+            self.system.mongo.kill()
+            time.sleep(seconds)
+            self.system.mongo.start()
+            self.database_outages.append(seconds)
+            print(f"  database back after a {seconds:.0f}s outage", flush=True)
+        self.database_away = threading.Thread(target=outage, daemon=True)
+        self.database_away.start()
+
+    def wait_for_database(self) -> None:
+        if self.database_away is not None:
+            self.database_away.join()
 
     def respawn_exited(self) -> None:
         """A service that died on its own is started again, as compose's `restart: unless-stopped`
@@ -181,6 +209,9 @@ def declare_taps(amqp_uri: str) -> None:
             Queue(name, exchange=topology.event_exchange(event_type.exchange), routing_key=event_type.name,
                   durable=True, auto_delete=False,
                   queue_arguments={"x-queue-type": "quorum"})(connection.default_channel).declare()
+        bindings = [binding(topology.event_exchange(t.exchange), routing_key=t.name) for t in ANNOUNCED]
+        Queue(ANNOUNCED_QUEUE, bindings=bindings, durable=True, auto_delete=False,
+              queue_arguments={"x-queue-type": "quorum"})(connection.default_channel).declare()
 
 
 def read_and_delete(amqp_uri: str, queue_name: str) -> list:
@@ -216,14 +247,25 @@ def overlapping_claims(assignments: list[dict]) -> int:
     return overlaps
 
 
-def check(system: System, incidents: list[dict], sms: list[dict], rejected: set[str]) -> dict[str, int]:
+def check(system: System, incidents: list[dict], sms: list[dict], rejected: set[str],
+          announced: list[dict]) -> dict[str, int]:
     client = connect(system.mongo_uri)
     try:
         reports = client[system.database_name("reports")].reports
         stored = {r["origin"]["id"]: r["status"] for r in reports.find({}, {"origin": 1, "status": 1})}
+        report_ids = {r["_id"] for r in reports.find({}, {"_id": 1})}
         assignments = list(client[system.database_name("dispatch")].assignments.find())
+        holding = {o["_id"]: o.get("assignment_id") for o in
+                   client[system.database_name("dispatch")].officers.find({}, {"assignment_id": 1})}
+        sms_ids = {m["_id"] for m in client[system.database_name("notify")].notifications.find({}, {"_id": 1})}
     finally:
         client.close()
+    by_id = {a["_id"]: a for a in assignments}
+    created = [e["data"] for e in announced if e["type"] == ASSIGNMENT_CREATED.name]
+    received = [e["data"]["report_id"] for e in announced if e["type"] == REPORT_RECEIVED.name]
+    missing = (sum(1 for report_id in received if report_id not in report_ids)
+               + sum(1 for a in created if a["assignment_id"] not in by_id)
+               + len({m["data"]["sms_id"] for m in sms} - sms_ids))
     distinct_sms = {m["data"]["sms_id"] for m in sms}
     statuses = Counter(stored.get(i["id"], "REJECTED" if i["id"] in rejected else "MISSING") for i in incidents)
     return {
@@ -241,6 +283,12 @@ def check(system: System, incidents: list[dict], sms: list[dict], rejected: set[
             (m["data"]["to"], m["data"].get("kind"), m["causationid"]) for m in
             {m["data"]["sms_id"]: m for m in sms}.values()).values() if n > 1),
         "repeated requests of one SMS (same id, harmless)": len(sms) - len(distinct_sms),
+        "acknowledged writes missing (announced, not stored)": missing,
+        "valid incidents rejected": sum(1 for i in incidents if i["id"] in rejected),
+        "officers told to go whom dispatch holds free": sum(
+            1 for a in created if a["officer"]["role"] != "duty_desk" and (
+                a["assignment_id"] not in by_id or (by_id[a["assignment_id"]]["state"] not in TERMINAL | {"escalated"}
+                                                    and holding.get(a["officer"]["nrp"]) != a["assignment_id"]))),
     }
 
 
@@ -261,15 +309,20 @@ def broker_findings(chaos: Chaos) -> dict[str, int]:
         "services killed with SIGKILL": chaos.kills,
         "services that exited on their own (restarted)": len(chaos.exits),
         "broker restarts": len(chaos.broker_seconds_away),
+        "database outages (SIGKILL, then restarted)": len(chaos.database_outages),
         "publisher reconnections": chaos.publisher_reconnections,
     }
 
 
 def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: str | None = None,
-        mongo_uri: str | None = None, extra_env: dict[str, str] | None = None) -> dict[str, int]:
-    """Without `amqp_uri`, on a private RabbitMQ node of its own; only that one may be restarted."""
+        mongo_uri: str | None = None, extra_env: dict[str, str] | None = None,
+        database_outages: tuple[float, ...] = ()) -> dict[str, int]:
+    """Without `amqp_uri`, on a private RabbitMQ node of its own; only that one may be restarted.
+    `database_outages` (seconds each) need the embedded server of the run's own, on disk: no `mongo_uri`."""
     if broker_restart and amqp_uri:
         raise ValueError("a broker restart needs the private node: pass no amqp_uri")
+    if database_outages and mongo_uri:
+        raise ValueError("a database kill needs the run's own embedded server: pass no mongo_uri")
     with ExitStack() as stack:
         broker = None
         if amqp_uri is None:
@@ -277,13 +330,15 @@ def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: s
             amqp_uri = broker.amqp_uri
         # The gateway simulator accepts and delivers every SMS, so notify's retries for an
         # unanswered SMS are a finding, not the normal course.
-        system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=":memory:", log_dir=log_dir,
+        storage = str((log_dir / "mongo").resolve()) if database_outages else ":memory:"
+        system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=storage, log_dir=log_dir,
                         extra_env={"LOG_LEVEL": "WARNING"} | (extra_env or {}), gateway_simulator=True)
         stack.enter_context(system)
-        return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart)
+        return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart, database_outages)
 
 
-def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, broker_restart: bool) -> dict[str, int]:
+def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, broker_restart: bool,
+                      database_outages: tuple[float, ...] = ()) -> dict[str, int]:
     from bench.bench_pipeline import bench_roster, bench_villages, load_roster
 
     villages = bench_villages(count)
@@ -293,18 +348,22 @@ def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, brok
     declare_taps(system.amqp_uri)
     incidents = [incident(v) for v in villages]
     services = [service for service in system.processes if service != SIMULATOR]
-    actions = [("kill", s) for s in services for _ in range(kills)] + [("broker", None)] * broker_restart
+    actions = ([("kill", s) for s in services for _ in range(kills)] + [("broker", None)] * broker_restart
+               + [("database", seconds) for seconds in database_outages])
     random.shuffle(actions)
     plan = dict(zip(sorted(random.sample(range(1, count), min(count - 1, len(actions)))), actions))
     sms: list[dict] = []
 
     def on_progress(sent: int) -> None:
         if sent in plan:
-            action, service = plan.pop(sent)
-            print(f"  after {sent} incidents: {'kill -9 ' + service if action == 'kill' else 'restart RabbitMQ'}",
-                  flush=True)
+            action, target = plan.pop(sent)
+            said = {"kill": f"kill -9 {target}", "broker": "restart RabbitMQ",
+                    "database": f"kill -9 the database for {target}s"}[action]
+            print(f"  after {sent} incidents: {said}", flush=True)
             if action == "kill":
-                chaos.kill_and_restart(service)
+                chaos.kill_and_restart(target)
+            elif action == "database":
+                chaos.kill_database(target)
             else:
                 chaos.restart_broker()
         if sent % 50 == 0:
@@ -315,13 +374,20 @@ def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, brok
     publish_all(system.amqp_uri, incidents, on_progress, chaos)
     print(f"  all {count} incidents published in {time.monotonic() - began:.0f}s", flush=True)
     chaos.wait_for_broker()
+    chaos.wait_for_database()
     settle(chaos, sms)
     print(f"  settled {time.monotonic() - began:.0f}s after the first incident", flush=True)
     drain_sms(system.amqp_uri, sms, idle=0.01)
     read_and_delete(system.amqp_uri, SMS_TAP_QUEUE)
     rejections = read_and_delete(system.amqp_uri, REJECTIONS_QUEUE)
     rejected = {json.loads(m.body)["data"]["original"]["id"] for m in rejections}
-    return check(system, incidents, sms, rejected) | broker_findings(chaos)
+    announced = [json.loads(m.body) for m in read_and_delete(system.amqp_uri, ANNOUNCED_QUEUE)]
+    return check(system, incidents, sms, rejected, announced) | broker_findings(chaos)
+
+
+VIOLATIONS = ("neither stored nor rejected", "reports not final or waiting", "officers with overlapping assignments",
+              "recipients with two SMS for one fact", "acknowledged writes missing (announced, not stored)",
+              "valid incidents rejected", "officers told to go whom dispatch holds free")
 
 
 def main() -> int:
@@ -329,6 +395,7 @@ def main() -> int:
     count = int(os.environ.get("CHAOS_INCIDENTS", "10000"))
     kills = int(os.environ.get("CHAOS_KILLS", "3"))
     broker = os.environ.get("CHAOS_BROKER_RESTART", "1") not in ("0", "")
+    outages = tuple(float(s) for s in os.environ.get("CHAOS_DB_OUTAGES", "5,40,90").split(",") if s.strip())
     amqp_uri = os.environ.get("CHAOS_AMQP_URI") or None
     if amqp_uri and broker:
         print("chaos: CHAOS_AMQP_URI names a broker that is not ours: it will NOT be restarted", flush=True)
@@ -336,15 +403,14 @@ def main() -> int:
     log_dir = Path("var/chaos") / datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir.mkdir(parents=True, exist_ok=True)
     where = amqp_uri or "a private RabbitMQ node"
-    print(f"chaos: {count} incidents, {kills} SIGKILLs per service, broker restart: {broker}, on {where}; "
-          f"logs in {log_dir}", flush=True)
+    print(f"chaos: {count} incidents, {kills} SIGKILLs per service, broker restart: {broker}, database outages: "
+          f"{', '.join(f'{s:.0f}s' for s in outages) or 'none'}, on {where}; logs in {log_dir}", flush=True)
     began = time.monotonic()
-    result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri)
+    result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri, database_outages=outages)
     for name, value in result.items():
-        print(f"  {name:<50} {value}")
+        print(f"  {name:<52} {value}")
     print(f"chaos: took {time.monotonic() - began:.0f}s")
-    bad = (result["neither stored nor rejected"] or result["reports not final or waiting"]
-           or result["officers with overlapping assignments"] or result["recipients with two SMS for one fact"])
+    bad = any(result[name] for name in VIOLATIONS)
     print("chaos: " + ("VIOLATIONS FOUND" if bad else "nothing lost, nothing doubled"))
     return 1 if bad else 0
 

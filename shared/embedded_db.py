@@ -38,13 +38,19 @@ def server_command() -> str:
 class EmbeddedMongo:
     """A running SecantusDB process; stop() shuts it down cleanly (data flushed).
 
+    On disk it syncs its log on every commit (`--sync-on-commit`): without, a SIGKILL lost the writes
+    acknowledged in its last ~45 ms, after their events had gone out. Server-side rather than each
+    client's `j=true`: it covers every write of every client; neither was consistently the faster
+    (bench/bench_durability.py).
+
     auth=True requires a login (SCRAM-SHA-256) as a real deployment's MongoDB does; its users are made
     while it runs without (the server has no localhost exception), then it is restarted with auth."""
 
     def __init__(self, storage_path: str, port: int | None = None, log_path: str | None = None,
-                 auth: bool = False):
+                 auth: bool = False, sync_on_commit: bool | None = None):
         self.storage_path = storage_path
         self.auth = auth
+        self.sync_on_commit = storage_path != MEMORY if sync_on_commit is None else sync_on_commit
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
@@ -65,7 +71,8 @@ class EmbeddedMongo:
         # document (change streams and transactions need one; Siaga uses neither).
         self.process = subprocess.Popen(
             [server_command(), "--host", "127.0.0.1", "--port", str(self.port), "--standalone",
-             "--storage-path", self.storage_path, "--log-level", "WARNING", *(["--auth"] if self.auth else [])],
+             "--storage-path", self.storage_path, "--log-level", "WARNING", *(["--auth"] if self.auth else []),
+             *(["--sync-on-commit"] if self.sync_on_commit else [])],
             stdout=log, stderr=log, start_new_session=True,
         )
         self._wait_until_ready(timeout)
@@ -94,6 +101,12 @@ class EmbeddedMongo:
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: nothing flushed but what was committed durably."""
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 

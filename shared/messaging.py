@@ -3,7 +3,8 @@
 Stock nameko acks and drops a message whose handler raises, and logs-and-acks one it cannot
 decode. Here every message ends in exactly one of three places: handled (ack), retried a
 bounded number of times (requeue with backoff, counted by the quorum queue), or the dead-letter
-exchange with a reason a person can read.
+exchange with a reason a person can read. A handler that failed because the database or the
+broker did not answer spends none of that: its message is held until they answer (shared/outage.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from functools import partial
 from typing import Any, Callable
 
 import eventlet
+from kombu import Connection
 from nameko.amqp.publish import Publisher as AmqpPublisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.containers import ContainerBeingKilled
@@ -24,6 +26,7 @@ from nameko.messaging import Consumer, Publisher, QueueConsumer
 from shared import topology
 from shared.contract import UNKNOWN_PARTY, EventType, dump_event, load_event
 from shared.envelope import Event, InvalidMessage, decode_body, parse_json
+from shared.outage import OutageGate, is_outage
 from shared.trust import SENDER_HEADER, Senders, broker_user, party_named
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class ReliableConsumer(Consumer):
     """Base entrypoint: decode → worker → ack, bounded retry, or dead letter with the reason."""
 
     queue_consumer = RawQueueConsumer()
+    gate = OutageGate()
 
     def __init__(self, **kwargs):
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
@@ -81,6 +85,7 @@ class ReliableConsumer(Consumer):
         amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
         self.senders = Senders(amqp_uri, self.container.service_name)
         self.dead_letters = AmqpPublisher(amqp_uri, use_confirms=True, mandatory=True, user_id=broker_user(amqp_uri))
+        self.gate.add_probe("broker", partial(broker_answers, amqp_uri))
         super().setup()
 
     def handle_message(self, body, message):
@@ -93,19 +98,33 @@ class ReliableConsumer(Consumer):
             log.exception("%s could not decode a message", self)
             self.dead_letter(message, {"body": f"could not be decoded ({type(exc).__name__})"})
             return
-        handle_result = partial(self.handle_result, message)
+        if self.gate.is_open:
+            self.run(message, args)
+        else:
+            self.container.spawn_managed_thread(partial(self.run_when_answered, message, args))
+
+    def run(self, message, args: tuple) -> None:
         try:
             self.container.spawn_worker(
                 self, args, {},
                 context_data=self.unpack_message_headers(message),
-                handle_result=handle_result,
+                handle_result=partial(self.handle_result, message, args),
             )
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
-    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+    def run_when_answered(self, message, args: tuple) -> None:
+        """Unacked while it waits: the broker neither counts a delivery nor sends more past the prefetch."""
+        self.gate.wait()
+        self.run(message, args)
+
+    def handle_result(self, message, args, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            return result, exc_info
+        if is_outage(exc_info[1]):
+            self.gate.close(exc_info[1])
+            self.container.spawn_managed_thread(partial(self.run_when_answered, message, args))
             return result, exc_info
         attempt = int(message.headers.get("x-delivery-count") or 0) + 1
         if attempt >= topology.MAX_ATTEMPTS:
@@ -167,6 +186,11 @@ def reason_header(reasons: dict[str, Any]) -> str:
 def _cut(value: Any, length: int) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= length else f"{text[:length]}… ({len(text)} characters, cut)"
+
+
+def broker_answers(amqp_uri: str) -> None:
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        connection.connect()
 
 
 def retry_backoff(attempt: int) -> float:

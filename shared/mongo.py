@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import logging
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 from pymongo.database import Database
+
+from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
+from shared.settings import read
 
 log = logging.getLogger(__name__)
 
@@ -13,9 +17,12 @@ MONGO_URI_KEY = "MONGO_URI"
 MONGO_DATABASE_KEY = "MONGO_DATABASE"
 
 
-def connect(uri: str) -> MongoClient:
-    """Clients store and return aware UTC datetimes; writes are acknowledged by the primary."""
-    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000, w=1)
+def connect(uri: str, server_selection_seconds: float = OutageSettings.server_selection_seconds) -> MongoClient:
+    """Clients store and return aware UTC datetimes. A write is acknowledged once a majority of the
+    replica set has it in its journal, so no event announces a write that a crash or a failover could
+    still undo (on the embedded server, which syncs every commit itself, it is the same as w=1)."""
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=int(server_selection_seconds * 1000),
+                       w="majority")
 
 
 class Store:
@@ -32,12 +39,27 @@ class MongoStorage(DependencyProvider):
     """Hands every worker the service's `Store`, never the raw database."""
 
     store_class: type[Store] = Store
+    gate = OutageGate()
 
     def setup(self):
         config = self.container.config
-        self.client = connect(config[MONGO_URI_KEY])
+        settings = read(OutageSettings, config)
+        self.client = connect(config[MONGO_URI_KEY], settings.server_selection_seconds)
         self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
-        self.store.ensure_indexes()
+        self.wait_for_database(settings)
+        self.gate.add_probe("database", lambda: self.client.admin.command("ping"))
+
+    def wait_for_database(self, settings: OutageSettings) -> None:
+        """A service (re)started while its database is away waits for it, as its consumers wait for the
+        broker, instead of exiting."""
+        while True:
+            try:
+                self.store.ensure_indexes()
+                return
+            except OUTAGE_ERRORS as exc:
+                log.warning("%s: the database does not answer (%s); waiting for it before starting",
+                            self.container.service_name, type(exc).__name__)
+                eventlet.sleep(settings.probe_seconds)
 
     def stop(self):
         self.client.close()

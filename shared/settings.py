@@ -116,15 +116,33 @@ class SettingsProvider(DependencyProvider):
 
 
 class SettingsTimer(Timer):
-    """nameko's timer, its interval a setting rather than a number fixed in code."""
+    """nameko's timer, its interval a setting rather than a number fixed in code.
+
+    While the database or broker is away (shared/outage.py) a tick does nothing: it would only fail."""
 
     def __init__(self, settings_class: type, attribute: str, **kwargs):
+        from shared.outage import OutageGate
+
         self.settings_class, self.attribute = settings_class, attribute
+        self.gate = OutageGate()
         super().__init__(interval=getattr(settings_class(), attribute), **kwargs)
 
     def setup(self):
         self.interval = getattr(read(self.settings_class, self.container.config), self.attribute)
         super().setup()
+
+    def handle_timer_tick(self):
+        if self.gate.is_open:
+            super().handle_timer_tick()
+        else:
+            self.worker_complete.send()
+
+    def handle_result(self, worker_ctx, result, exc_info):
+        from shared.outage import is_outage
+
+        if exc_info is not None and is_outage(exc_info[1]):
+            self.gate.close(exc_info[1])
+        return super().handle_result(worker_ctx, result, exc_info)
 
 
 every = SettingsTimer.decorator

@@ -16,11 +16,12 @@ from shared.mongo import connect
 def check(service: str) -> list[str]:
     config = service_config(service)
     problems = []
-    client = connect(config["MONGO_URI"])
+    client = connect(config["MONGO_URI"], server_selection_seconds=5)
     try:
         client.admin.command("ping")
     except Exception as exc:  # any failure is unhealthy; say which
-        problems.append(f"database {config['MONGO_DATABASE']}: {exc}")
+        problems.append(f"database {config['MONGO_DATABASE']} does not answer ({type(exc).__name__}): "
+                        f"{service} holds its messages until it does")
     finally:
         client.close()
     service_cls = next(cls for cls in topology.siaga_service_classes() if cls.name == service)

@@ -20,18 +20,20 @@ import yaml
 from services.console.settings import ConsoleSettings
 from services.dispatch.settings import Settings as DispatchSettings
 from services.notify.settings import SendPolicy
-from services.reports.settings import IntakeSettings, Open311Settings
+from services.reports.settings import IntakeSettings, Open311Settings, SweepSettings
 from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
+from shared.outage import OutageSettings
 from shared.settings import config_key
 from shared.webserver import WebServerSettings
 from siaga.settings import SERVICES, SiagaSettings
 
 README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
-SECTIONS = {"reports": (IntakeSettings, Open311Settings, PlaceSettings, WebServerSettings),
-            "dispatch": (DispatchSettings, PlaceSettings),
-            "notify": (SendPolicy,), "console": (ConsoleSettings, PlaceSettings, WebServerSettings)}
+SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
+                        OutageSettings),
+            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings), "notify": (SendPolicy, OutageSettings),
+            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {
     "MONGO_DATABASE": "the service's own database",

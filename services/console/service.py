@@ -47,6 +47,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, utcnow
 from shared.messaging import handles
+from shared.outage import OutageStatus
 from shared.settings import SettingsProvider
 
 
@@ -60,6 +61,7 @@ class ConsoleService:
     reports = ReportsClient()
     files = web.static_files()
     atlas = AtlasProvider()
+    outage = OutageStatus()
 
     # ------------------------------------------------------------ the board, from events
 
@@ -121,7 +123,9 @@ class ConsoleService:
 
     @http("GET", "/healthz")
     def health(self, request: Request):
-        return web.json_response({"ok": True})
+        """503 while the database or broker is away (the console holds its messages meanwhile)."""
+        status = self.outage()
+        return web.json_response(status, status=200 if status["ok"] else 503)
 
     @http("POST", "/api/login")
     def log_in(self, request: Request):

@@ -240,6 +240,13 @@ def reviewed(report: dict[str, Any], decision: str, reviewer: str, note: str | N
     }
 
 
+def received_event_id(report: dict[str, Any]) -> str:
+    """The id report_received had when it was first said: a sweep says it again under the same id."""
+    if report.get("review"):
+        return review_event_id(report["_id"])
+    return derived_id(f"{report['origin']['source']}|{report['origin']['id']}", "report_received")
+
+
 def review_event_id(report_id: str) -> str:
     """report_received for a reviewed report has no cause event: its id derives from the report."""
     return derived_id(f"/siaga/reports|{report_id}", "report_received", "review")

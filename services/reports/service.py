@@ -8,6 +8,8 @@ RPC       get_report, list_reports, review_report, cancel_report (consoles)
           reveal_contact, list_reveals (a console's supervisor: an anonymous reporter's contact, audited)
 HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services, services/{code},
           POST requests, GET requests, requests/{id}, tokens/{token} — .json or .xml
+Timer     sweep_unanswered_reports (every SWEEP.SECONDS): a report still received past its deadline is
+          said to dispatch again (sweeps.py)
 Publishes reports.events   report_received, report_rejected, duplicate_reported, report_cancelled
 """
 import logging
@@ -16,7 +18,7 @@ import uuid
 from nameko.rpc import rpc
 from werkzeug.wrappers import Request, Response
 
-from services.reports import anonymity, cancellation, domain, open311
+from services.reports import anonymity, cancellation, domain, open311, sweeps
 from services.reports.dependencies import IntakeSettingsProvider, PlacesProvider, http
 from services.reports.exceptions import (
     InvalidCancellation,
@@ -30,7 +32,7 @@ from services.reports.exceptions import (
 from services.reports.intake import take_incident
 from services.reports.lifecycle import LIVE_STATUSES, step_from
 from services.reports.schemas import ReportFilterSchema, ReportViewSchema, RevealSchema
-from services.reports.settings import Open311Settings
+from services.reports.settings import Open311Settings, SweepSettings
 from services.reports.storage import Reports
 from shared import wilayah
 from shared.contract import (
@@ -49,7 +51,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
-from shared.settings import SettingsProvider
+from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class ReportsService:
     rules = IntakeSettingsProvider()
     places = PlacesProvider()
     open311_settings = SettingsProvider(Open311Settings)
+    sweep_settings = SettingsProvider(SweepSettings)
     publish = EventPublisher()
 
     # ------------------------------------------------------------ intake
@@ -87,6 +90,11 @@ class ReportsService:
                          id=derived_id(f"{letter.source}|{letter.id}", REPORT_REJECTED.name))
 
     # ------------------------------------------------------------ lifecycle (from dispatch)
+
+    @every(SweepSettings, "interval")
+    def sweep_unanswered_reports(self) -> None:
+        """A report dispatch never answered is said again (same id): its stored decision, or a fresh one."""
+        sweeps.redrive_unanswered(self.reports, self.publish, self.sweep_settings, utcnow())
 
     @handles(ASSIGNMENT_CREATED)
     def handle_assignment_created(self, event: Event) -> None:

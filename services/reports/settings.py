@@ -80,3 +80,15 @@ class Open311Settings:
     key_digests: dict = setting({}, "client:sha256hex,… — digests of the API keys accepted for POST, never keys",
                                 key="API_KEYS", parse=api_key_digests)
     hidden_categories: tuple = setting(("domestic_violence",), "categories never listed to the public")
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """The sweep that finds a report dispatch never answered (a lost event or write) and asks again."""
+
+    SECTION: ClassVar[str] = "SWEEP"
+    interval: float = setting(60.0, "how often reports looks for reports stuck at received", key="SECONDS")
+    received_deadline: timedelta = setting(timedelta(minutes=10), "a report still received (no assignment, no "
+                                           "escalation) this long after intake is said again to dispatch, in "
+                                           "seconds", key="RECEIVED_DEADLINE_SECONDS", parse=seconds)
+    batch: int = setting(200, "reports said again per sweep at most")

@@ -130,6 +130,11 @@ class ReportStore(Store):
         """Newest first, as a console filters them (ReportFilterSchema)."""
         return self.find(list_filter(filters), limit)
 
+    def received_before(self, before, limit: int) -> list[dict[str, Any]]:
+        """Reports dispatch has not answered (still received) since before `before`: the sweep's."""
+        return list(self.db.reports.find({"status": RECEIVED, "received_at": {"$lt": before}})
+                    .sort([("received_at", ASCENDING)]).limit(limit))
+
     def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"origin.id": origin_id})
 

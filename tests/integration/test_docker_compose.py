@@ -151,3 +151,13 @@ def test_each_service_reaches_mongo_as_its_own_user_on_its_own_database_only(ser
     assert environment[f"{own.upper()}_MONGO_DATABASE"] == f"siaga_{own}"
     others = {"mongo-root-secret"} | {value for value in MONGO_PASSWORDS.values() if not value.startswith(own)}
     assert not others & set(" ".join(map(str, environment.values())).replace("@", " ").replace(":", " ").split())
+
+
+def test_mongo_runs_as_a_replica_set_that_every_client_names(services):
+    """w="majority" (journaled on a majority before acknowledged), transactions and change streams need one."""
+    mongo = services["mongo"]
+    command = mongo["command"]
+    assert command[command.index("--replSet") + 1] == "rs0" and "--keyFile" in command
+    assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    for name in ("mongo-users", *SERVICES, "roster"):
+        assert parse_qs(urlsplit(services[name]["environment"]["MONGO_URI"]).query)["replicaSet"] == ["rs0"], name

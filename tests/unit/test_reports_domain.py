@@ -8,7 +8,7 @@ import pytest
 from services.reports import dedup, domain, reasons
 from services.reports.settings import DedupWindow, IntakeSettings
 from shared.categories import categorise
-from shared.contract import INCIDENT_REPORTED, load_event
+from shared.contract import INCIDENT_REPORTED, REPORT_RECEIVED, dump_event, load_event
 from shared.phones import mask_phone, normalise_phone
 from shared.settings import load
 from tests.factories import create_incident
@@ -192,3 +192,12 @@ def test_settings_come_from_config_with_defaults_for_what_is_missing():
     assert rules.window_for("fire") == DedupWindow(500, 90)
     assert rules.window_for("traffic_accident") == DedupWindow(150, 30)
     assert rules.window_for("no_such_category") == rules.window_for("other")
+
+
+def test_a_swept_report_is_said_again_under_the_id_its_report_received_first_had():
+    incident = load_event(create_incident(), INCIDENT_REPORTED)
+    report = domain.new_report(incident, IntakeSettings(), datetime.now(timezone.utc))
+    first = dump_event(REPORT_RECEIVED, domain.received_event_data(report), source="/siaga/reports", cause=incident)
+    assert domain.received_event_id(report) == first["id"]
+    reviewed = report | {"review": {"decision": "dispatch"}}
+    assert domain.received_event_id(reviewed) == domain.review_event_id(report["_id"])

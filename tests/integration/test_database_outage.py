@@ -1,0 +1,53 @@
+"""An outage is not a poison message: while the database is away a service holds its messages, and
+when it answers again it takes them all; nothing is rejected or dead-lettered for the outage."""
+from __future__ import annotations
+
+import pytest
+
+from services.reports.service import ReportsService
+from shared import topology
+from shared.embedded_db import EmbeddedMongo
+from shared.messaging import retry_backoff
+from shared.outage import OutageGate
+from tests.factories import create_incident, eventually, read_queue
+
+pytestmark = pytest.mark.integration
+
+SELECTION_SECONDS = 0.2
+# What the retry budget spent on a message before it was dead-lettered: every attempt waits for a
+# server it cannot select, then backs off (about 53 s at the default 10 s selection timeout).
+OLD_BUDGET_SECONDS = topology.MAX_ATTEMPTS * SELECTION_SECONDS + sum(
+    retry_backoff(attempt) for attempt in range(1, topology.MAX_ATTEMPTS))
+
+
+@pytest.fixture
+def database(tmp_path):
+    """A database of this test's own, on disk, so that it can be killed and come back with its data."""
+    server = EmbeddedMongo(str(tmp_path / "mongo")).start()
+    yield server
+    server.stop()
+
+
+def test_an_outage_longer_than_the_retry_budget_rejects_nothing_and_drains(
+        declared, database, tap, publish_raw, container_factory, config_for, amqp_uri):
+    outcomes = tap(("reports.events", "#"))
+    container = container_factory(ReportsService, config_for(
+        "reports", MONGO_URI=database.uri, OUTAGE={"SERVER_SELECTION_SECONDS": SELECTION_SECONDS,
+                                                    "PROBE_SECONDS": 0.2}))
+    container.start()
+    gate = container.shared_extensions[OutageGate]
+
+    database.kill()
+    incidents = [create_incident() for _ in range(3)]
+    for incident in incidents:
+        publish_raw(incident)
+    eventually(gate.status, lambda status: not status["ok"] and status["seconds"] > OLD_BUDGET_SECONDS + 1,
+               timeout=OLD_BUDGET_SECONDS + 20)
+    assert gate.status()["held"] == len(incidents)
+
+    database.start()
+    for incident in incidents:  # received, or linked to the first as its duplicate
+        outcomes.wait_for(lambda body, id=incident["id"]: body.get("causationid") == id, timeout=30)
+    assert not [body for body in outcomes.drain(idle=0.5) if body["type"] == "report_rejected"]
+    assert read_queue(amqp_uri, topology.DEAD_LETTER_QUEUE, lambda taken: taken, timeout=0.5) == []
+    assert gate.status() == {"ok": True}
