@@ -110,9 +110,8 @@ def throwaway_vhost(admin: BrokerAdmin):
 
 @pytest.fixture(scope="session")
 def vhosts(broker_admin):
-    from tests.factories.console import declare_with_console
-
-    pool = VhostPool(broker_admin, BROKER, declare_with_console, reuse=not os.environ.get("SIAGA_TEST_FRESH_VHOSTS"))
+    reuse = not os.environ.get("SIAGA_TEST_FRESH_VHOSTS")
+    pool = VhostPool(broker_admin, BROKER, topology.declare_topology, reuse=reuse)
     pools.append(pool)
     yield pool
     pool.close()
@@ -126,9 +125,9 @@ def lent_vhost(pool: VhostPool):
 
 @pytest.fixture
 def amqp_uri(vhosts) -> str:
-    """A vhost of this test's own, holding the whole topology (the console's queues too) and nothing
-    else: no message, no consumer, nothing an earlier test left (tests/vhost_pool.py). A module whose
-    tests share one running Siaga overrides it (and `db_names`) at module scope."""
+    """A vhost of this test's own, holding the whole topology and nothing else: no message, no
+    consumer, nothing an earlier test left (tests/vhost_pool.py). A module whose tests share one
+    running Siaga overrides it (and `db_names`) at module scope."""
     yield from lent_vhost(vhosts)
 
 

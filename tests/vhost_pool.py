@@ -7,6 +7,11 @@ vhost the test changed in a way that cannot be undone cheaply — a broker user 
 limit, a binding or queue of the topology gone, a connection or consumer still there — is deleted and
 replaced instead, so a test never sees what an earlier one left.
 
+A process holds one vhost at a time, and one it cannot reuse is deleted before another is made: each
+quorum queue reserves about 2.3 of RabbitMQ's file handles, so a vhost with the topology takes some
+110 of the 927 a broker has under Debian's default limit of 1,024 open files. Past that budget RabbitMQ
+accepts no connection at all, without a word in its log.
+
 Needs the management API (its lists of connections, permissions and bindings); with `rabbitmqctl`
 only, or with SIAGA_TEST_FRESH_VHOSTS set (to rule the pool out when a test misbehaves), every test gets
 a new vhost.

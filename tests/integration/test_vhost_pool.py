@@ -5,9 +5,8 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from shared.contract import EVENT_TYPES
-from shared.topology import Grant, handler_queue_name
+from shared.topology import Grant, declare_topology, handler_queue_name
 from tests.conftest import BROKER
-from tests.factories.console import declare_with_console
 from tests.vhost_pool import VhostPool
 
 pytestmark = pytest.mark.integration
@@ -17,7 +16,7 @@ WATCHED = handler_queue_name(EVENT_TYPES["report_received"], "dispatch", "handle
 
 @pytest.fixture
 def pool(broker_admin):
-    pool = VhostPool(broker_admin, BROKER, declare_with_console)
+    pool = VhostPool(broker_admin, BROKER, declare_topology)
     yield pool
     pool.close()
 
