@@ -28,7 +28,7 @@ contract/node_modules/.installed: contract/package.json contract/package-lock.js
 	npm ci --prefix contract --no-audit --no-fund --loglevel=error
 	touch $@
 
-system-packages:  ## the Debian packages the suite needs (docker-compose, chromium), installed if missing
+system-packages:  ## the Debian packages the suite needs (docker-compose, chromium, kannel), installed if missing
 	scripts/system-packages.sh
 
 broker-api:  ## the local RabbitMQ's management API, enabled if off (vhosts per test in milliseconds)
@@ -37,12 +37,12 @@ broker-api:  ## the local RabbitMQ's management API, enabled if off (vhosts per 
 demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1 exits after the demo)
 	$(BIN)/python -m siaga.demo
 
-# The Compose check fails rather than skips here: system-packages has just installed Compose.
+# The Compose and Kannel checks fail rather than skip here: system-packages has just installed them.
 test: setup contract/node_modules/.installed system-packages broker-api  ## the whole suite: unit, integration, end to end
-	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS)
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 SIAGA_REQUIRE_KANNEL=1 $(SHARDS)
 
 test-durations: setup contract/node_modules/.installed system-packages broker-api  ## the suite, keeping what each module took (shares it out evenly)
-	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS) --save-durations
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 SIAGA_REQUIRE_KANNEL=1 $(SHARDS) --save-durations
 
 unit: setup contract/node_modules/.installed  ## pure rules and service layers, no broker: seconds
 	$(BIN)/python -m pytest tests/unit

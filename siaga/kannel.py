@@ -21,6 +21,8 @@ from pathlib import Path
 
 from nameko.testing.utils import find_free_port
 
+from siaga.kannel_bridge import GET_URL_PARAMETERS
+
 # Debian puts the boxes in /usr/sbin (not on a user's PATH) and the test SMSCs in /usr/lib/kannel/test.
 SEARCHED = ("/usr/sbin", "/usr/local/sbin", "/usr/lib/kannel/test")
 
@@ -94,7 +96,7 @@ group = sms-service
 keyword = default
 catch-all = true
 max-messages = 0
-get-url = "{inbound_url}&from=%p&to=%P&id=%I&at=%T&text=%a"
+get-url = "{inbound_url}{parameters}"
 """
 
 
@@ -119,7 +121,8 @@ class Kannel:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config.write_text(CONFIG.format(
             ports=self.ports, directory=self.directory, admin_password=self.password, username=self.username,
-            password=self.password, sender=self.sender, throughput=self.throughput, inbound_url=self.inbound_url))
+            password=self.password, sender=self.sender, throughput=self.throughput,
+            inbound_url=self.inbound_url, parameters=GET_URL_PARAMETERS))
         return self.config
 
     def start(self, timeout: float = 20.0) -> "Kannel":

@@ -22,6 +22,7 @@ redelivery: an officer reading an SMS twice is better than one never sent.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import hmac
 import json
@@ -75,6 +76,8 @@ DLR_STATUS = {1: "delivered", 2: "undelivered", 16: "rejected"}
 DLR_MASK = 1 | 2 | 8 | 16  # 8 (reached the SMSC) is logged only
 CODING = {"GSM-7": "0", "UCS-2": "2"}
 MAX_TEXT = 1600
+# What smsbox's sms-service appends to the bridge's /inbound URL (Kannel's escape codes).
+GET_URL_PARAMETERS = "&from=%p&to=%P&id=%I&at=%T&text=%a"
 
 
 @dataclass(frozen=True)
@@ -405,14 +408,20 @@ def _handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m siaga.kannel_bridge", description=__doc__.split("\n")[0])
+    parser.add_argument("--print-get-url", action="store_true",
+                        help="print the get-url for Kannel's sms-service (it holds the bridge's token) and exit")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s sms-gateway %(levelname)s: %(message)s")
     siaga = siaga_settings()
     settings = bridge_settings()
     state = State(settings.state or siaga.var_dir / "kannel-bridge.sqlite3")
     bridge = Bridge(siaga.broker_uri, settings, state)
+    if args.print_get_url:
+        print(f"{bridge.inbound_url}{GET_URL_PARAMETERS}")
+        return 0
     bridge.serve_http()
-    log.info("Kannel's sms-service get-url: %s&from=%%p&id=%%I&at=%%T&text=%%a", bridge.inbound_url)
     signal.signal(signal.SIGTERM, lambda *_: setattr(bridge, "stopping", True))
     try:
         bridge.run()
