@@ -1,27 +1,36 @@
 """Kannel, the open-source SMS gateway, run for Siaga: a config written for one bearerbox and one smsbox.
 
-    python -m siaga.kannel --dir var/kannel      # write kannel.conf, start both boxes; Ctrl-C stops
+    python -m siaga.kannel --dir var/kannel --inbound-url "$(python -m siaga.kannel_bridge --print-get-url)"
 
 bearerbox talks to the SMS centre (here Kannel's own test SMSC, `fakesmsc` from kannel-extras, which
 plays the operator's side over Kannel's `fake` protocol); smsbox offers `sendsms` over HTTP, which the
 bridge (`siaga.kannel_bridge`) submits to, and hands every inbound SMS to the bridge's `/inbound`
 through a catch-all `sms-service` that never answers by SMS itself. Its store file keeps what
 bearerbox accepted across a restart of Kannel. Only what this module started is ever stopped.
+
+`KannelGateway` is the demo's gateway where Kannel is installed: both boxes, the test SMSC (whose
+officers answer their assignments "OK <number>", as the simulator's do) and the bridge as a process.
 """
 from __future__ import annotations
 
 import argparse
+import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nameko.testing.utils import find_free_port
 
-from siaga.kannel_bridge import GET_URL_PARAMETERS
+from shared.config import PROJECT_ROOT
+from siaga.kannel_bridge import GET_URL_PARAMETERS, inbound_url
 
 # Debian puts the boxes in /usr/sbin (not on a user's PATH) and the test SMSCs in /usr/lib/kannel/test.
 SEARCHED = ("/usr/sbin", "/usr/local/sbin", "/usr/lib/kannel/test")
@@ -39,7 +48,8 @@ def binary(name: str) -> str | None:
 
 
 def installed() -> bool:
-    return all(binary(name) for name in ("bearerbox", "smsbox"))
+    """The boxes and the test SMSC (kannel, kannel-extras): what the demo and the tests run."""
+    return all(binary(name) for name in ("bearerbox", "smsbox", "fakesmsc"))
 
 
 @dataclass
@@ -169,6 +179,98 @@ def wait_listening(port: int, timeout: float, process: subprocess.Popen, log: Pa
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{process.args[0]} did not listen on {port} within {timeout}s; see {log}")
             time.sleep(0.05)
+
+
+GOT = re.compile(r"Got message \d+: <(\S+) (\S+) (\S+) (.*)>$")
+ASSIGNMENT = re.compile(r"^SIAGA P\d #([0-9A-Z]{3,12}) .*Balas")  # notify's officer_assignment text
+
+
+def shown_text(kind: str, data: str) -> str:
+    """fakesmsc prints a UCS-2 SMS as URL-encoded UTF-16BE and an 8-bit one URL-encoded."""
+    if kind not in ("ucs-2", "ucs2", "data"):
+        return data
+    raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
+    return raw.decode("latin-1" if kind == "data" else "utf-16-be", "replace")
+
+
+class TestSmsc:
+    """Kannel's fakesmsc, interactive, as the operator's SMS centre: it reports every SMS Kannel hands
+    it as delivered; `received` is what it got, `send` types an SMS from a phone. With `auto_reply`
+    ("OK {number}") the officer of an assignment SMS answers it after `reply_delay` seconds."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, port: int, number: str = "1717", auto_reply: str | None = None, reply_delay: float = 1.0):
+        self.number, self.auto_reply, self.reply_delay = number, auto_reply, reply_delay
+        self.process = subprocess.Popen(
+            [binary("fakesmsc"), "-H", "127.0.0.1", "-r", str(port), "-i", "0.01"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            start_new_session=True)
+        self.received: list[tuple[str, str]] = []  # (to, text)
+        self.connected = threading.Event()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, name="test-smsc", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            if "Connecting to" in line:
+                self.connected.set()
+            got = GOT.search(line.rstrip("\n"))
+            if got:
+                to, text = got.group(2), shown_text(got.group(3), got.group(4))
+                self.received.append((to, text))
+                assignment = ASSIGNMENT.match(text)
+                if self.auto_reply and assignment:
+                    reply = self.auto_reply.format(number=assignment.group(1))
+                    threading.Timer(self.reply_delay, self.send, (to, reply)).start()
+
+    def sms_to(self, phone: str) -> list[str]:
+        return [text for to, text in self.received if to == phone]
+
+    def send(self, sender: str, text: str) -> None:
+        """An SMS from `sender`'s phone to the gateway's number."""
+        with self.lock:
+            if self.process.poll() is None:
+                self.process.stdin.write(f"{sender} {self.number} text {text}\n")
+                self.process.stdin.flush()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+class KannelGateway:
+    """Kannel, its test SMSC and the bridge (`python -m siaga.kannel_bridge`, returned by `start` for the
+    caller to watch and stop like its other processes), files and logs in `directory`."""
+
+    def __init__(self, directory: Path, env: dict[str, str], log: Path, auto_reply: str | None = None):
+        self.directory = Path(directory)
+        self.env, self.log = env, log
+        self.auto_reply = auto_reply
+        self.kannel: Kannel | None = None
+        self.smsc: TestSmsc | None = None
+
+    def start(self) -> subprocess.Popen:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "bridge.sqlite3").unlink(missing_ok=True)  # a fresh fence for a fresh run
+        ports, secret, password = Ports(), secrets.token_hex(32), secrets.token_hex(12)
+        address = f"127.0.0.1:{find_free_port()}"
+        self.kannel = Kannel(self.directory, inbound_url(f"http://{address}", secret.encode()),
+                             password=password, ports=ports).start()
+        self.smsc = TestSmsc(ports.smsc, auto_reply=self.auto_reply)
+        env = self.env | {"KANNEL_SENDSMS_URL": self.kannel.sendsms_url, "KANNEL_PASSWORD": password,
+                          "KANNEL_BRIDGE_ADDRESS": address, "KANNEL_BRIDGE_SECRET": secret,
+                          "KANNEL_BRIDGE_STATE": str(self.directory / "bridge.sqlite3"),
+                          "PYTHONPATH": str(PROJECT_ROOT)}
+        return subprocess.Popen([sys.executable, "-m", "siaga.kannel_bridge"], cwd=PROJECT_ROOT, env=env,
+                                stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        if self.smsc:
+            self.smsc.stop()
+        if self.kannel:
+            self.kannel.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,6 +112,15 @@ def bridge_settings(environ=os.environ) -> BridgeSettings:
     return load(BridgeSettings, environ)
 
 
+def sign(secret: bytes, subject: str) -> str:
+    return hmac.new(secret, subject.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def inbound_url(base_url: str, secret: bytes) -> str:
+    """What smsbox's sms-service calls, before the %-parameters it fills in (GET_URL_PARAMETERS)."""
+    return f"{base_url}/inbound?token={sign(secret, 'inbound')}"
+
+
 def gateway_id_for(sms_id: str) -> str:
     """The gateway id of an SMS: one per sms_id, so every answer about it names the same message."""
     return "KANNEL-" + uuid.uuid5(_NAMESPACE, sms_id).hex[:16]
@@ -230,7 +239,7 @@ class Bridge:
     # ---- signing -------------------------------------------------------------------------------
 
     def token(self, subject: str) -> str:
-        return hmac.new(self.secret, subject.encode(), hashlib.sha256).hexdigest()[:32]
+        return sign(self.secret, subject)
 
     def verified(self, subject: str, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(self.token(subject), token)
@@ -241,8 +250,7 @@ class Bridge:
 
     @property
     def inbound_url(self) -> str:
-        """What smsbox's sms-service calls (it appends its own %-parameters)."""
-        return f"{self.settings.base_url}/inbound?token={self.token('inbound')}"
+        return inbound_url(self.settings.base_url, self.secret)
 
     # ---- requests --------------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ every SMS it got as delivered. `make test` installs Kannel (scripts/system-packa
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import threading
 import time
 import uuid
@@ -39,42 +37,6 @@ pytestmark = [
 
 SHORT = {"NOTIFY_SMS_ANSWER_TIMEOUT": "10", "NOTIFY_SMS_BACKOFF_BASE": "0.2", "NOTIFY_SMS_BACKOFF_MAX": "0.5",
          "NOTIFY_SMS_RETRY_POLL": "0.2"}
-GOT = re.compile(r"Got message \d+: <(\S+) (\S+) (\S+) (.*)>$")
-
-
-class TestSmsc:
-    """Kannel's fakesmsc, interactive: the SMS it got from Kannel, and officers' SMS typed into it."""
-
-    __test__ = False
-
-    def __init__(self, port: int):
-        self.process = subprocess.Popen(
-            [kannel.binary("fakesmsc"), "-H", "127.0.0.1", "-r", str(port), "-i", "0.01"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            start_new_session=True)
-        self.received: list[tuple[str, str]] = []  # (to, text)
-        self.connected = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            if "Connecting to" in line:
-                self.connected.set()
-            got = GOT.search(line.rstrip("\n"))
-            if got:
-                self.received.append((got.group(2), got.group(4)))
-
-    def sms_to(self, phone: str) -> list[str]:
-        return [text for to, text in self.received if to == phone]
-
-    def send(self, sender: str, text: str) -> None:
-        """An SMS from `sender`'s phone to the gateway's number."""
-        self.process.stdin.write(f"{sender} 1717 text {text}\n")
-        self.process.stdin.flush()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +68,7 @@ def kannel_run(amqp_uri, tmp_path_factory):
     bridge = Bridge(amqp_uri, settings, State(folder / "bridge.sqlite3"))
     server = bridge.serve_http()
     gateway = kannel.Kannel(folder, bridge.inbound_url, password="rahasia", ports=ports).start()
-    smsc = TestSmsc(ports.smsc)
+    smsc = kannel.TestSmsc(ports.smsc)
     ready = threading.Event()
     thread = threading.Thread(target=bridge.run, kwargs={"ready": ready.set}, daemon=True)
     thread.start()

@@ -156,3 +156,10 @@ def test_after_a_failure_kannel_is_left_alone_until_the_backoff_has_passed(tmp_p
     hold(bridge, request())
     bridge.flush()
     assert len(kannel.requests) == 1 and bridge.failures == 1
+
+
+def test_the_test_smsc_reads_a_ucs2_sms_as_kannel_hands_it_over():
+    from siaga.kannel import shown_text
+
+    assert shown_text("ucs-2", "%00T%00e%00s%00++%19%00k%00d%00r%00t+%19") == "Tes ’kdrt’"
+    assert shown_text("text", "OK C0FFEE") == "OK C0FFEE"
