@@ -390,7 +390,7 @@ def _when(epoch: str | None) -> datetime:
 
 
 def _handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
-    routes = {"/dlr": bridge.on_dlr, "/inbound": bridge.on_inbound}
+    routes = {"/dlr": bridge.on_dlr, "/inbound": bridge.on_inbound, "/healthz": lambda query: 200}
 
     class Callbacks(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -424,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s sms-gateway %(levelname)s: %(message)s")
     siaga = siaga_settings()
     settings = bridge_settings()
+    if not settings.password:
+        parser.error("set KANNEL_PASSWORD: the password of the bridge's sendsms-user in kannel.conf")
     state = State(settings.state or siaga.var_dir / "kannel-bridge.sqlite3")
     bridge = Bridge(siaga.broker_uri, settings, state)
     if args.print_get_url:

@@ -151,3 +151,12 @@ def test_each_service_reaches_mongo_as_its_own_user_on_its_own_database_only(ser
     assert environment[f"{own.upper()}_MONGO_DATABASE"] == f"siaga_{own}"
     others = {"mongo-root-secret"} | {value for value in MONGO_PASSWORDS.values() if not value.startswith(own)}
     assert not others & set(" ".join(map(str, environment.values())).replace("@", " ").replace(":", " ").split())
+
+
+def test_the_kannel_bridge_publishes_as_the_sms_gateway_and_takes_its_kannel_secrets_from_the_environment(compose):
+    """Passed through by name (not `${…:?}`), so a stack without the `kannel` profile needs neither."""
+    bridge = resolved_services(compose, KANNEL_PASSWORD="kannel-secret")["sms-bridge"]
+    assert "kannel" in bridge["profiles"] and "healthcheck" in bridge and not bridge.get("ports")
+    assert bridge["environment"]["AMQP_URI"].startswith("amqp://siaga-sms-gateway:")
+    assert bridge["environment"]["KANNEL_PASSWORD"] == "kannel-secret"
+    assert urlsplit(bridge["environment"]["KANNEL_SENDSMS_URL"]).hostname == "smsbox"
