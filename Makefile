@@ -8,7 +8,7 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 JOBS   ?= 4
 SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
-.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench chaos fuzz replay contract lint clean
+.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench bench-kannel chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,9 @@ security: setup broker-api  ## the attacks of tests/security, against the real b
 
 bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify
 	$(BIN)/python -m bench
+
+bench-kannel: setup system-packages  ## the Kannel bridge's sustained rate against a real Kannel (KANNEL_BENCH_COUNT, KANNEL_BENCH_THROUGHPUT)
+	$(BIN)/python -m bench.kannel
 
 chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restarts (CHAOS_* to shrink)
 	$(BIN)/python -m bench.chaos
