@@ -1,6 +1,6 @@
 """Kannel, the open-source SMS gateway, run for Siaga: a config written for one bearerbox and one smsbox.
 
-    python -m siaga.kannel --dir var/kannel --inbound-url "$(python -m siaga.kannel_bridge --print-get-url)"
+    python -m siaga.kannel --dir var/kannel --inbound-url "http://127.0.0.1:13080/inbound?token=..."
 
 bearerbox talks to the SMS centre (here Kannel's own test SMSC, `fakesmsc` from kannel-extras, which
 plays the operator's side over Kannel's `fake` protocol); smsbox offers `sendsms` over HTTP, which the
@@ -276,7 +276,8 @@ class KannelGateway:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m siaga.kannel", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", default="var/kannel", help="where kannel.conf, the store and the logs go")
-    parser.add_argument("--inbound-url", required=True, help="the bridge's /inbound URL, with its token")
+    parser.add_argument("--inbound-url", required=True,
+                        help="the bridge's /inbound URL with its token (--print-get-url without the %%-parameters)")
     args = parser.parse_args(argv)
     kannel = Kannel(Path(args.dir).resolve(), args.inbound_url).start()
     print(f"Kannel running: sendsms {kannel.sendsms_url}, test SMSC port {kannel.ports.smsc}")

@@ -424,13 +424,13 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s sms-gateway %(levelname)s: %(message)s")
     siaga = siaga_settings()
     settings = bridge_settings()
-    if not settings.password:
-        parser.error("set KANNEL_PASSWORD: the password of the bridge's sendsms-user in kannel.conf")
     state = State(settings.state or siaga.var_dir / "kannel-bridge.sqlite3")
     bridge = Bridge(siaga.broker_uri, settings, state)
     if args.print_get_url:
         print(f"{bridge.inbound_url}{GET_URL_PARAMETERS}")
         return 0
+    if not settings.password:
+        parser.error("set KANNEL_PASSWORD: the password of the bridge's sendsms-user in kannel.conf")
     bridge.serve_http()
     signal.signal(signal.SIGTERM, lambda *_: setattr(bridge, "stopping", True))
     try:
