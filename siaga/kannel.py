@@ -27,9 +27,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nameko.testing.utils import find_free_port
-
 from shared.config import PROJECT_ROOT
+from shared.embedded_db import free_port
 from siaga.kannel_bridge import GET_URL_PARAMETERS, inbound_url
 
 # Debian puts the boxes in /usr/sbin (not on a user's PATH) and the test SMSCs in /usr/lib/kannel/test.
@@ -54,10 +53,10 @@ def installed() -> bool:
 
 @dataclass
 class Ports:
-    admin: int = field(default_factory=find_free_port)
-    smsbox: int = field(default_factory=find_free_port)  # bearerbox ↔ smsbox
-    smsc: int = field(default_factory=find_free_port)  # bearerbox ↔ fakesmsc
-    sendsms: int = field(default_factory=find_free_port)
+    admin: int = field(default_factory=free_port)
+    smsbox: int = field(default_factory=free_port)  # bearerbox ↔ smsbox
+    smsc: int = field(default_factory=free_port)  # bearerbox ↔ fakesmsc
+    sendsms: int = field(default_factory=free_port)
 
 
 CONFIG = """\
@@ -255,7 +254,7 @@ class KannelGateway:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "bridge.sqlite3").unlink(missing_ok=True)  # a fresh fence for a fresh run
         ports, secret, password = Ports(), secrets.token_hex(32), secrets.token_hex(12)
-        address = f"127.0.0.1:{find_free_port()}"
+        address = f"127.0.0.1:{free_port()}"
         self.kannel = Kannel(self.directory, inbound_url(f"http://{address}", secret.encode()),
                              password=password, ports=ports).start()
         self.smsc = TestSmsc(ports.smsc, auto_reply=self.auto_reply)

@@ -163,3 +163,30 @@ def test_the_test_smsc_reads_a_ucs2_sms_as_kannel_hands_it_over():
 
     assert shown_text("ucs-2", "%00T%00e%00s%00++%19%00k%00d%00r%00t+%19") == "Tes ’kdrt’"
     assert shown_text("text", "OK C0FFEE") == "OK C0FFEE"
+
+
+def test_the_written_kannel_config_calls_the_bridge_for_every_inbound_sms_and_never_answers_by_itself(tmp_path):
+    from siaga.kannel import Kannel
+
+    config = Kannel(tmp_path, "http://127.0.0.1:13080/inbound?token=t", password="pw").write_config().read_text()
+    service = config[config.index("group = sms-service"):]
+    assert "catch-all = true" in service and "max-messages = 0" in service
+    assert 'get-url = "http://127.0.0.1:13080/inbound?token=t&from=%p&to=%P&id=%I&at=%T&text=%a"' in service
+    assert f'store-location = "{tmp_path}/store"' in config and 'password = "pw"' in config
+
+
+def test_an_unreadable_request_is_rejected_and_a_receipt_of_no_known_type_is_only_acknowledged(tmp_path):
+    bridge, recorder = bridge_with(tmp_path, Kannel(202))
+
+    class Unreadable(Message):
+        body, content_type, rejected = b"{not json", "application/json", False
+
+        def reject(self):
+            self.rejected = True
+
+    message = Unreadable()
+    bridge.handle_message(None, message)
+    assert message.rejected and not bridge.pending
+    assert dlr(bridge, "sms-1", 0) == 200 and bridge.on_dlr({"sms": "sms-1", "token": bridge.token("sms-1"),
+                                                              "type": "x"}) == 200
+    assert recorder.published == []
