@@ -35,8 +35,8 @@ from siaga.system import System
 
 ROSTER = PROJECT_ROOT / "services" / "dispatch" / "demo_roster.json"
 # The simulated gateway (or Kannel's test SMSC) delivers every SMS; officers answer "OK <number>".
-SIMULATOR_ARGS = ("--auto-reply", "OK {number}", "--reply-delay", "1")
-KANNEL_REPLY = "OK {number}"
+OFFICER_REPLY = "OK {number}"
+SIMULATOR_ARGS = ("--auto-reply", OFFICER_REPLY, "--reply-delay", "1")
 # Well-known addresses the README names, taken only while free and when the user set none.
 DEMO_HTTP = {"reports": "127.0.0.1:8311", "console": "127.0.0.1:8080"}
 DEMO_OPERATOR = "piket.menteng"
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 160))
     system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, kannel_gateway=kannel.installed(),
-                    kannel_reply=KANNEL_REPLY, preferred_http=DEMO_HTTP,
+                    kannel_reply=OFFICER_REPLY, preferred_http=DEMO_HTTP,
                     least_privilege=can_administer(settings.broker_uri), fresh_databases=True, settings=settings)
     console.print(f"Starting Siaga instance {settings.instance}…")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

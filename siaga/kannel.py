@@ -243,14 +243,15 @@ class KannelGateway:
     """Kannel, its test SMSC and the bridge (`python -m siaga.kannel_bridge`, returned by `start` for the
     caller to watch and stop like its other processes), files and logs in `directory`."""
 
-    def __init__(self, directory: Path, env: dict[str, str], log: Path, auto_reply: str | None = None):
+    def __init__(self, directory: Path, log: Path, auto_reply: str | None = None):
         self.directory = Path(directory)
-        self.env, self.log = env, log
+        self.log = log
         self.auto_reply = auto_reply
         self.kannel: Kannel | None = None
         self.smsc: TestSmsc | None = None
 
-    def start(self) -> subprocess.Popen:
+    def start(self, env: dict[str, str]) -> subprocess.Popen:
+        """`env`: the bridge's environment (AMQP_URI as the sms-gateway party); Kannel's part is added here."""
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "bridge.sqlite3").unlink(missing_ok=True)  # a fresh fence for a fresh run
         ports, secret, password = Ports(), secrets.token_hex(32), secrets.token_hex(12)
@@ -258,10 +259,9 @@ class KannelGateway:
         self.kannel = Kannel(self.directory, inbound_url(f"http://{address}", secret.encode()),
                              password=password, ports=ports).start()
         self.smsc = TestSmsc(ports.smsc, auto_reply=self.auto_reply)
-        env = self.env | {"KANNEL_SENDSMS_URL": self.kannel.sendsms_url, "KANNEL_PASSWORD": password,
+        env = env | {"KANNEL_SENDSMS_URL": self.kannel.sendsms_url, "KANNEL_PASSWORD": password,
                           "KANNEL_BRIDGE_ADDRESS": address, "KANNEL_BRIDGE_SECRET": secret,
-                          "KANNEL_BRIDGE_STATE": str(self.directory / "bridge.sqlite3"),
-                          "PYTHONPATH": str(PROJECT_ROOT)}
+                          "KANNEL_BRIDGE_STATE": str(self.directory / "bridge.sqlite3")}
         return subprocess.Popen([sys.executable, "-m", "siaga.kannel_bridge"], cwd=PROJECT_ROOT, env=env,
                                 stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
 

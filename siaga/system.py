@@ -77,7 +77,7 @@ class System:
         self.gateway_simulator = gateway_simulator
         self.simulator_args = tuple(simulator_args)
         # Kannel, its test SMSC and the bridge in place of the simulator (the demo, where Kannel is installed).
-        self.kannel = KannelGateway(self.settings.var_dir / "kannel", {}, self.log_dir / f"{SIMULATOR}.log",
+        self.kannel = KannelGateway(self.settings.var_dir / "kannel", self.log_dir / f"{SIMULATOR}.log",
                                     auto_reply=kannel_reply) if kannel_gateway else None
         self.preferred_http = preferred_http or {}
         self.http_addresses: dict[str, str] = {}
@@ -111,8 +111,7 @@ class System:
             for service in SERVICES:
                 self.processes[service] = self._spawn(service)
             if self.kannel:
-                self.kannel.env = self._gateway_env()
-                self.processes[SIMULATOR] = self.kannel.start()
+                self.processes[SIMULATOR] = self.kannel.start(self._gateway_env())
             elif self.gateway_simulator:
                 self.processes[SIMULATOR] = self._spawn_simulator()
                 queues.append(SIMULATOR_QUEUE)
