@@ -253,15 +253,16 @@ class KannelGateway:
     def start(self, env: dict[str, str]) -> subprocess.Popen:
         """`env`: the bridge's environment (AMQP_URI as the sms-gateway party); Kannel's part is added here."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "bridge.sqlite3").unlink(missing_ok=True)  # a fresh fence for a fresh run
+        for name in ("bridge.sqlite3", "bridge.sqlite3-wal", "bridge.sqlite3-shm"):  # a fresh fence for a fresh run
+            (self.directory / name).unlink(missing_ok=True)
         ports, secret, password = Ports(), secrets.token_hex(32), secrets.token_hex(12)
         address = f"127.0.0.1:{free_port()}"
         self.kannel = Kannel(self.directory, inbound_url(f"http://{address}", secret.encode()),
                              password=password, ports=ports).start()
         self.smsc = TestSmsc(ports.smsc, auto_reply=self.auto_reply)
         env = env | {"KANNEL_SENDSMS_URL": self.kannel.sendsms_url, "KANNEL_PASSWORD": password,
-                          "KANNEL_BRIDGE_ADDRESS": address, "KANNEL_BRIDGE_SECRET": secret,
-                          "KANNEL_BRIDGE_STATE": str(self.directory / "bridge.sqlite3")}
+                     "KANNEL_BRIDGE_ADDRESS": address, "KANNEL_BRIDGE_SECRET": secret,
+                     "KANNEL_BRIDGE_STATE": str(self.directory / "bridge.sqlite3")}
         return subprocess.Popen([sys.executable, "-m", "siaga.kannel_bridge"], cwd=PROJECT_ROOT, env=env,
                                 stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
