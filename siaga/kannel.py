@@ -181,6 +181,7 @@ def wait_listening(port: int, timeout: float, process: subprocess.Popen, log: Pa
 
 
 GOT = re.compile(r"Got message \d+: <(\S+) (\S+) (\S+) (.*)>$")
+SENT = re.compile(r"fakesmsc: sent message \d+")
 ASSIGNMENT = re.compile(r"^SIAGA P\d #([0-9A-Z]{3,12}) .*Balas")  # notify's officer_assignment text
 
 
@@ -207,13 +208,19 @@ class TestSmsc:
             start_new_session=True)
         self.received: list[tuple[str, str]] = []  # (to, text)
         self.connected = threading.Event()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one SMS typed at a time
+        self.sent = threading.Condition()
+        self.sent_count = 0
         threading.Thread(target=self._read, name="test-smsc", daemon=True).start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
             if "Connecting to" in line:
                 self.connected.set()
+            if SENT.search(line):
+                with self.sent:
+                    self.sent_count += 1
+                    self.sent.notify_all()
             got = GOT.search(line.rstrip("\n"))
             if got:
                 to, text = got.group(2), shown_text(got.group(3), got.group(4))
@@ -226,12 +233,19 @@ class TestSmsc:
     def sms_to(self, phone: str) -> list[str]:
         return [text for to, text in self.received if to == phone]
 
-    def send(self, sender: str, text: str) -> None:
-        """An SMS from `sender`'s phone to the gateway's number."""
+    def send(self, sender: str, text: str, timeout: float = 10.0) -> None:
+        """An SMS from `sender`'s phone to the gateway's number. fakesmsc takes one line at a time: a
+        second line already in the pipe waits unread until a third arrives, so each waits for the last
+        to be sent."""
         with self.lock:
-            if self.process.poll() is None:
+            if self.process.poll() is not None:
+                return
+            with self.sent:
+                before = self.sent_count
                 self.process.stdin.write(f"{sender} {self.number} text {text}\n")
                 self.process.stdin.flush()
+                if not self.sent.wait_for(lambda: self.sent_count > before, timeout):
+                    raise RuntimeError(f"the test SMSC did not send {text!r} within {timeout}s")
 
     def stop(self) -> None:
         if self.process.poll() is None:

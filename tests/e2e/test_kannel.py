@@ -142,3 +142,14 @@ def test_with_kannel_down_the_bridge_keeps_the_sms_and_sends_it_once_when_kannel
     again = events.wait_for(of_type("sms_accepted", sms_id=sms_id, attempt=2))
     assert again["data"]["gateway_id"] == receipt["data"]["gateway_id"]
     assert bridge.submitted == submitted and smsc.sms_to(phone) == ["Tes Siaga lewat Kannel"]
+
+
+def test_sms_typed_one_right_after_another_at_the_test_smsc_all_arrive(kannel_run, tap):
+    """fakesmsc reads one line per message it sends: lines written at once used to wait unread."""
+    _, smsc, _ = kannel_run
+    events = tap(("gateway.events", "sms_received"))
+    phone, texts = "+62813" + str(uuid.uuid4().int)[:8], [f"TIBA {n}" for n in range(3)]
+    for text in texts:
+        smsc.send(phone, text)
+    for text in texts:
+        events.wait_for(of_type("sms_received", text=text, **{"from": phone}))
