@@ -136,8 +136,12 @@ class Kannel:
 
     def start(self, timeout: float = 20.0) -> "Kannel":
         self.write_config()
-        self.start_box("bearerbox", self.ports.smsbox, timeout)
-        self.start_box("smsbox", self.ports.sendsms, timeout)
+        try:
+            self.start_box("bearerbox", self.ports.smsbox, timeout)
+            self.start_box("smsbox", self.ports.sendsms, timeout)
+        except BaseException:
+            self.stop()  # a failed start leaves no box running
+            raise
         return self
 
     def start_box(self, box: str, port: int, timeout: float = 20.0) -> None:
@@ -272,7 +276,8 @@ class KannelGateway:
         ports, secret, password = Ports(), secrets.token_hex(32), secrets.token_hex(12)
         address = f"127.0.0.1:{free_port()}"
         self.kannel = Kannel(self.directory, inbound_url(f"http://{address}", secret.encode()),
-                             password=password, ports=ports).start()
+                             password=password, ports=ports)
+        self.kannel.start()
         self.smsc = TestSmsc(ports.smsc, auto_reply=self.auto_reply)
         env = env | {"KANNEL_SENDSMS_URL": self.kannel.sendsms_url, "KANNEL_PASSWORD": password,
                      "KANNEL_BRIDGE_ADDRESS": address, "KANNEL_BRIDGE_SECRET": secret,

@@ -67,18 +67,24 @@ def kannel_run(amqp_uri, tmp_path_factory):
                               address=f"127.0.0.1:{find_free_port()}", retry_base=0.1, retry_max=0.5)
     bridge = Bridge(amqp_uri, settings, State(folder / "bridge.sqlite3"))
     server = bridge.serve_http()
-    gateway = kannel.Kannel(folder, bridge.inbound_url, password="rahasia", ports=ports).start()
-    smsc = kannel.TestSmsc(ports.smsc)
-    ready = threading.Event()
-    thread = threading.Thread(target=bridge.run, kwargs={"ready": ready.set}, daemon=True)
-    thread.start()
-    assert ready.wait(20) and smsc.connected.wait(20)
-    yield gateway, smsc, bridge
-    bridge.stopping = True
-    thread.join(10)
-    server.shutdown()
-    smsc.stop()
-    gateway.stop()
+    gateway = kannel.Kannel(folder, bridge.inbound_url, password="rahasia", ports=ports)
+    smsc, thread = None, None
+    try:  # a failed start stops what it started, too
+        gateway.start()
+        smsc = kannel.TestSmsc(ports.smsc)
+        ready = threading.Event()
+        thread = threading.Thread(target=bridge.run, kwargs={"ready": ready.set}, daemon=True)
+        thread.start()
+        assert ready.wait(20) and smsc.connected.wait(20)
+        yield gateway, smsc, bridge
+    finally:
+        bridge.stopping = True
+        if thread:
+            thread.join(10)
+        server.shutdown()
+        if smsc:
+            smsc.stop()
+        gateway.stop()
 
 
 def test_an_officer_sms_goes_through_kannel_is_delivered_and_the_officer_answers_by_sms(
