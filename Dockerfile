@@ -11,7 +11,8 @@ COPY shared ./shared
 COPY services ./services
 COPY siaga ./siaga
 
-RUN useradd --system --uid 10001 siaga
+# var/ holds the Kannel bridge's state (a volume in docker-compose.yml), so it belongs to the service user.
+RUN useradd --system --uid 10001 siaga && mkdir -p /app/var && chown siaga /app/var
 USER siaga
 
 # e.g. `nameko run --config services/reports/config.yml services.reports.service`

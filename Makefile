@@ -10,7 +10,7 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 JOBS   ?= 3
 SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
-.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench chaos fuzz replay contract lint clean
+.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench bench-kannel chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -30,7 +30,7 @@ contract/node_modules/.installed: contract/package.json contract/package-lock.js
 	npm ci --prefix contract --no-audit --no-fund --loglevel=error
 	touch $@
 
-system-packages:  ## the Debian packages the suite needs (docker-compose, chromium), installed if missing
+system-packages:  ## the Debian packages the suite needs (docker-compose, chromium, kannel), installed if missing
 	scripts/system-packages.sh
 
 broker-api:  ## the local RabbitMQ's management API, enabled if off (vhosts per test in milliseconds)
@@ -39,12 +39,12 @@ broker-api:  ## the local RabbitMQ's management API, enabled if off (vhosts per 
 demo: setup  ## start everything with demo data; Ctrl-C stops (SIAGA_DEMO_EXIT=1 exits after the demo)
 	$(BIN)/python -m siaga.demo
 
-# The Compose check fails rather than skips here: system-packages has just installed Compose.
+# The Compose and Kannel checks fail rather than skip here: system-packages has just installed them.
 test: setup contract/node_modules/.installed system-packages broker-api  ## the whole suite: unit, integration, end to end
-	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS)
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 SIAGA_REQUIRE_KANNEL=1 $(SHARDS)
 
 test-durations: setup contract/node_modules/.installed system-packages broker-api  ## the suite, keeping what each module took (shares it out evenly)
-	SIAGA_REQUIRE_COMPOSE_CHECK=1 $(SHARDS) --save-durations
+	SIAGA_REQUIRE_COMPOSE_CHECK=1 SIAGA_REQUIRE_KANNEL=1 $(SHARDS) --save-durations
 
 unit: setup contract/node_modules/.installed  ## pure rules and service layers, no broker: seconds
 	$(BIN)/python -m pytest tests/unit
@@ -60,6 +60,9 @@ security: setup broker-api  ## the attacks of tests/security, against the real b
 
 bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatch choice, dedup, notify
 	$(BIN)/python -m bench
+
+bench-kannel: setup system-packages  ## the Kannel bridge's sustained rate against a real Kannel (KANNEL_BENCH_COUNT, KANNEL_BENCH_THROUGHPUT)
+	$(BIN)/python -m bench.kannel
 
 chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restarts (CHAOS_* to shrink)
 	$(BIN)/python -m bench.chaos

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The Debian packages the suite needs beyond Python and Node: Compose checks docker-compose.yml
-# (`config` needs no engine) and Chromium runs the console's browser test (Playwright drives the
-# system's Chromium, it never downloads one). Installs only what is missing.
+# (`config` needs no engine), Chromium runs the console's browser test (Playwright drives the
+# system's Chromium, it never downloads one) and Kannel (bearerbox, smsbox, and its test SMSC
+# fakesmsc from kannel-extras) carries the SMS of tests/e2e/test_kannel.py. Installs only what is missing.
 set -euo pipefail
 
 missing=()
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 [ -x "${SIAGA_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+# Debian installs the boxes in /usr/sbin, often not on a user's PATH.
+command -v bearerbox >/dev/null 2>&1 || [ -x /usr/sbin/bearerbox ] || missing+=(kannel)
+[ -x /usr/lib/kannel/test/fakesmsc ] || missing+=(kannel-extras)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -28,13 +28,15 @@ from shared.config import PROJECT_ROOT
 from shared.contract import INCIDENT_REPORTED, REPORT_REJECTED
 from shared.phones import mask_phone
 from shared.topology import external_queue
+from siaga import kannel
 from siaga.broker_admin import can_administer
 from siaga.settings import SERVICES, SiagaSettings, use_instance
 from siaga.system import System
 
 ROSTER = PROJECT_ROOT / "services" / "dispatch" / "demo_roster.json"
-# The simulated gateway accepts and delivers every SMS; simulated officers answer "OK <number>".
-SIMULATOR_ARGS = ("--auto-reply", "OK {number}", "--reply-delay", "1")
+# The simulated gateway (or Kannel's test SMSC) delivers every SMS; officers answer "OK <number>".
+OFFICER_REPLY = "OK {number}"
+SIMULATOR_ARGS = ("--auto-reply", OFFICER_REPLY, "--reply-delay", "1")
 # Well-known addresses the README names, taken only while free and when the user set none.
 DEMO_HTTP = {"reports": "127.0.0.1:8311", "console": "127.0.0.1:8080"}
 DEMO_OPERATOR = "piket.menteng"
@@ -176,8 +178,9 @@ def flatten(reasons: Any, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}: {reasons}"]
 
 
-def outcome_table(incidents: list[dict], outcomes: list[dict | None]) -> Table:
-    table = Table(title="Siaga demo — Polsek Metro Menteng (31.71.06)", show_lines=True)
+def outcome_table(incidents: list[dict], outcomes: list[dict | None], gateway: str) -> Table:
+    table = Table(title="Siaga demo — Polsek Metro Menteng (31.71.06)", caption=f"SMS sent through {gateway}",
+                  show_lines=True)
     for column, width in (("Report", 8), ("Source", 11), ("Category", 17), ("Place", 11),
                           ("Outcome", 12), ("Officer / reason", 24), ("SMS", 44)):
         table.add_column(column, min_width=width, max_width=width, overflow="fold")
@@ -232,7 +235,7 @@ def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[O
         if all(outcomes) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    console.print(outcome_table(incidents, outcomes))
+    console.print(outcome_table(incidents, outcomes, system.gateway_name))
     return observer, all(outcomes)
 
 
@@ -253,7 +256,7 @@ def describe_start(system: System, settings: SiagaSettings, console: Console) ->
     where = (f"embedded SecantusDB at {system.mongo_uri} (data in {system.storage_path}, emptied for the demo)"
              if system.mongo else f"MongoDB at {system.mongo_uri}")
     console.print(f"Database: {where}")
-    console.print(f"Services reports, dispatch, notify, console and the SMS gateway simulator are consuming"
+    console.print(f"Services reports, dispatch, notify, console and {system.gateway_name} are consuming"
                   f"{', each as its own broker user' if system.amqp_uris else ''}; logs in {system.log_dir}")
     moved = [f"{DEMO_HTTP[service]} is taken, so {service} listens on {address}"
              for service, address in system.http_addresses.items()
@@ -270,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after showing the demo (also SIAGA_DEMO_EXIT=1)")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 160))
-    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, preferred_http=DEMO_HTTP,
+    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, kannel_gateway=kannel.installed(),
+                    kannel_reply=OFFICER_REPLY, preferred_http=DEMO_HTTP,
                     least_privilege=can_administer(settings.broker_uri), fresh_databases=True, settings=settings)
     console.print(f"Starting Siaga instance {settings.instance}…")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -26,6 +26,7 @@ from shared.config import PROJECT_ROOT, config_path
 from shared.outage import OutageSettings
 from shared.settings import config_key
 from shared.webserver import WebServerSettings
+from siaga.kannel_bridge import BridgeSettings
 from siaga.settings import SERVICES, SiagaSettings
 
 README = PROJECT_ROOT / "README.md"
@@ -47,6 +48,9 @@ def rows() -> Iterator[tuple[str, str, str]]:
     """(variables, default, meaning) for every setting, the commands' first, then each service's."""
     for field in dataclasses.fields(SiagaSettings):
         yield f"`{config_key(field)}`", _shown(getattr(SiagaSettings(), field.name)), field.metadata["doc"]
+    for field in dataclasses.fields(BridgeSettings):
+        yield (f"`{config_key(field)}`", _shown(getattr(BridgeSettings(), field.name)),
+               f"Kannel bridge: {field.metadata['doc']}")
     yield "`SIAGA_<PARTY>_AMQP_PASSWORD`", "generated", "a party's broker password (`python -m siaga.broker_users`)"
     yield "`LOG_LEVEL`", "`INFO`", "every service's log level"
     for service in SERVICES:

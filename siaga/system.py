@@ -21,6 +21,7 @@ from shared import topology
 from shared.config import PROJECT_ROOT
 from shared.embedded_db import EmbeddedMongo, free_port
 from shared.mongo import connect
+from siaga.kannel import KannelGateway
 from siaga.settings import HTTP_VARIABLES, SERVICES, SiagaSettings, database_variable, siaga_settings
 
 SIMULATOR = "sms-gateway"
@@ -60,6 +61,7 @@ class System:
                  storage_path: str | None = None, log_dir: Path | None = None,
                  extra_env: dict[str, str] | None = None,
                  gateway_simulator: bool = False, simulator_args: tuple[str, ...] = (),
+                 kannel_gateway: bool = False, kannel_reply: str | None = None,
                  preferred_http: dict[str, str] | None = None, least_privilege: bool = False,
                  fresh_databases: bool = False, settings: SiagaSettings | None = None):
         self.settings = settings or siaga_settings()
@@ -74,6 +76,9 @@ class System:
         # Off by default: the end-to-end tests read the gateway's queue themselves.
         self.gateway_simulator = gateway_simulator
         self.simulator_args = tuple(simulator_args)
+        # Kannel, its test SMSC and the bridge in place of the simulator (the demo, where Kannel is installed).
+        self.kannel = KannelGateway(self.settings.var_dir / "kannel", self.log_dir / f"{SIMULATOR}.log",
+                                    auto_reply=kannel_reply) if kannel_gateway else None
         self.preferred_http = preferred_http or {}
         self.http_addresses: dict[str, str] = {}
         # Each service as its own least-privilege broker user (needs the management API or rabbitmqctl).
@@ -105,7 +110,9 @@ class System:
                     self._drop_service_databases()
             for service in SERVICES:
                 self.processes[service] = self._spawn(service)
-            if self.gateway_simulator:
+            if self.kannel:
+                self.processes[SIMULATOR] = self.kannel.start(self._gateway_env())
+            elif self.gateway_simulator:
                 self.processes[SIMULATOR] = self._spawn_simulator()
                 queues.append(SIMULATOR_QUEUE)
             self.wait_until_consuming(queues, timeout)
@@ -137,9 +144,16 @@ class System:
         finally:
             client.close()
 
+    @property
+    def gateway_name(self) -> str:
+        return "Kannel (bearerbox, smsbox, fakesmsc) and its bridge" if self.kannel else "the SMS gateway simulator"
+
+    def _gateway_env(self) -> dict[str, str]:
+        return self.env | {"AMQP_URI": self.amqp_uris.get(SIMULATOR, self.amqp_uri), "PYTHONPATH": str(PROJECT_ROOT)}
+
     def _spawn_simulator(self) -> subprocess.Popen:
         """The SMS gateway simulator (`python -m siaga.gateway_simulator`), one more process."""
-        env = self.env | {"AMQP_URI": self.amqp_uris.get(SIMULATOR, self.amqp_uri), "PYTHONPATH": str(PROJECT_ROOT)}
+        env = self._gateway_env()
         log = open(self.log_dir / f"{SIMULATOR}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "siaga.gateway_simulator", *self.simulator_args],
@@ -198,6 +212,8 @@ class System:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        if self.kannel:
+            self.kannel.stop()
         if self.mongo:
             self.mongo.stop()
 

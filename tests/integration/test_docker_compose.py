@@ -161,3 +161,12 @@ def test_mongo_runs_as_a_replica_set_that_every_client_names(services):
     assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
     for name in ("mongo-users", *SERVICES, "roster"):
         assert parse_qs(urlsplit(services[name]["environment"]["MONGO_URI"]).query)["replicaSet"] == ["rs0"], name
+
+
+def test_the_kannel_bridge_publishes_as_the_sms_gateway_and_takes_its_kannel_secrets_from_the_environment(compose):
+    """Passed through by name (not `${…:?}`), so a stack without the `kannel` profile needs neither."""
+    bridge = resolved_services(compose, KANNEL_PASSWORD="kannel-secret")["sms-bridge"]
+    assert "kannel" in bridge["profiles"] and "healthcheck" in bridge and not bridge.get("ports")
+    assert bridge["environment"]["AMQP_URI"].startswith("amqp://siaga-sms-gateway:")
+    assert bridge["environment"]["KANNEL_PASSWORD"] == "kannel-secret"
+    assert urlsplit(bridge["environment"]["KANNEL_SENDSMS_URL"]).hostname == "smsbox"

@@ -70,7 +70,7 @@ def test_an_address_the_user_set_wins_over_the_demo_port_and_must_be_free(taken_
 
 def test_the_outcome_table_speaks_one_language():
     incident = {"data": {"source_kind": "cctv", "category": "tawuran", "location": {"village_code": "31.71.06.1005"}}}
-    table = outcome_table([incident], [None])
+    table = outcome_table([incident], [None], "the SMS gateway simulator")
     assert [column.header for column in table.columns] == [
         "Report", "Source", "Category", "Place", "Outcome", "Officer / reason", "SMS"]
     assert "no outcome" in str(list(table.columns[4].cells))
