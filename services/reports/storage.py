@@ -9,6 +9,7 @@ atomically, or for a report no step has touched yet the same result in plain upd
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # What the duplicate check needs of a candidate: no descriptions, no history.
 _CANDIDATE_FIELDS = {"_id": 1, "number": 1, "category": 1, "status": 1, "place": 1, "received_at": 1}
+# What the open figures read: no reporter, description or address ever leaves the store for them.
+_FIGURES_FIELDS = {"_id": 0, "place.village_code": 1, "category": 1, "status": 1, "received_at": 1,
+                   "reporting_officer_nrp": 1, "assignments": 1}
 
 
 class ReportStore(Store):
@@ -132,6 +136,14 @@ class ReportStore(Store):
 
     def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"origin.id": origin_id})
+
+    def received_in(self, villages: list[str], start: datetime, end: datetime,
+                    not_counted: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The open figures' input (figures.py): reports of these villages received in [start, end), only
+        the fields the figures read (the village_received_at index)."""
+        query = {"place.village_code": {"$in": villages}, "received_at": {"$gte": start, "$lt": end},
+                 "status": {"$nin": list(not_counted)}}
+        return list(self.db.reports.find(query, _FIGURES_FIELDS))
 
 
 class Reports(MongoStorage):
