@@ -45,8 +45,8 @@ NOT_COUNTED = (DUPLICATE, NEEDS_REVIEW)
 ACKNOWLEDGING = (ACKNOWLEDGED.state, EN_ROUTE.state, ON_SCENE.state, COMPLETED.state)
 ARRIVING = (ON_SCENE.state,)
 TIMES = ("acknowledged", "arrived")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_POLSEK_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_POLSEK_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$", re.ASCII)
 FIRST_MONTH = (2000, 1)
 SUPPRESSED_NOTE = (f"null: built from fewer than {MIN_REPORTS} reports, or withheld so that such a cell cannot be "
                    f"worked out from the others / kosong: dari kurang dari {MIN_REPORTS} laporan")
@@ -85,7 +85,7 @@ def area(level: str, code: str) -> Area:
     if level not in LEVELS:
         raise FiguresError(404, "level: polsek or village / polsek atau village")
     shape = _POLSEK_CODE if level == "polsek" else wilayah.VILLAGE_CODE
-    if not shape.match(code):
+    if not shape.fullmatch(code):
         example = "31.71.06" if level == "polsek" else "31.71.06.1001"
         raise FiguresError(400, f"{level}: code must look like {example} / kode harus seperti {example}")
     if code not in wilayah.names():
@@ -124,7 +124,7 @@ class Month:
 
 def month(text: str, place: Area, now: datetime) -> Month:
     """`YYYY-MM` in the area's zone; 400 when malformed or before 2000, 404 when it has not begun there yet."""
-    found = _MONTH.match(text)
+    found = _MONTH.fullmatch(text)
     if not found or not 1 <= int(found[2]) <= 12 or (int(found[1]), int(found[2])) < FIRST_MONTH:
         raise FiguresError(400, "month: YYYY-MM from 2000-01, e.g. 2026-11 / bulan: TTTT-BB, mis. 2026-11")
     zone, offset = place.zone
