@@ -61,7 +61,8 @@ def test_a_report_at_local_midnight_belongs_to_the_month_it_opens():
     assert datetime(2026, 10, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=7))) < month.start
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-00", "26-11", "2026/11", "1999-12", "", "2026-11-01", "２０２６-11", "2026-11\n"])
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "26-11", "2026/11", "1999-12", "", "2026-11-01",
+                                  "２０２６-11", "2026-11\n"])
 def test_a_malformed_month_is_a_400(text):
     with pytest.raises(FiguresError) as raised:
         figures.month(text, MENTENG, NOW)
@@ -80,7 +81,8 @@ def test_a_month_not_yet_begun_in_the_zone_is_a_404():
 
 
 @pytest.mark.parametrize("level, code, status", [
-    ("polsek", "31.71", 400), ("polsek", "31.71.06\n", 400), ("polsek", "31.71.06.1001", 400), ("village", "31.71.06", 400),
+    ("polsek", "31.71", 400), ("polsek", "31.71.06\n", 400), ("polsek", "31.71.06.1001", 400),
+    ("village", "31.71.06", 400),
     ("village", "31.71.06.<b>", 400), ("polsek", "31.71.99", 404), ("village", "31.71.06.9999", 404),
     ("kecamatan", "31.71.06", 404),
 ])
@@ -254,3 +256,56 @@ def test_answers_are_publicly_cacheable_and_errors_are_checked_again():
     ok = figures_page.headers("json", b"{}")
     assert ok["Cache-Control"] == f"public, max-age={figures_page.CACHE_SECONDS}" and ok["ETag"].startswith('"')
     assert figures_page.headers("json", b"{}", 404)["Cache-Control"] == "no-cache"
+
+
+# --- the entrypoints, through nameko's worker_factory (an in-memory store of the month's reports) --
+
+class MonthOfReports:
+    """The one query the figures make of the reports store, over a list."""
+
+    def __init__(self, reports: list[dict]):
+        self.reports = reports
+
+    def received_in(self, villages, start, end, not_counted):
+        return [r for r in self.reports if r["place"]["village_code"] in villages and start <= r["received_at"] < end
+                and r["status"] not in not_counted]
+
+
+def http_get(path: str, **headers: str):
+    from nameko.testing.services import worker_factory
+    from werkzeug.test import EnvironBuilder
+
+    from services.reports.service import ReportsService
+    from services.reports.settings import Open311Settings
+
+    service = worker_factory(ReportsService, reports=MonthOfReports([create_stored_report() for _ in range(5)]),
+                             open311_settings=Open311Settings())
+    request = EnvironBuilder(path=path, headers=headers).get_request()
+    if path.startswith("/figures/?") or path == "/figures/":
+        return service.figures_index(request)
+    level, code, period = path.removeprefix("/figures/").split("/")
+    return service.open_figures(request, level, code, period)
+
+
+def test_the_entrypoint_answers_json_csv_and_a_304_for_the_same_etag():
+    answer = http_get("/figures/village/31.71.06.1001/2026-11.json")
+    assert answer.status_code == 200 and answer.json["rows"][0]["reports_total"] == 5
+    assert answer.headers["Cache-Control"] == "public, max-age=300"
+    again = http_get("/figures/village/31.71.06.1001/2026-11.json", **{"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304
+    assert http_get("/figures/polsek/31.71.06/2026-11", Accept="text/csv").mimetype == "text/csv"
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/figures/polsek/31.71.06/2026-13.json", 400), ("/figures/polsek/31.71.99/2026-11.csv", 404),
+    ("/figures/village/31.71.06.1001/2999-01", 404), ("/figures/polsek/31.71.06/2026-11.xlsx", 404),
+])
+def test_the_entrypoint_answers_a_bad_request_with_its_reason(path, status):
+    answer = http_get(path)
+    assert answer.status_code == status and answer.headers["Cache-Control"] == "no-cache"
+
+
+def test_the_form_is_sent_on_to_the_areas_page():
+    answer = http_get("/figures/?code=31.71.06.1003&month=2026-11")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/figures/village/31.71.06.1003/2026-11"
+    assert "<form" in http_get("/figures/").get_data(as_text=True)
