@@ -156,20 +156,20 @@ class Measured:
     arrived: float | None  # seconds from received to the first on-scene step
 
 
-def measured(report: dict[str, Any]) -> Measured:
-    """What one stored report adds to the figures (its times from its assignments' recorded steps)."""
-    awaited = not report.get("reporting_officer_nrp")
-    return Measured(report["place"]["village_code"], report["category"], report["status"] == RESOLVED,
-                    _first(report, ACKNOWLEDGING) if awaited else None,
-                    _first(report, ARRIVING) if awaited else None)
+def measured(facts: dict[str, Any]) -> Measured:
+    """What one report adds to the figures, from its facts as the store reduces it (`figures_pipeline`:
+    village_code, category, status, received_at, by_officer, and each assignment's step times)."""
+    awaited = not facts.get("by_officer")
+    return Measured(facts["village_code"], facts["category"], facts["status"] == RESOLVED,
+                    _first(facts, ACKNOWLEDGING) if awaited else None,
+                    _first(facts, ARRIVING) if awaited else None)
 
 
-def _first(report: dict[str, Any], states: tuple[str, ...]) -> float | None:
-    times = [at for assignment in (report.get("assignments") or {}).values()
-             for state, at in (assignment.get("steps") or {}).items() if state in states]
+def _first(facts: dict[str, Any], states: tuple[str, ...]) -> float | None:
+    times = [at for steps in facts.get("steps") or [] for state, at in steps.items() if state in states]
     if not times:
         return None
-    return max(0.0, (_utc(min(times)) - _utc(report["received_at"])).total_seconds())
+    return max(0.0, (_utc(min(times)) - _utc(facts["received_at"])).total_seconds())
 
 
 def _utc(moment: datetime) -> datetime:
@@ -197,7 +197,7 @@ class Row:
 
 
 def build_rows(place: Area, reports: Iterable[dict[str, Any]], hidden: Iterable[str]) -> list[Row]:
-    """The Polsek's row first, then one per village of its district, from the month's stored reports."""
+    """The Polsek's row first, then one per village of its district, from the month's reports' facts."""
     categories = public_categories(hidden)
     polsek = place.polsek
     rows = {code: Row(code, wilayah.village_name(code) or code, _zero(categories))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -15,7 +15,12 @@ from kombu import Connection
 from nameko.containers import ServiceContainer
 from nameko.testing.utils import find_free_port
 
+from services.reports import domain
+from services.reports.lifecycle import step_from
 from services.reports.service import ReportsService
+from services.reports.settings import IntakeSettings
+from services.reports.storage import ReportStore
+from shared.contract import ASSIGNMENT_CREATED, INCIDENT_REPORTED, load_event
 from shared.mongo import connect
 from tests.conftest import database_names, lent_vhost
 from tests.factories import create_incident, wait_until
@@ -28,6 +33,7 @@ REPORTER = {"name": "Rahmat Hidayat", "phone": "0812-7777-3030", "anonymous": Fa
 # Six thefts answered in 1..6 minutes and on scene 10 minutes later, five of them resolved; one fire
 # nobody answered yet; one report of a category the public never sees.
 THEFTS = 6
+T0 = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +93,22 @@ def incident(category: str, village: str) -> dict:
 
 def get(fed: dict, path: str, **headers: str) -> requests.Response:
     return requests.get(f"{fed['url']}/{path}", headers=headers, timeout=10, allow_redirects=False)
+
+
+def test_the_store_hands_the_figures_only_a_reports_facts(mongo_client, db_names):
+    """No reporter, description, place detail, officer or note leaves the database for the figures."""
+    store = ReportStore(mongo_client[db_names["reports"]])
+    store.ensure_indexes()
+    report = domain.new_report(load_event(incident("pencurian", MENTENG), INCIDENT_REPORTED), IntakeSettings(), T0)
+    store.add(report)
+    created = dispatch_event_at("assignment_created", report["_id"], "a-1", T0 + timedelta(minutes=1))
+    store.apply_step(step_from(load_event(created, ASSIGNMENT_CREATED)), first=True)
+    month = T0.replace(day=1, hour=0)
+    facts = store.received_in([MENTENG], month, month + timedelta(days=30), ("duplicate",))
+    assert facts == [{"village_code": MENTENG, "category": "theft", "status": "assigned", "received_at": T0,
+                      "by_officer": False, "steps": [{"created": T0 + timedelta(minutes=1)}]}]
+    assert store.received_in([CIKINI], month, month + timedelta(days=30), ("duplicate",)) == []
+    assert store.received_in([MENTENG], month, T0, ("duplicate",)) == []  # the end is excluded
 
 
 def test_a_polseks_month_counts_times_and_share_from_the_lifecycle(fed):
