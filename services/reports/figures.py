@@ -21,10 +21,12 @@ What a figure is built from, so anyone with the data gets the same numbers:
 Suppression: a cell built from fewer than `MIN_REPORTS` reports is published as None — a count
 below 5 (zero included, so a suppressed zero and a suppressed four read alike), a time figure from
 fewer than 5 measured times, a share from fewer than 5 reports. Counts add up (categories to a
-total, villages to their Polsek), so one suppressed count could be worked out by subtraction: while
-the suppressed counts of a line sum to 1–4, the smallest count still shown on that line is suppressed
-too (the line's total when none is left), until every line is safe. A village's figures are its row
-of its Polsek's table, so both pages always suppress alike.
+total, villages to their Polsek), so a suppressed count could be worked out by subtraction: while the
+suppressed counts of a line whose total is shown sum to 1–4, or are one count alone (not zero), the
+smallest count still shown on that line is suppressed too (the line's total when none is left), until
+no line can be undone. The rule goes line by line; it is not an audit of every combination of lines
+(a suppressed count may still be bounded to a range). A village's figures are its row of its Polsek's
+table, so both pages always suppress alike.
 """
 from __future__ import annotations
 
@@ -235,11 +237,16 @@ def suppressed_counts(rows: list[Row], categories: list[str]) -> set[tuple[int, 
         for cells, margin in lines:
             if margin in hidden:
                 continue
-            if 0 < sum(rows[i].counts[c] for i, c in cells if (i, c) in hidden) < MIN_REPORTS:
+            if _undoable([rows[i].counts[c] for i, c in cells if (i, c) in hidden]):
                 shown = [cell for cell in cells if cell not in hidden]
                 hidden.add(min(shown, key=lambda cell: (rows[cell[0]].counts[cell[1]], cell)) if shown else margin)
                 changed = True
     return hidden
+
+
+def _undoable(suppressed: list[int]) -> bool:
+    """A line's suppressed counts, with its total shown, tell too much: a small sum, or one count alone."""
+    return 0 < sum(suppressed) < MIN_REPORTS or (len(suppressed) == 1 and suppressed[0] > 0)
 
 
 def published(rows: list[Row], categories: list[str]) -> list[dict[str, Any]]:

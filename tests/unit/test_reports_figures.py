@@ -193,6 +193,16 @@ def test_suppressed_cells_never_sum_to_one_to_four_on_any_shown_line():
     assert {(1, "c"), (2, "c"), (1, "b"), (2, "b"), (0, "c")} <= hidden
 
 
+def test_a_count_suppressed_alone_on_its_line_gets_a_partner():
+    """V1's theft (6) is suppressed for V1's small fire; alone in its column it would come back as
+    Polsek − V2 (16 − 10), and V1's fire with it (9 − 6)."""
+    rows = [Row("P", "P", {"theft": 16, "fire": 8, "total": 24}),
+            Row("V1", "V1", {"theft": 6, "fire": 3, "total": 9}),
+            Row("V2", "V2", {"theft": 10, "fire": 5, "total": 15})]
+    hidden = figures.suppressed_counts(rows, ["theft", "fire"])
+    assert {(1, "fire"), (1, "theft"), (2, "fire"), (2, "theft")} <= hidden
+
+
 def test_a_villages_figures_are_its_row_of_the_polseks():
     reports = [create_stored_report(VILLAGES[0]) for _ in range(6)] + [create_stored_report(VILLAGES[1])]
     village = menteng(reports, Area("village", VILLAGES[0]))
