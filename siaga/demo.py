@@ -24,10 +24,10 @@ from rich.table import Table
 
 from services.console.operators import add_operator, open_store
 from services.dispatch.roster import load_roster_file
+from shared import wilayah
 from shared.config import PROJECT_ROOT
 from shared.contract import INCIDENT_REPORTED, REPORT_REJECTED
 from shared.phones import mask_phone
-from shared import wilayah
 from shared.topology import external_queue
 from siaga.broker_admin import can_administer
 from siaga.settings import SERVICES, SiagaSettings, use_instance
