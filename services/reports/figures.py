@@ -34,6 +34,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Iterable
 
 from shared import wilayah
@@ -136,10 +137,12 @@ def month(text: str, place: Area, now: datetime) -> Month:
     return wanted
 
 
-def villages_of(polsek: str) -> list[str]:
-    """Every village of the Polsek's district, in code order (Kemendagri's list)."""
+@lru_cache(maxsize=1024)
+def villages_of(polsek: str) -> tuple[str, ...]:
+    """Every village of the Polsek's district, in code order (Kemendagri's list, read once per Polsek)."""
     prefix = polsek + "."
-    return sorted(code for code in wilayah.names() if code.startswith(prefix) and wilayah.VILLAGE_CODE.match(code))
+    return tuple(sorted(code for code in wilayah.names()
+                        if code.startswith(prefix) and wilayah.VILLAGE_CODE.match(code)))
 
 
 def public_categories(hidden: Iterable[str]) -> list[str]:

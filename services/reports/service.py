@@ -302,7 +302,7 @@ class ReportsService:
             fmt = figures_page.negotiated(extension, request.accept_mimetypes)
             place = figures.area(level, code)
             when = figures.month(month_text, place, utcnow())
-            reports = self.reports.received_in(figures.villages_of(place.polsek), when.start, when.end,
+            reports = self.reports.received_in(list(figures.villages_of(place.polsek)), when.start, when.end,
                                                figures.NOT_COUNTED)
             answer = figures.figures(place, when, reports, self.open311_settings.hidden_categories)
             body, status = figures_page.render(fmt, answer), 200
