@@ -56,7 +56,8 @@ SUPPRESSED_NOTE = (f"null: built from fewer than {MIN_REPORTS} reports, or withh
 
 
 class FiguresError(Exception):
-    """A request the figures cannot answer: HTTP status and a reason in both languages."""
+    """A request the figures cannot answer: HTTP status and a reason in both languages, in fixed words
+    (never what was sent)."""
 
     def __init__(self, status: int, reason: str):
         self.status, self.reason = status, reason
@@ -92,7 +93,7 @@ def area(level: str, code: str) -> Area:
         example = "31.71.06" if level == "polsek" else "31.71.06.1001"
         raise FiguresError(400, f"{level}: code must look like {example} / kode harus seperti {example}")
     if code not in wilayah.names():
-        raise FiguresError(404, f"{level} {code}: not a Kemendagri area / bukan wilayah Kemendagri")
+        raise FiguresError(404, f"{level}: not in Kemendagri's list / tidak ada dalam daftar Kemendagri")
     return Area(level, code)
 
 
@@ -133,7 +134,7 @@ def month(text: str, place: Area, now: datetime) -> Month:
     zone, offset = place.zone
     wanted = Month(int(found[1]), int(found[2]), zone, offset)
     if wanted.start > now:
-        raise FiguresError(404, f"month {wanted.label}: not begun yet in {zone} / bulan belum dimulai")
+        raise FiguresError(404, f"month: not begun yet in {zone} / bulan belum dimulai di {zone}")
     return wanted
 
 
