@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
@@ -24,6 +24,7 @@ from rich.table import Table
 
 from services.console.operators import add_operator, open_store
 from services.dispatch.roster import load_roster_file
+from shared import wilayah
 from shared.config import PROJECT_ROOT
 from shared.contract import INCIDENT_REPORTED, REPORT_REJECTED
 from shared.phones import mask_phone
@@ -40,6 +41,7 @@ SIMULATOR_ARGS = ("--auto-reply", OFFICER_REPLY, "--reply-delay", "1")
 # Well-known addresses the README names, taken only while free and when the user set none.
 DEMO_HTTP = {"reports": "127.0.0.1:8311", "console": "127.0.0.1:8080"}
 DEMO_OPERATOR = "piket.menteng"
+DEMO_POLSEK = "31.71.06"  # Polsek Metro Menteng: the roster, the login and the open figures printed
 APPS = ("citizen-app", "hotline-110", "cctv", "siskamling")
 
 SAMPLES: list[dict[str, Any]] = [  # each from the app its source names (APPS)
@@ -209,7 +211,7 @@ def demo_operator(system: System) -> str:
     """A duty officer's console login for Polsek Metro Menteng, with a fresh password each run."""
     client, store = open_store(system.mongo_uri)
     try:
-        login = add_operator(store, DEMO_OPERATOR, ["31.71.06"], "Piket Polsek Metro Menteng", reset_password=True)
+        login = add_operator(store, DEMO_OPERATOR, [DEMO_POLSEK], "Piket Polsek Metro Menteng", reset_password=True)
     finally:
         client.close()
     return login["password"]
@@ -264,6 +266,9 @@ def describe_start(system: System, settings: SiagaSettings, console: Console) ->
     if moved:
         console.print(f"[yellow]{'; '.join(moved)}[/]")
     console.print(f"Open311 GeoReport v2: http://{system.http_addresses['reports']}/open311/v2/services.json")
+    month = datetime.now(timezone(timedelta(hours=wilayah.time_zone(DEMO_POLSEK)[1]))).strftime("%Y-%m")
+    console.print(f"Open figures (public): "
+                  f"http://{system.http_addresses['reports']}/figures/polsek/{DEMO_POLSEK}/{month}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ RPC       get_report, list_reports, review_report, cancel_report (consoles)
           reveal_contact, list_reveals (a console's supervisor: an anonymous reporter's contact, audited)
 HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services, services/{code},
           POST requests, GET requests, requests/{id}, tokens/{token} — .json or .xml
+          open figures under /figures/: the page, and {polsek|village}/{code}/{YYYY-MM}[.json|.csv|.html]
 Timer     sweep_unanswered_reports (every SWEEP.SECONDS): a report still received past its deadline is
           said to dispatch again (sweeps.py)
 Publishes reports.events   report_received, report_rejected, duplicate_reported, report_cancelled
@@ -16,9 +17,10 @@ import logging
 import uuid
 
 from nameko.rpc import rpc
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.reports import anonymity, cancellation, domain, open311, sweeps
+from services.reports import anonymity, cancellation, domain, figures, figures_page, open311, sweeps
 from services.reports.dependencies import IntakeSettingsProvider, PlacesProvider, http
 from services.reports.exceptions import (
     InvalidCancellation,
@@ -287,3 +289,34 @@ class ReportsService:
             error = open311.internal_error()
             content_type, text = open311.render_error(fmt, error)
             return Response(text, status=error.status, content_type=content_type)
+
+    # ------------------------------------------------------------ open figures (figures.py)
+
+    @http("GET", "/figures/")
+    def figures_index(self, request: Request) -> Response:
+        """The page's form lands here and is sent on to the area's page; without it, the bare page."""
+        code, month = request.args.get("code", "").strip(), request.args.get("month", "").strip()
+        if code and month and code.replace(".", "").isdigit() and month.replace("-", "").isdigit():
+            return redirect(f"/figures/{figures.level_of(code)}/{code}/{month}", code=303)
+        body = figures_page.page(None)
+        return Response(body, status=200, headers=figures_page.headers("html", body.encode()))
+
+    @http("GET", "/figures/<level>/<code>/<period>")
+    def open_figures(self, request: Request, level: str, code: str, period: str) -> Response:
+        """One Polsek's (with each of its villages) or one village's figures for a month, from stored reports."""
+        fmt = "json"
+        try:
+            month_text, extension = figures_page.split_period(period)
+            fmt = figures_page.negotiated(extension, request.accept_mimetypes)
+            place = figures.area(level, code)
+            when = figures.month(month_text, place, utcnow())
+            reports = self.reports.received_in(list(figures.villages_of(place.polsek)), when.start, when.end,
+                                               figures.NOT_COUNTED)
+            answer = figures.figures(place, when, reports, self.open311_settings.hidden_categories)
+            body, status = figures_page.render(fmt, answer), 200
+        except figures.FiguresError as error:
+            body, status = figures_page.render_error(fmt, error), error.status
+        headers = figures_page.headers(fmt, body, status)
+        if status == 200 and request.if_none_match.contains(headers["ETag"].strip('"')):
+            return Response(status=304, headers={k: headers[k] for k in ("ETag", "Cache-Control", "Vary")})
+        return Response(body, status=status, headers=headers)

@@ -9,6 +9,7 @@ atomically, or for a report no step has touched yet the same result in plain upd
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -138,6 +139,12 @@ class ReportStore(Store):
     def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"origin.id": origin_id})
 
+    def received_in(self, villages: list[str], start: datetime, end: datetime,
+                    not_counted: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The open figures' input (figures.py): the facts of each report of these villages received in
+        [start, end) (the village_received_at index)."""
+        return list(self.db.reports.aggregate(figures_pipeline(villages, start, end, not_counted)))
+
 
 class Reports(MongoStorage):
     store_class = ReportStore
@@ -159,6 +166,20 @@ def list_filter(filters: dict[str, Any]) -> dict[str, Any]:
     if received:
         query["received_at"] = received
     return query
+
+
+def figures_pipeline(villages: list[str], start: datetime, end: datetime,
+                     not_counted: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each report reduced inside the database to what the figures read — village, category, status,
+    received_at, whether an officer raised it, each assignment's step times — so no reporter,
+    description, place, officer or note ever leaves the store for the public figures."""
+    match = {"place.village_code": {"$in": villages}, "received_at": {"$gte": start, "$lt": end},
+             "status": {"$nin": list(not_counted)}}
+    facts = {"_id": 0, "village_code": "$place.village_code", "category": 1, "status": 1, "received_at": 1,
+             "by_officer": {"$ne": [{"$ifNull": ["$reporting_officer_nrp", None]}, None]},
+             "steps": {"$map": {"input": {"$objectToArray": {"$ifNull": ["$assignments", {}]}}, "as": "a",
+                                "in": {"$ifNull": ["$$a.v.steps", {}]}}}}
+    return [{"$match": match}, {"$project": facts}]
 
 
 def cancel_update(cancellation: dict[str, Any]) -> dict[str, Any]:
