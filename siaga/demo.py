@@ -29,7 +29,6 @@ from shared.config import PROJECT_ROOT
 from shared.contract import INCIDENT_REPORTED, REPORT_REJECTED
 from shared.phones import mask_phone
 from shared.topology import external_queue
-from siaga import kannel
 from siaga.broker_admin import can_administer
 from siaga.settings import SERVICES, SiagaSettings, use_instance
 from siaga.system import System
@@ -278,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after showing the demo (also SIAGA_DEMO_EXIT=1)")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 160))
-    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, kannel_gateway=kannel.installed(),
+    system = System(gateway_simulator=True, simulator_args=SIMULATOR_ARGS, kannel_gateway=settings.demo_uses_kannel,
                     kannel_reply=OFFICER_REPLY, preferred_http=DEMO_HTTP,
                     least_privilege=can_administer(settings.broker_uri), fresh_databases=True, settings=settings)
     console.print(f"Starting Siaga instance {settings.instance}…")

@@ -34,6 +34,13 @@ def instance_name(raw: str) -> str:
     return name
 
 
+def gateway_choice(raw: str) -> str:
+    choice = str(raw).strip().lower()
+    if choice not in ("auto", "kannel", "simulator"):
+        raise ValueError("the demo's SMS gateway is kannel, simulator or auto")
+    return choice
+
+
 def database_variable(service: str) -> str:
     """The variable a service's config.yml reads its database name from."""
     return f"{service.upper()}_MONGO_DATABASE"
@@ -53,6 +60,14 @@ class SiagaSettings:
     console_http_address: str = setting("", "the console's host:port; unset: 127.0.0.1:8080 in the demo "
                                         "while free, else a free port", key=HTTP_VARIABLES["console"])
     demo_exit: bool = setting(False, "the demo exits after its table", key="SIAGA_DEMO_EXIT")
+    demo_gateway: str = setting("auto", "the demo's SMS gateway: kannel, simulator, or auto (Kannel when "
+                                "installed)", key="SIAGA_DEMO_GATEWAY", parse=gateway_choice)
+
+    @property
+    def demo_uses_kannel(self) -> bool:
+        from siaga import kannel
+
+        return self.demo_gateway == "kannel" or (self.demo_gateway == "auto" and kannel.installed())
 
     @property
     def broker_uri(self) -> str:
