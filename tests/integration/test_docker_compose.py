@@ -170,3 +170,10 @@ def test_the_kannel_bridge_publishes_as_the_sms_gateway_and_takes_its_kannel_sec
     assert bridge["environment"]["AMQP_URI"].startswith("amqp://siaga-sms-gateway:")
     assert bridge["environment"]["KANNEL_PASSWORD"] == "kannel-secret"
     assert urlsplit(bridge["environment"]["KANNEL_SENDSMS_URL"]).hostname == "smsbox"
+
+
+def test_rabbitmq_has_the_file_handles_its_quorum_queues_reserve(services):
+    """At Debian's 1,024 open files a broker holding some seven instances' quorum queues silently stops
+    accepting connections (tests/vhost_pool.py measured it); RabbitMQ's own advice is 65,536."""
+    nofile = services["rabbitmq"]["ulimits"]["nofile"]
+    assert min(nofile["soft"], nofile["hard"]) >= 65536
