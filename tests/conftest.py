@@ -101,7 +101,9 @@ def broker_admin():
 
 
 def throwaway_vhost(admin: BrokerAdmin):
-    """A new, empty vhost for the broker user, deleted afterwards."""
+    """A new, empty vhost for the broker user, deleted afterwards (the pool's idle one goes first)."""
+    for pool in pools:
+        pool.release_idle()
     vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
     admin.add_vhost(vhost, BROKER.split(":")[0])
     yield f"amqp://{BROKER}/{vhost}"

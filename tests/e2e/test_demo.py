@@ -21,8 +21,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def two_instances(mongo_client, broker_admin):
+def two_instances(mongo_client, broker_admin, vhosts):
     """Two instance names of this test alone; their vhosts, users, databases and files go afterwards."""
+    vhosts.release_idle()  # the two demos' vhosts hold the topology's file handles
     run = uuid.uuid4().hex[:8]
     instances = [SiagaSettings(instance=f"siaga-test-{run}-{side}") for side in "ab"]
     yield instances
