@@ -4,17 +4,14 @@ each decided once per escalation, refused with a reason a person reads."""
 from __future__ import annotations
 
 import pytest
-from nameko.testing.services import worker_factory
 
 from services.dispatch.exceptions import DispatchError, InvalidTransition, OfficerNotFree
-from services.dispatch.service import DispatchService
 from services.dispatch.settings import Settings
 from shared.contract import ASSIGNMENT_COMPLETED, ASSIGNMENT_CREATED, REPORT_RECEIVED, load_event
 from shared.envelope import utcnow
 from tests.factories import create_report_received
 from tests.factories.dispatch import DUTY_DESK, PATROL_YOGA, create_officer, load_demo_roster
 from tests.fakes.dispatch_store import FakeDispatchStore
-from tests.fakes.publisher import Published
 
 SETTINGS = Settings()
 GAMBIR_OFFICER = "99000001"
@@ -25,16 +22,6 @@ def store():
     # Only the duty desk and a patrol unit: every report escalates; one officer of another Polsek.
     return load_demo_roster(FakeDispatchStore(SETTINGS), only={DUTY_DESK, PATROL_YOGA},
                             extra=[create_officer(GAMBIR_OFFICER, polsek="31.71.01")])
-
-
-@pytest.fixture
-def published():
-    return Published()
-
-
-@pytest.fixture
-def service(store, published):
-    return worker_factory(DispatchService, dispatch=store, publish=published, settings=SETTINGS)
 
 
 @pytest.fixture

@@ -6,18 +6,15 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from nameko.testing.services import worker_factory
 
 from services.dispatch import usecases
 from services.dispatch.exceptions import DispatchError, InvalidTransition, OfficerNotFree, OfficerOnAssignment
-from services.dispatch.service import DispatchService
 from services.dispatch.settings import Settings
 from shared.contract import REPORT_RECEIVED, load_event
 from shared.envelope import utcnow
 from tests.factories import create_report_received
 from tests.factories.dispatch import BHABIN_MENTENG, DUTY_DESK, PATROL_YOGA, POLISI_RW_MENTENG_RW05, load_demo_roster
 from tests.fakes.dispatch_store import FakeDispatchStore
-from tests.fakes.publisher import Published
 
 SETTINGS = Settings()
 
@@ -25,16 +22,6 @@ SETTINGS = Settings()
 @pytest.fixture
 def store():
     return load_demo_roster(FakeDispatchStore(SETTINGS))
-
-
-@pytest.fixture
-def published():
-    return Published()
-
-
-@pytest.fixture
-def service(store, published):
-    return worker_factory(DispatchService, dispatch=store, publish=published, settings=SETTINGS)
 
 
 def received(**data):
