@@ -31,7 +31,6 @@ import logging
 import os
 import random
 import re
-import signal
 import socket
 import sys
 import time
@@ -40,27 +39,23 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kombu import Connection, Consumer, Producer
-from kombu.exceptions import OperationalError
 
-from shared import topology
 from shared.contract import (
     SMS_ACCEPTED,
     SMS_DELIVERY_REPORTED,
     SMS_RECEIVED,
     SMS_REFUSED,
-    SMS_REQUESTED,
     EventType,
     dump_event,
-    load_event,
 )
-from shared.envelope import Event, InvalidMessage, decode_body, utcnow
+from shared.envelope import Event, utcnow
 from shared.phones import mask_phone, normalise_phone
 from shared.trust import broker_user
+from siaga.gateway_party import GatewayLoop, read_request, request_queue, serve
 
 log = logging.getLogger("siaga.gateway_simulator")
 
 SOURCE = "/sms-gateway/simulator"
-GATEWAY = "sms-gateway"
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 _NAMESPACE = uuid.UUID("1c1f7a2e-5d55-4b7e-9a77-3c0d6f9b2e10")
 _REPORT_NUMBER = re.compile(r"#([0-9A-Z]{3,12})\b")
@@ -88,7 +83,7 @@ def gateway_id_for(sms_id: str) -> str:
     return "SIM-" + uuid.uuid5(_NAMESPACE, sms_id).hex[:16]
 
 
-class Simulator:
+class Simulator(GatewayLoop):
     """One thread: consume requests, keep a schedule of answers, publish them when due."""
 
     def __init__(self, amqp_uri: str, behaviour: Behaviour, seed: int | None = None):
@@ -174,31 +169,15 @@ class Simulator:
         log.info("  %s %s", event_type.name, _summary(data))
 
     def handle_message(self, body: Any, message) -> None:
-        try:
-            request = load_event(decode_body(message.body, message.content_type), SMS_REQUESTED)
-        except InvalidMessage as exc:
-            log.error("rejecting an unreadable sms_requested: %s", exc)
-            message.reject()  # dead-lettered by the queue's own policy
-            return
-        self.on_request(request)
-        message.ack()
-
-    def run(self, ready: Callable[[], None] | None = None) -> None:
-        """Consume until stopped. A lost broker (a restart) is waited out, as a real gateway would:
-        requests not yet acknowledged come back, answers still scheduled are published after."""
-        lost = Connection(self.amqp_uri).connection_errors + (OSError, OperationalError)
-        while not self.stopping:
-            try:
-                self.consume(ready)
-            except lost as exc:
-                log.warning("broker connection lost (%r); reconnecting in 1 s", exc)
-                ready = None
-                time.sleep(1)
+        """Answers still scheduled when the broker goes are published after it is back."""
+        if (request := read_request(message)) is not None:
+            self.on_request(request)
+            message.ack()
 
     def consume(self, ready: Callable[[], None] | None) -> None:
         with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as connection:
             channel = connection.channel()
-            queue = topology.external_queue(GATEWAY, SMS_REQUESTED)(channel)
+            queue = request_queue()(channel)
             queue.declare()
             self.producer = Producer(connection.channel())
             with Consumer(channel, queues=[queue], callbacks=[self.handle_message], prefetch_count=100):
@@ -277,12 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         send_one(amqp_uri, args.sender, args.text)
         return 0
     simulator = Simulator(amqp_uri, behaviour_from(args), seed=args.seed)
-    signal.signal(signal.SIGTERM, lambda *_: setattr(simulator, "stopping", True))
-    try:
-        simulator.run()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(simulator)
 
 
 if __name__ == "__main__":

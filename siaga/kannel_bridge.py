@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import secrets
-import signal
 import socket
 import sqlite3
 import sys
@@ -47,29 +46,25 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from kombu import Connection, Consumer, Producer
-from kombu.exceptions import OperationalError
 
-from shared import topology
 from shared.contract import (
     SMS_ACCEPTED,
     SMS_DELIVERY_REPORTED,
     SMS_RECEIVED,
     SMS_REFUSED,
-    SMS_REQUESTED,
     EventType,
     dump_event,
-    load_event,
 )
-from shared.envelope import Event, InvalidMessage, decode_body, utcnow
+from shared.envelope import Event, utcnow
 from shared.phones import mask_phone
 from shared.settings import load, setting
 from shared.trust import broker_user
+from siaga.gateway_party import GatewayLoop, read_request, request_queue, serve
 from siaga.settings import siaga_settings
 
 log = logging.getLogger("siaga.kannel_bridge")
 
 SOURCE = "/sms-gateway/kannel"
-GATEWAY = "sms-gateway"
 _NAMESPACE = uuid.UUID("6b0e2c4a-8f61-4d7c-b1d3-2a9e5f7c0d42")
 # Kannel's delivery report types (dlr-mask bits): the final ones are the contract's receipts.
 DLR_STATUS = {1: "delivered", 2: "undelivered", 16: "rejected"}
@@ -217,7 +212,7 @@ def sendsms(settings: BridgeSettings, params: dict[str, str]) -> tuple[int, str]
         raise KannelUnavailable(f"Kannel unreachable: {exc}") from exc
 
 
-class Bridge:
+class Bridge(GatewayLoop):
     """The consumer side holds requests in order until Kannel takes them; the HTTP side turns Kannel's
     callbacks into events."""
 
@@ -304,14 +299,9 @@ class Bridge:
             message.ack()
 
     def handle_message(self, body: Any, message) -> None:
-        try:
-            request = load_event(decode_body(message.body, message.content_type), SMS_REQUESTED)
-        except InvalidMessage as exc:
-            log.error("rejecting an unreadable sms_requested: %s", exc)
-            message.reject()  # dead-lettered by the queue's own policy
-            return
-        self.pending.append((request, message))
-        self.flush()
+        if (request := read_request(message)) is not None:
+            self.pending.append((request, message))
+            self.flush()
 
     # ---- Kannel's callbacks ------------------------------------------------------------------------
 
@@ -351,22 +341,13 @@ class Bridge:
         threading.Thread(target=server.serve_forever, name="kannel-callbacks", daemon=True).start()
         return server
 
-    def run(self, ready: Callable[[], None] | None = None) -> None:
-        """Consume until stopped; a lost broker is waited out (what was not acknowledged comes back)."""
-        lost = Connection(self.amqp_uri).connection_errors + (OSError, OperationalError)
-        while not self.stopping:
-            try:
-                self.consume(ready)
-            except lost as exc:
-                log.warning("broker connection lost (%r); reconnecting in 1 s", exc)
-                self.pending.clear()
-                ready = None
-                time.sleep(1)
+    def connection_lost(self) -> None:
+        self.pending.clear()
 
     def consume(self, ready: Callable[[], None] | None) -> None:
         with Connection(self.amqp_uri) as connection:
             channel = connection.channel()
-            queue = topology.external_queue(GATEWAY, SMS_REQUESTED)(channel)
+            queue = request_queue()(channel)
             queue.declare()
             with Consumer(channel, queues=[queue], callbacks=[self.handle_message],
                           prefetch_count=self.settings.prefetch):
@@ -432,12 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.password:
         parser.error("set KANNEL_PASSWORD: the password of the bridge's sendsms-user in kannel.conf")
     bridge.serve_http()
-    signal.signal(signal.SIGTERM, lambda *_: setattr(bridge, "stopping", True))
-    try:
-        bridge.run()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(bridge)
 
 
 if __name__ == "__main__":
