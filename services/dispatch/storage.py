@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from pymongo import ASCENDING, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.dispatch import assignments, choice, geo, officers
@@ -27,6 +27,8 @@ from shared.settings import read
 # location) is the officers' and dispatch's own and survives a roster reload.
 ROSTER_FIELDS = ("name", "rank", "role", "polsek", "areas", "skills", "phone", "shifts", "keys", "home_lat", "home_lon")
 SWEEP_BATCH = 50
+# The newest assignments of one officer an SMS reply is read against: ended ones explain a late reply.
+REPLY_LOOKBACK = 20
 # Roster entries written per bulk write: the embedded server's cost of an `$in` over a batch grows
 # with the square of its size, so a large roster goes in batches.
 ROSTER_BATCH = 250
@@ -51,6 +53,8 @@ class DispatchStore(Store):
         self.db.officers.create_index([("polsek", ASCENDING)], name="polsek")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
+        self.db.assignments.create_index([("officer.nrp", ASCENDING), ("created_at", DESCENDING)], name="officer")
+        self.db.officers.create_index([("phone", ASCENDING)], name="phone")
 
     # ------------------------------------------------------------ decisions and claims
 
@@ -123,6 +127,11 @@ class DispatchStore(Store):
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return list(self.db.assignments.find({"report_id": report_id, "state": {"$ne": assignments.ESCALATED}}))
 
+    def assignments_of_officer(self, nrp: str) -> list[dict[str, Any]]:
+        """The officer's newest assignments, open and ended: what an SMS reply of his is read against."""
+        return list(self.db.assignments.find({"officer.nrp": nrp}, {"report": 1, "state": 1, "created_at": 1})
+                    .sort("created_at", DESCENDING).limit(REPLY_LOOKBACK))
+
     def move(self, assignment: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
         """The assignment after the step, if it was still in the state it was read in; None if it moved meanwhile."""
         after = assignments.moved(assignment, entry)
@@ -172,6 +181,9 @@ class DispatchStore(Store):
         if found is None:
             raise OfficerNotFound(nrp)
         return found
+
+    def officer_by_phone(self, phone: str) -> dict[str, Any] | None:
+        return self.db.officers.find_one({"phone": phone}, {"_id": 1})
 
     def roster(self, polsek: str, village: str | None = None, status: str | None = None,
                ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:

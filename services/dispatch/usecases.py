@@ -23,8 +23,8 @@ from services.dispatch.exceptions import DispatchError, OfficerNotFound, Officer
 from services.dispatch.roster import parse_officer
 from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
-from shared import lifecycle
-from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED
+from shared import lifecycle, reply_matching
+from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, REPLY_REFUSED
 from shared.envelope import Event, derived_id
 
 Publish = Callable[..., Any]  # EventPublisher's: publish(event_type, data, cause=…, time=…)
@@ -213,6 +213,26 @@ def advance(store: DispatchStore, now: datetime, assignment_id: str, action: str
         if after is not None:
             return after, decision
     raise DispatchError("the assignment changed several times while this action was applied; try again")
+
+
+def read_reply(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, unmatched: Event) -> None:
+    """A reply notify could not match, read against the assignments held: acted on, or refused with why.
+
+    The phone is the gateway's word for who sent it, so it may act only on its officer's own tasks.
+    A step the assignment already took (a redelivery) is said again by act(); a reply that acts on
+    nothing is answered with the officer's open tasks, an unknown number with nothing an officer reads."""
+    reply = unmatched.data
+    officer = store.officer_by_phone(reply["phone"])
+    held = assignments.reply_candidates(store.assignments_of_officer(officer["_id"])) if officer else []
+    match = reply_matching.match_reply(reply["action"], reply["number"], held)
+    if officer is not None and match.assignment is not None:
+        act(store, publish, settings, now, match.assignment["_id"], reply["action"], "sms", reply.get("text"),
+            by_nrp=officer["_id"])
+        return
+    publish(REPLY_REFUSED, {
+        "phone": reply["phone"], "nrp": officer and officer["_id"], "action": reply["action"],
+        "reason": match.refusal if officer else reply_matching.STRANGER, "number": reply["number"],
+        "open_numbers": reply_matching.open_numbers(held)}, cause=unmatched)
 
 
 def expire(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment: dict[str, Any],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notify import replies, sms, templates
+from services.notify import sms, templates
 from services.notify.templates import Template
 from services.notify.texts import (
     address_text,
@@ -21,6 +21,7 @@ from services.notify.texts import (
     sentence,
 )
 from shared.envelope import Event, derived_id
+from shared.reply_matching import canonical_number
 
 # ---------------------------------------------------------------------------------------------
 # Who gets what. Each function returns the SMS messages (possibly none) an event causes.
@@ -96,7 +97,7 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
     return [message(sms_id_for(created, phone), phone, templates.OFFICER_ASSIGNMENT, text, report["priority"],
                     report_id=report["report_id"], assignment_id=assignment["assignment_id"],
                     answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
-                                "number_key": replies.canonical_number(report["number"])})]
+                                "number_key": canonical_number(report["number"])})]
 
 
 # dispatch's record of a cancellation leads the duty officer's reason with this, in English; the SMS drops it.
@@ -172,6 +173,6 @@ def reply_candidates(officer_sms: list[dict[str, Any]], closed: dict[str, str]) 
     """The assignments a phone may answer (newest first), from the assignment SMS it was sent;
     `closed` maps the ones that ended to why."""
     return [{"_id": m["assignment_id"], "phone": m["to"], "report_id": m.get("report_id"), **m["answerable"],
-             "open": m["assignment_id"] not in closed, "closed": closed.get(m["assignment_id"]),
+             "open": m["assignment_id"] not in closed, "ended": closed.get(m["assignment_id"]),
              "created_at": m.get("created_at")}
             for m in officer_sms]

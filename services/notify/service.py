@@ -3,8 +3,9 @@
 Consumes  reports.events   report_received, duplicate_reported, report_rejected
           dispatch.events  assignment_created, assignment_departed, assignment_completed,
                            assignment_declined, assignment_expired, assignment_escalated
+                           reply_refused
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
-Publishes notify.events    sms_requested, sms_failed, officer_replied
+Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
 Timer     retry_due_sms    retries, answer timeouts and failure reports, from the database (SMS.RETRY_POLL)
 """
 import logging
@@ -126,21 +127,28 @@ class NotifyService:
 
     @handles(contract.SMS_RECEIVED)
     def handle_sms_received(self, inbound: Event) -> None:
-        """The assigned officer's reply becomes officer_replied for dispatch; anything else gets a short help SMS."""
+        """A reply to one of the assignments sent to this phone becomes officer_replied; anything else is read
+        again by dispatch (reply_unmatched), which holds the assignments: notify's records may be behind."""
         phone, at = answers.sender_phone(inbound.data["sender"]), inbound.data["at"]
         if phone is None:
             log.warning("inbound SMS %s from a sender that is no phone number: no reply", inbound.id)
             return
         answer = self.notifications.answered(inbound.id)
         if answer is None:  # answered once, from the state it found; a repeat says the same again
-            outcome = answers.resolve_reply(inbound.data["text"], self.notifications.assignments_of(phone))
             answer = self.notifications.answer(inbound.id, answers.reply_answer(
-                outcome, inbound, phone, at, self.policy.help_interval), utcnow())
-        if answer.get("help"):
-            log.info("inbound SMS from %s not acted on: sending %s", mask_phone(phone), answer["help"]["kind"])
-            self.send([answer["help"]], inbound)
+                inbound.data["text"], self.notifications.assignments_of(phone), phone, at), utcnow())
+        if "unmatched" in answer:
+            self.publish(contract.REPLY_UNMATCHED, answer["unmatched"], cause=inbound)
             return
         self.publish(contract.OFFICER_REPLIED, answer["replied"], cause=inbound, correlationid=answer["report_id"])
+
+    @handles(contract.REPLY_REFUSED)
+    def handle_reply_refused(self, refused: Event) -> None:
+        """dispatch found nothing for the reply to act on: a short answer, at most one per kind and interval."""
+        help_sms = answers.refusal_help(refused.data, refused.time, self.policy)
+        log.info("inbound SMS from %s not acted on (%s): sending %s", mask_phone(refused.data["phone"]),
+                 refused.data["reason"], help_sms["kind"])
+        self.send([help_sms], refused)
 
     # ---- helpers -------------------------------------------------------------------------------
 

@@ -18,4 +18,6 @@ class SendPolicy:
     backoff_base: float = setting(5.0, "seconds before the first retry; doubled for each later one")
     backoff_max: float = setting(300.0, "the longest wait between two attempts (seconds)")
     retry_poll: float = setting(1.0, "how often the retry timer looks for due retries and timeouts (seconds)")
-    help_interval: float = setting(600.0, "at most one help SMS per sender and kind in this many seconds")
+    help_interval: float = setting(600.0, "at most one help SMS per officer and kind in this many seconds")
+    stranger_interval: float = setting(
+        86400.0, "at most one neutral answer to a number that is no officer's in this many seconds (a day)")

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from services.dispatch import assignments, choice, geo, officers
 from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
-from services.dispatch.storage import ROSTER_FIELDS, SWEEP_BATCH, claim_marker
+from services.dispatch.storage import REPLY_LOOKBACK, ROSTER_FIELDS, SWEEP_BATCH, claim_marker
 from shared import boundaries, lifecycle
 
 
@@ -89,6 +89,10 @@ class FakeDispatchStore:
         return [copy.deepcopy(a) for a in self.assignments.values()
                 if a["report_id"] == report_id and a["state"] != assignments.ESCALATED]
 
+    def assignments_of_officer(self, nrp: str) -> list[dict[str, Any]]:
+        held = [a for a in self.assignments.values() if (a.get("officer") or {}).get("nrp") == nrp]
+        return copy.deepcopy(sorted(held, key=lambda a: a["created_at"], reverse=True)[:REPLY_LOOKBACK])
+
     def move(self, assignment: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
         stored = self.assignments.get(assignment["_id"])
         if stored is None or stored["state"] != assignment["state"]:
@@ -135,6 +139,9 @@ class FakeDispatchStore:
         if nrp not in self.officers:
             raise OfficerNotFound(nrp)
         return copy.deepcopy(self.officers[nrp])
+
+    def officer_by_phone(self, phone: str) -> dict[str, Any] | None:
+        return next(({"_id": o["_id"]} for o in self.officers.values() if o.get("phone") == phone), None)
 
     def roster(self, polsek: str, village: str | None = None, status: str | None = None,
                ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
