@@ -6,7 +6,8 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
                            reply_refused
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
 Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
-Timer     retry_due_sms    retries, answer timeouts and failure reports, from the database (SMS.RETRY_POLL)
+Timer     retry_due_sms    retries, answer timeouts, failure reports and overdue receipts (a sweep: the gateway
+                           is asked again), from the database (SMS.RETRY_POLL)
 """
 import logging
 
@@ -91,7 +92,8 @@ class NotifyService:
     @handles(contract.SMS_ACCEPTED)
     def handle_sms_accepted(self, accepted: Event) -> None:
         """Only an SMS the gateway accepted counts as sent."""
-        self.notifications.accept(accepted.data["sms_id"], accepted.data["gateway_id"], accepted.data["at"])
+        self.notifications.accept(accepted.data["sms_id"], accepted.data["gateway_id"], accepted.data["at"],
+                                  sending.receipt_due(utcnow(), self.policy))
 
     @handles(contract.SMS_REFUSED)
     def handle_sms_refused(self, refused: Event) -> None:
@@ -114,10 +116,14 @@ class NotifyService:
 
     @every(SendPolicy, "retry_poll")
     def retry_due_sms(self) -> None:
-        """Retry, time out and report failures from the database: survives restarts, once across replicas (CAS)."""
+        """Retry, time out, report failures and ask for overdue receipts from the database: survives restarts,
+        once across replicas (CAS)."""
         now = utcnow()
         for stored in self.notifications.due(now):
             changes = sending.due_step(stored, now, self.policy)
+            if stored["state"] == sending.SENT:
+                self.sweep_receipt(stored, changes)
+                continue
             if stored["state"] == sending.FAILING:
                 self.publish_failure(stored)
             if self.notifications.move(stored, changes):
@@ -172,6 +178,20 @@ class NotifyService:
         elif moved["state"] == sending.FAILING:
             self.publish_failure(moved)
             self.notifications.move(moved, {"state": sending.FAILED, "failed_at": utcnow()})
+
+    def sweep_receipt(self, stored: dict, changes: dict) -> None:
+        """An accepted SMS whose receipt is overdue: its request said again (same id), which the gateway
+        answers with the receipt it holds; or, asked enough, left unconfirmed."""
+        if not self.notifications.ask_receipt(stored, changes):
+            return
+        if changes.get("state") == sending.UNCONFIRMED:
+            log.warning("sweep: SMS %s to %s: no receipt after %d asks, left unconfirmed", stored["_id"],
+                        mask_phone(stored["to"]), stored.get("receipt_asks", 0))
+            return
+        log.warning("sweep: SMS %s to %s accepted %s ago without a receipt: the gateway is asked again",
+                    stored["_id"], mask_phone(stored["to"]), utcnow() - stored["accepted_at"])
+        self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(stored), id=sending.sms_requested_id(stored),
+                     correlationid=correlation(stored))
 
     def publish_failure(self, stored: dict) -> None:
         log.warning("SMS %s to %s failed: %s", stored["_id"], mask_phone(stored["to"]), stored.get("failure"))

@@ -21,3 +21,8 @@ class SendPolicy:
     help_interval: float = setting(600.0, "at most one help SMS per officer and kind in this many seconds")
     stranger_interval: float = setting(
         86400.0, "at most one neutral answer to a number that is no officer's in this many seconds (a day)")
+    receipt_window: float = setting(
+        900.0, "seconds after the gateway accepted an SMS by which its delivery receipt should have come; then the "
+               "gateway is asked again (the same request, which it answers with the receipt it holds)")
+    receipt_asks: int = setting(2, "times the gateway is asked for an overdue receipt before the SMS is left "
+                                   "unconfirmed")

@@ -15,7 +15,8 @@ class SmsRequestedSchema(EventSchema):
     sms_id = fields.String(required=True, metadata={
         "description": "Stable id of this SMS (one per recipient and causing event). Every answer quotes it. "
                        "A gateway that sees an sms_id it already accepted answers sms_accepted again and does "
-                       "not send a second SMS."})
+                       "not send a second SMS; when it holds that SMS's final delivery receipt it says that "
+                       "sms_delivery_reported again, same id (notify asks this way for a receipt that is overdue)."})
     to = fields.String(required=True, validate=E164)
     text = fields.String(required=True, validate=validate.Length(min=1, max=1600))
     encoding = fields.String(required=True, validate=validate.OneOf(("GSM-7", "UCS-2")))

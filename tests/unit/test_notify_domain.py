@@ -327,3 +327,12 @@ def test_a_receipt_of_non_delivery_makes_the_recipient_unreachable(status, state
 def test_policy_reads_config_values_of_any_yaml_type():
     policy = settings.load(SendPolicy, {"ANSWER_TIMEOUT": "0.5", "MAX_ATTEMPTS": 3, "BACKOFF_MAX": ""})
     assert (policy.answer_timeout, policy.max_attempts, policy.backoff_max) == (0.5, 3, 300.0)
+
+
+def test_an_overdue_receipt_is_asked_for_again_then_the_sms_is_left_unconfirmed():
+    policy = SendPolicy(receipt_window=60, receipt_asks=2)
+    sent = {"state": sending.SENT, "attempt": 1}
+    first = sending.due_step(sent, NOW, policy)
+    assert first == {"receipt_asks": 1, "next_attempt_at": NOW + timedelta(seconds=60)}
+    assert sending.due_step(sent | first, NOW, policy)["receipt_asks"] == 2
+    assert sending.due_step(sent | {"receipt_asks": 2}, NOW, policy)["state"] == sending.UNCONFIRMED
