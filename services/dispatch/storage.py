@@ -146,6 +146,17 @@ class DispatchStore(Store):
         """Unacknowledged assignments past their deadline (index state_due_at)."""
         return list(self.db.assignments.find({"state": "created", "due_at": {"$lte": now}}).limit(SWEEP_BATCH))
 
+    def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
+        """Assignments still waiting for the officer since before then, not yet said again (index state_due_at)."""
+        return list(self.db.assignments.find({"state": "created", "created_at": {"$lte": created_before},
+                                              "reannounced_at": None}).limit(SWEEP_BATCH))
+
+    def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
+        """Only one replica says an assignment again."""
+        result = self.db.assignments.update_one({"_id": assignment["_id"], "reannounced_at": None},
+                                                {"$set": {"reannounced_at": now}})
+        return result.modified_count == 1
+
     def stalled_follow_ups(self, before: datetime) -> list[dict[str, Any]]:
         """Declined or expired assignments whose next step was due before then and never finished."""
         stalled: list[dict[str, Any]] = []

@@ -14,6 +14,8 @@ which says report_cancelled again when the assignment appears.
 """
 from __future__ import annotations
 
+import logging
+
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -27,6 +29,7 @@ from shared import lifecycle, reply_matching
 from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, REPLY_REFUSED
 from shared.envelope import Event, derived_id
 
+log = logging.getLogger(__name__)
 Publish = Callable[..., Any]  # EventPublisher's: publish(event_type, data, cause=…, time=…)
 # Compare-and-set moves read the assignment again when it changed meanwhile, this many times.
 ATTEMPTS = 3
@@ -257,6 +260,25 @@ def expire_overdue(store: DispatchStore, publish: Publish, settings: Settings, n
     for assignment in store.stalled_follow_ups(now - timedelta(seconds=settings.follow_up_grace_s)):
         if store.lease_follow_up(assignment, now):
             settle(store, publish, settings, now, assignment)
+    reannounce_unacknowledged(store, publish, settings, now)
+
+
+def reannounce_unacknowledged(store: DispatchStore, publish: Publish, settings: Settings, now: datetime) -> None:
+    """A sweep: an assignment the officer has not answered is said again, once, as stored (same id).
+
+    notify's record of the officer's SMS may have been lost after the SMS went out (a disk that lied,
+    a restore); said again, it is recorded again, the gateway (which never sends an SMS twice) answers
+    as before, and the officer's receipt and replies are tracked. Where the record exists nothing
+    happens."""
+    said = []
+    for assignment in store.unacknowledged(now - timedelta(seconds=settings.reannounce_s)):
+        if store.mark_reannounced(assignment, now):
+            publish(ASSIGNMENT_CREATED, assignments.created_event_data(assignment), id=assignment["event_id"],
+                    correlationid=assignment["correlationid"], time=assignment["created_at"])
+            said.append(assignment["report"]["number"])
+    if said:
+        log.info("sweep: %d assignment(s) unacknowledged after %gs said again: %s", len(said), settings.reannounce_s,
+                 ", ".join(said))
 
 
 def expire_unreachable(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,

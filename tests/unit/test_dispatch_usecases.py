@@ -227,3 +227,16 @@ def test_a_number_that_is_no_officers_is_a_stranger_whatever_it_types(service, p
     assert published.of("reply_refused") == [{
         "phone": "+6287712345678", "nrp": None, "action": "acknowledge", "reason": "stranger", "number": number,
         "open_numbers": []}]
+
+
+def test_an_assignment_left_unacknowledged_is_said_again_once_as_stored(store, published):
+    now = utcnow()
+    outcome = usecases.assign_report(store, published, SETTINGS, now, received())
+    first = published[-1]
+    usecases.expire_overdue(store, published, SETTINGS, now + timedelta(seconds=SETTINGS.reannounce_s - 1))
+    assert published.names() == ["assignment_created"]
+    for _ in range(2):
+        usecases.expire_overdue(store, published, SETTINGS, now + timedelta(seconds=SETTINGS.reannounce_s + 1))
+    assert published.names() == ["assignment_created", "assignment_created"]
+    again = published[-1]
+    assert again[1] == first[1] and again[2]["id"] == store.assignment(outcome.assignment["_id"])["event_id"]
