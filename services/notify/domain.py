@@ -18,6 +18,7 @@ from services.notify.texts import (
     place_text,
     rejection_reasons_text,
     render,
+    render_list,
     sentence,
 )
 from shared.envelope import Event, derived_id
@@ -128,7 +129,22 @@ def duty_desk_escalation_sms(escalated: Event, declines: int = 0) -> list[dict[s
                   category=duty_category(report["category"]), place=place_text(report),
                   address=address_text(report), detail=sentence(report["description"]), declines=declines)
     return [message(sms_id_for(escalated, desk["phone"]), desk["phone"], template, text, report["priority"],
-                    report_id=report["report_id"])]
+                    report_id=report["report_id"], digest_item=digest_item(report))]
+
+
+def digest_item(report: dict[str, Any]) -> str:
+    """How one escalation is named among others in a digest: `#A4B2C3 P1 Menteng`."""
+    return " ".join(part for part in (f"#{report['number']}", report["priority"], report.get("village_name")) if part)
+
+
+def duty_desk_digest_sms(phone: str, held: list[dict[str, Any]]) -> dict[str, Any]:
+    """One SMS for the escalations held while a desk's window was open: P1 first, then as they came; one
+    segment, the rest counted. One id per set of escalations, so a re-run after a crash sends the same."""
+    ordered = sorted(held, key=lambda sms_: (sms_["priority"], sms_["created_at"]))
+    text = render_list(templates.DUTY_DESK_DIGEST, [sms_["digest_item"] for sms_ in ordered], count=len(ordered))
+    digest_id = derived_id("digest|" + "|".join(sorted(sms_["_id"] for sms_ in held)), "sms", phone)
+    return message(digest_id, phone, templates.DUTY_DESK_DIGEST, text, ordered[0]["priority"],
+                   grouped=[sms_["_id"] for sms_ in ordered])
 
 
 def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: Template) -> list[dict[str, Any]]:

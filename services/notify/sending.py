@@ -17,10 +17,12 @@ RETRYING = "retrying"  # refused for now or unanswered: published again at next_
 FAILING = "failing"  # given up; sms_failed to be published (the timer republishes after a crash)
 FAILED = "failed"
 SENT = "sent"  # accepted by the gateway; waiting for its receipt until next_attempt_at, then asked again
+HELD = "held"  # a duty desk's escalation waiting, until next_attempt_at, to go out in one digest SMS
+GROUPED = "grouped"  # told in the digest SMS `digest_id`
 UNCONFIRMED = "unconfirmed"  # accepted, but no receipt came however often the gateway was asked
 UNREACHED = ("undelivered", "expired", "rejected")  # the recipient never got it
 WAITING = (REQUESTED, RETRYING, FAILING)
-DUE = (*WAITING, SENT)  # the states whose next_attempt_at the timer acts on
+DUE = (*WAITING, SENT, HELD)  # the states whose next_attempt_at the timer acts on
 
 
 def retry_delay(attempt: int, policy: SendPolicy, rand: Callable[[], float] = random.random) -> float:
@@ -86,6 +88,12 @@ def after_refusal(attempt: int, refusal: dict[str, Any], now: datetime, policy: 
     if not refusal["temporary"]:
         return {"state": FAILING, "next_attempt_at": now, "failure": f"refused by the gateway: {refusal['reason']}"}
     return after_no_success(attempt, now, policy, f"refused for now: {refusal['reason']}", rand)
+
+
+def held_outgoing(message: dict[str, Any], now: datetime, until: datetime) -> dict[str, Any]:
+    """The stored SMS, held for a digest until the desk's window closes; never published itself."""
+    return {"_id": message["sms_id"], **message, "state": HELD, "attempt": 0, "created_at": now,
+            "next_attempt_at": until}
 
 
 def receipt_due(accepted_at: datetime, policy: SendPolicy) -> datetime:

@@ -6,10 +6,12 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
                            reply_refused
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
 Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
-Timer     retry_due_sms    retries, answer timeouts, failure reports and overdue receipts (a sweep: the gateway
-                           is asked again), from the database (SMS.RETRY_POLL)
+Timer     retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
+                           and overdue receipts (a sweep: the gateway is asked again), from the database
+                           (SMS.RETRY_POLL)
 """
 import logging
+from datetime import timedelta
 
 from services.notify import answers, domain, sending, templates
 from services.notify.settings import SendPolicy
@@ -85,7 +87,8 @@ class NotifyService:
     def handle_assignment_escalated(self, escalated: Event) -> None:
         """The Polsek duty desk takes over: nobody in the area was free, or officers declined or kept silent."""
         not_taken = self.notifications.not_taken(escalated.data["report"]["report_id"])
-        self.send(domain.duty_desk_escalation_sms(escalated, not_taken), escalated)
+        for message in domain.duty_desk_escalation_sms(escalated, not_taken):
+            self.send_to_desk(message, escalated)
 
     # ---- the gateway's answers -----------------------------------------------------------------
 
@@ -119,7 +122,12 @@ class NotifyService:
         """Retry, time out, report failures and ask for overdue receipts from the database: survives restarts,
         once across replicas (CAS)."""
         now = utcnow()
-        for stored in self.notifications.due(now):
+        due = self.notifications.due(now)
+        for phone in {stored["to"] for stored in due if stored["state"] == sending.HELD}:
+            self.send_digest(phone, now)
+        for stored in due:
+            if stored["state"] == sending.HELD:
+                continue
             changes = sending.due_step(stored, now, self.policy)
             if stored["state"] == sending.SENT:
                 self.sweep_receipt(stored, changes)
@@ -158,7 +166,7 @@ class NotifyService:
 
     # ---- helpers -------------------------------------------------------------------------------
 
-    def send(self, messages: list[dict], cause: Event) -> None:
+    def send(self, messages: list[dict], cause: Event | None) -> None:
         """Store each SMS once, then publish it; a redelivered cause republishes an unanswered first attempt."""
         for message in messages:
             stored, fresh = self.notifications.add(message, utcnow(), self.policy)
@@ -168,6 +176,25 @@ class NotifyService:
                      stored["recipient_role"], stored["encoding"], stored["segments"])
             self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(stored), cause=cause,
                          id=sending.sms_requested_id(stored), correlationid=correlation(stored))
+
+    def send_to_desk(self, message: dict, cause: Event) -> None:
+        """An escalation goes to the duty desk at once, unless one went within the desk's window: then it is
+        held and told in one digest SMS when the window closes (a burst of 80 is two SMS, not 80)."""
+        now = utcnow()
+        if self.policy.desk_window > 0 and self.notifications.get(message["sms_id"]) is None:
+            until = self.notifications.desk_window(message["to"], now, now + timedelta(seconds=self.policy.desk_window))
+            if until is not None:
+                self.notifications.hold(message, now, until)
+                return
+        self.send([message], cause)
+
+    def send_digest(self, phone: str, now) -> None:
+        """The escalations held for a desk whose window closed, in one SMS; marked told once it is stored."""
+        held = self.notifications.held_for(phone, now)
+        if held:
+            digest = domain.duty_desk_digest_sms(phone, held)
+            self.send([digest], None)
+            self.notifications.group(digest["grouped"], digest["sms_id"])
 
     def settle(self, moved: dict) -> None:
         """Publish what a state change means: the next attempt, or the failure."""

@@ -45,6 +45,30 @@ class NotificationStore(Store):
         except DuplicateKeyError:
             return self.db.notifications.find_one({"_id": message["sms_id"]}), False
 
+    def desk_window(self, phone: str, now: datetime, until: datetime) -> datetime | None:
+        """None when this opens the desk's window (the SMS goes now); else when the open window closes."""
+        try:
+            self.db.desk_windows.update_one({"_id": phone, "until": {"$lte": now}}, {"$set": {"until": until}},
+                                            upsert=True)
+            return None
+        except DuplicateKeyError:  # the window is open: the filter missed and the upsert met the phone's own
+            return self.db.desk_windows.find_one({"_id": phone})["until"]
+
+    def hold(self, message: dict[str, Any], now: datetime, until: datetime) -> None:
+        """Held for the digest; a redelivery finds it held (or already told)."""
+        try:
+            self.db.notifications.insert_one(sending.held_outgoing(message, now, until))
+        except DuplicateKeyError:
+            pass
+
+    def held_for(self, phone: str, now: datetime) -> list[dict[str, Any]]:
+        return list(self.db.notifications.find({"state": sending.HELD, "next_attempt_at": {"$lte": now}, "to": phone}))
+
+    def group(self, held_ids: list[str], digest_id: str) -> None:
+        self.db.notifications.update_many({"_id": {"$in": held_ids}, "state": sending.HELD},
+                                          {"$set": {"state": sending.GROUPED, "digest_id": digest_id},
+                                           "$unset": {"next_attempt_at": ""}})
+
     def get(self, sms_id: str) -> dict[str, Any] | None:
         return self.db.notifications.find_one({"_id": sms_id})
 

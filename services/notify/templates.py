@@ -61,6 +61,9 @@ DUTY_DESK_DECLINES = Template(
     "SIAGA ESKALASI {priority} #{number} {category} di {place}{address}. {detail} "
     "{declines} petugas menolak/tak menjawab, mohon ditangani.",
     shrinkable=("detail", "address", "place"))
+DUTY_DESK_DIGEST = Template(
+    "duty_desk_digest", "duty_desk",
+    "SIAGA ESKALASI {count} laporan lagi tanpa petugas: {items}. Lihat konsol piket.")
 REPORTER_RECEIVED = Template(
     "reporter_received", "reporter",
     "Yth. Bapak/Ibu, laporan no. {number} ({category}, {place}) kami terima pukul {time}. "
@@ -97,7 +100,7 @@ REPORTER_CLOSED_BY_DESK = Template(
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
     OFFICER_ASSIGNMENT, OFFICER_REPLY_HELP, OFFICER_NO_TASKS, OFFICER_REPLY_DONE, OFFICER_REPLY_WHICH,
     OFFICER_REPLY_NOT_YOURS, OFFICER_REPORT_CANCELLED,
-    DUTY_DESK_ESCALATION, DUTY_DESK_DECLINES,
+    DUTY_DESK_ESCALATION, DUTY_DESK_DECLINES, DUTY_DESK_DIGEST,
     REPORTER_RECEIVED, REPORTER_DUPLICATE, REPORTER_EN_ROUTE, REPORTER_RESOLVED, REPORTER_REJECTED,
     REPORTER_CLOSED_BY_DESK, STRANGER_HELP,
 )}

@@ -189,6 +189,25 @@ def test_the_duty_desk_learns_how_many_officers_declined_or_never_answered(start
     assert "2 petugas menolak/tak menjawab, mohon ditangani." in sms["data"]["text"]
 
 
+def test_a_burst_of_escalations_reaches_the_duty_desk_as_one_sms_and_one_digest(start_notify, outbox, send, db):
+    """81 escalations in 40 s were 81 SMS: the first goes at once, the rest wait for the desk's window."""
+    start_notify(**PATIENT, DESK_WINDOW=1.0)
+    burst = [send(create_report_received(data={"priority": priority})) for priority in ("P3", "P3", "P1", "P2", "P3")]
+    for received in burst:
+        send(create_assignment_escalated(received))
+    first = outbox.wait_for(sms_to(DUTY_DESK["phone"], "duty_desk_escalation"))
+    digest = outbox.wait_for(sms_to(DUTY_DESK["phone"], "duty_desk_digest"))
+    numbers = [received["data"]["number"] for received in burst]
+    assert numbers[0] in first["data"]["text"]
+    assert digest["data"]["text"].startswith(f"SIAGA ESKALASI 4 laporan lagi tanpa petugas: #{numbers[2]} P1")
+    assert all(f"#{number}" in digest["data"]["text"] for number in numbers[1:]) and digest["data"]["segments"] == 1
+    assert digest["data"]["priority"] == "P1"
+    outbox.drain(idle=1.5)
+    assert db.notifications.count_documents({"to": DUTY_DESK["phone"], "state": {"$ne": "grouped"}}) == 2
+    grouped = list(db.notifications.find({"to": DUTY_DESK["phone"], "state": "grouped"}))
+    assert len(grouped) == 4 and {held["digest_id"] for held in grouped} == {digest["data"]["sms_id"]}
+
+
 # ---- the gateway contract ------------------------------------------------------------------------
 # An anonymous report here: the officer's SMS is the only one, so every retry seen is its retry.
 

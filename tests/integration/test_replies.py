@@ -11,7 +11,7 @@ import pytest
 from services.dispatch.service import DispatchService
 from services.notify.service import NotifyService
 from shared.contract import EVENT_TYPES
-from tests.factories import create_report_received, create_sms_received, of_type
+from tests.factories import create_report_received, create_sms_received, eventually, of_type
 
 pytestmark = pytest.mark.integration
 
@@ -62,10 +62,12 @@ def test_an_officer_whose_sms_record_notify_lost_is_heard_not_told_not_yours(run
 
 
 def test_an_officer_repeating_selesai_after_completion_is_told_it_is_done(running):
-    seen, send, _ = running
+    seen, send, notify_db = running
     created, phone, number = assigned(running)
     send(create_sms_received(phone, f"SELESAI {number} aman"))
     seen.wait_for(of_type("assignment_completed"))
+    eventually(lambda: notify_db.closed_assignments.find_one({"_id": created["data"]["assignment_id"]}),
+               lambda closed: closed is not None)  # what notify knows of it has caught up
     send(create_sms_received(phone, f"selesai {number}"))
     done = seen.wait_for(sms_of_kind(phone, "officer_reply_done"))
     assert f"{number} sudah selesai" in done["data"]["text"] and done["data"]["segments"] == 1
