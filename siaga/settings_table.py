@@ -24,6 +24,7 @@ from services.reports.settings import IntakeSettings, Open311Settings, SweepSett
 from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
 from shared.outage import OutageSettings
+from shared.sms_pricing import SmsPrices
 from shared.settings import config_key
 from shared.webserver import WebServerSettings
 from siaga.kannel_bridge import BridgeSettings
@@ -33,7 +34,7 @@ README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
 SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
                         OutageSettings),
-            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings), "notify": (SendPolicy, OutageSettings),
+            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings), "notify": (SendPolicy, SmsPrices, OutageSettings),
             "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {

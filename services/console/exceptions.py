@@ -78,5 +78,9 @@ class ReportsUnavailable(ConsoleError):
     status = 503
 
 
+class NotifyUnavailable(ConsoleError):
+    status = 503
+
+
 class BoardConflict(Exception):
     """The same report's board entry kept changing under a handler; the event is retried (bounded)."""
