@@ -21,6 +21,7 @@ from services.notify.texts import (
     render_list,
     sentence,
 )
+from shared.contract import ASSIGNMENT_ESCALATED
 from shared.envelope import Event, derived_id
 from services.notify.spending import polsek_of
 from shared.reply_matching import canonical_number
@@ -140,6 +141,13 @@ def duty_desk_escalation_sms(escalated: Event, declines: int = 0) -> list[dict[s
 def digest_item(report: dict[str, Any]) -> str:
     """How one escalation is named among others in a digest: `#A4B2C3 P1 Menteng`."""
     return " ".join(part for part in (f"#{report['number']}", report["priority"], report.get("village_name")) if part)
+
+
+def digest_cause(held: list[dict[str, Any]]) -> Event:
+    """A digest's cause: the first escalation it tells (each is told in one digest only)."""
+    first = min(held, key=lambda sms_: (sms_["priority"], sms_["created_at"]))
+    return Event(id=first["cause_id"], source="/siaga/dispatch", type=ASSIGNMENT_ESCALATED.name,
+                 time=first["created_at"], data={}, correlationid=first.get("report_id"))
 
 
 def duty_desk_digest_sms(phone: str, held: list[dict[str, Any]]) -> dict[str, Any]:

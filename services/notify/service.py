@@ -181,7 +181,7 @@ class NotifyService:
 
     # ---- helpers -------------------------------------------------------------------------------
 
-    def send(self, messages: list[dict], cause: Event | None) -> None:
+    def send(self, messages: list[dict], cause: Event) -> None:
         """Store each SMS once, priced, then publish it; a redelivered cause republishes an unanswered first
         attempt. A reporter's update past the Polsek's monthly budget is stored, held, not published."""
         now = utcnow()
@@ -208,7 +208,7 @@ class NotifyService:
         if self.policy.desk_window > 0 and self.notifications.get(message["sms_id"]) is None:
             until = self.notifications.desk_window(message["to"], now, now + timedelta(seconds=self.policy.desk_window))
             if until is not None:
-                self.notifications.hold(message, now, until)
+                self.notifications.hold(message, now, until, cause.id)
                 return
         self.send([message], cause)
 
@@ -217,7 +217,7 @@ class NotifyService:
         held = self.notifications.held_for(phone, now)
         if held:
             digest = domain.duty_desk_digest_sms(phone, held)
-            self.send([digest], None)
+            self.send([digest], domain.digest_cause(held))
             self.notifications.group(digest["grouped"], digest["sms_id"])
 
     def settle(self, moved: dict) -> None:

@@ -59,10 +59,10 @@ class NotificationStore(Store):
         except DuplicateKeyError:  # the window is open: the filter missed and the upsert met the phone's own
             return self.db.desk_windows.find_one({"_id": phone})["until"]
 
-    def hold(self, message: dict[str, Any], now: datetime, until: datetime) -> None:
+    def hold(self, message: dict[str, Any], now: datetime, until: datetime, cause_id: str) -> None:
         """Held for the digest; a redelivery finds it held (or already told)."""
         try:
-            self.db.notifications.insert_one(sending.held_outgoing(message, now, until))
+            self.db.notifications.insert_one(sending.held_outgoing(message, now, until, cause_id))
         except DuplicateKeyError:
             pass
 
