@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from services.community.settings import CommunitySettings
 from services.console.settings import ConsoleSettings
 from services.dispatch.settings import Settings as DispatchSettings
 from services.notify.settings import SendPolicy
@@ -34,7 +35,8 @@ BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", 
 SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
                         OutageSettings),
             "dispatch": (DispatchSettings, PlaceSettings, OutageSettings), "notify": (SendPolicy, OutageSettings),
-            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings)}
+            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings),
+            "community": (CommunitySettings, OutageSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {
     "MONGO_DATABASE": "the service's own database",

@@ -49,6 +49,7 @@ class DispatchStore(Store):
         self.db.officers.create_index([("keys", ASCENDING)], name="keys")
         self.db.officers.create_index([("free_cell", ASCENDING)], name="free_cell")
         self.db.officers.create_index([("polsek", ASCENDING)], name="polsek")
+        self.db.officers.create_index([("phone", ASCENDING)], name="phone")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
 
@@ -172,6 +173,10 @@ class DispatchStore(Store):
         if found is None:
             raise OfficerNotFound(nrp)
         return found
+
+    def officer_by_phone(self, phone: str) -> dict[str, Any] | None:
+        """The officer whose roster phone (E.164) this is: who an inbound SMS came from."""
+        return self.db.officers.find_one({"phone": phone})
 
     def roster(self, polsek: str, village: str | None = None, status: str | None = None,
                ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:

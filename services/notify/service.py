@@ -4,15 +4,16 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
           dispatch.events  assignment_created, assignment_departed, assignment_completed,
                            assignment_declined, assignment_expired, assignment_escalated
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
+          community.events community_sms_requested (alerts and community's answers, sent like notify's own)
 Publishes notify.events    sms_requested, sms_failed, officer_replied
 Timer     retry_due_sms    retries, answer timeouts and failure reports, from the database (SMS.RETRY_POLL)
 """
 import logging
 
-from services.notify import answers, domain, sending, templates
+from services.notify import answers, community, domain, sending, templates
 from services.notify.settings import SendPolicy
 from services.notify.storage import Notifications
-from shared import contract
+from shared import contract, sms_commands
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.phones import mask_phone
@@ -85,6 +86,11 @@ class NotifyService:
         not_taken = self.notifications.not_taken(escalated.data["report"]["report_id"])
         self.send(domain.duty_desk_escalation_sms(escalated, not_taken), escalated)
 
+    @handles(contract.COMMUNITY_SMS_REQUESTED)
+    def handle_community_sms_requested(self, requested: Event) -> None:
+        """An SMS community wrote (an alert, an answer to a community command): stored, sent and retried here."""
+        self.send(community.community_sms(requested), requested)
+
     # ---- the gateway's answers -----------------------------------------------------------------
 
     @handles(contract.SMS_ACCEPTED)
@@ -126,7 +132,10 @@ class NotifyService:
 
     @handles(contract.SMS_RECEIVED)
     def handle_sms_received(self, inbound: Event) -> None:
-        """The assigned officer's reply becomes officer_replied for dispatch; anything else gets a short help SMS."""
+        """The assigned officer's reply becomes officer_replied for dispatch; anything else gets a short help SMS
+        (but a command of another service, shared/sms_commands.py, is that service's to answer)."""
+        if sms_commands.owner(inbound.data["text"]) not in (None, self.name):
+            return
         phone, at = answers.sender_phone(inbound.data["sender"]), inbound.data["at"]
         if phone is None:
             log.warning("inbound SMS %s from a sender that is no phone number: no reply", inbound.id)

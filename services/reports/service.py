@@ -1,6 +1,7 @@
 """reports: incident intake. Every upstream message becomes one stored report or one rejection.
 
 Consumes  intake.events    incident_reported
+          community.events concern_reported (a visit's concern, a Siskamling post's SMS: taken in the same way)
           dead letters of handle_incident_reported (to answer the sender)
           dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived,
                            _completed, _expired, _escalated (the report's lifecycle)
@@ -15,6 +16,7 @@ Publishes reports.events   report_received, report_rejected, duplicate_reported,
 """
 import logging
 import uuid
+from dataclasses import replace
 
 from nameko.rpc import rpc
 from werkzeug.utils import redirect
@@ -46,6 +48,7 @@ from shared.contract import (
     ASSIGNMENT_DEPARTED,
     ASSIGNMENT_ESCALATED,
     ASSIGNMENT_EXPIRED,
+    CONCERN_REPORTED,
     INCIDENT_REPORTED,
     REPORT_CANCELLED,
     REPORT_RECEIVED,
@@ -58,6 +61,7 @@ from shared.settings import SettingsProvider, every
 log = logging.getLogger(__name__)
 
 OPEN311 = "/open311/v2"
+COMMUNITY = "community"  # the service that relays concerns: their rejections are addressed to it
 FORMAT = "<any(json,xml):fmt>"
 CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview, InvalidCancellation, NotCancellable,
                   InvalidReveal)
@@ -80,6 +84,12 @@ class ReportsService:
         """Store once and tell dispatch (or link to the open report it repeats); a redelivery
         republishes the same outcome event."""
         take_incident(incident, self.reports, self.rules, self.publish, self.places)
+
+    @handles(CONCERN_REPORTED)
+    def handle_concern_reported(self, concern: Event) -> None:
+        """A concern raised on a visit (patrol_dialog) or a Siskamling post leader's SMS (siskamling), relayed by
+        community: the same intake as an upstream app's incident."""
+        take_incident(replace(concern, sender=COMMUNITY), self.reports, self.rules, self.publish, self.places)
 
     @handles_dead_letters(INCIDENT_REPORTED, "handle_incident_reported")
     def handle_incident_dead_lettered(self, letter: DeadLetter) -> None:
