@@ -82,7 +82,7 @@ def parse(text: str) -> Command | None:
             word, rest = _EXACT[glued.group(1).upper()], glued.group(2) + rest
     if word is None:
         return None
-    return Command(word, " ".join(rest.split()))
+    return Command(word, " ".join(rest.split()).strip(".,:;!?#*-_ "))
 
 
 def owner(text: str) -> str | None:
