@@ -209,6 +209,8 @@ PARTIES: dict[str, Party] = {party.name: party for party in (
     Party("officer-app", (INCIDENT_REPORTED, OFFICER_LOCATION_UPDATED, OFFICER_STATUS_CHANGED), ("patrol",),
           (REPORT_REJECTED,)),
     Party("sms-gateway", (SMS_ACCEPTED, SMS_REFUSED, SMS_DELIVERY_REPORTED, SMS_RECEIVED), reads=(SMS_REQUESTED,)),
+    # A CAP aggregator (a regional alert hub, a warning siren's controller) reads the community alerts.
+    Party("cap-feed", reads=(COMMUNITY_ALERT_ISSUED, COMMUNITY_ALERT_CANCELLED)),
 )}
 
 

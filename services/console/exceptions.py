@@ -78,5 +78,15 @@ class ReportsUnavailable(ConsoleError):
     status = 503
 
 
+class CommunityRefused(ConsoleError):
+    """community said no (e.g. an alert longer than one SMS); the reason is community's own."""
+
+    status = 409
+
+
+class CommunityUnavailable(ConsoleError):
+    status = 503
+
+
 class BoardConflict(Exception):
     """The same report's board entry kept changing under a handler; the event is retried (bounded)."""

@@ -62,8 +62,8 @@ class IncidentReportedSchema(EventSchema):
         "description": "what the source kind adds, checked by intake (a wrong one is a report_rejected reason): "
                        "citizen_app: media (URLs); hotline_110: operator_id, call_id, caller_number, priority; "
                        "cctv: camera_id, label, confidence (0–1), snapshot_url; siskamling: post_id, "
-                       "guard_on_duty, guard_phone; patrol: officer_nrp; patrol_dialog (from community only): visit_id, "
-                       "visit_number, recorded_by_nrp, place_kind; open311: service_code, "
+                       "guard_on_duty, guard_phone; patrol: officer_nrp; patrol_dialog (from community only): "
+                       "visit_id, visit_number, recorded_by_nrp, place_kind; open311: service_code, "
                        "jurisdiction_id, email, first_name, last_name, media_url, attributes"})
 
 
