@@ -104,7 +104,10 @@ def read_visit(rest: str) -> VisitCommand:
         if found := place_kind(match.group()):
             kind, text = found, text[match.end():].strip()
     before, report, after = _split_on_report(text)
-    category = read_category(after)[0] if report else None
+    category = None
+    if report:  # the category word is dropped from the concerns unless nothing else was said
+        category, remainder = read_category(after)
+        after = remainder if (before or remainder) and category != "other" else after
     concerns = " ".join(part for part in (before, after) if part)
     if report and not concerns:
         raise Unclear("uraian")

@@ -62,9 +62,10 @@ def test_other_texts_are_nobodys_command(text):
     ("RW.05 pemukiman aman", None, 5, "permukiman", "aman", False, None),
     ("RW5 Masjid jamaah minta patroli subuh", None, 5, "ibadah", "jamaah minta patroli subuh", False, None),
     ("31.71.06.1002 RW 4 sekolah tawuran pelajar LAPOR tawuran", "31.71.06.1002", 4, "sekolah",
-     "tawuran pelajar tawuran", True, "brawl"),
+     "tawuran pelajar", True, "brawl"),
     ("3171061002 04 sekolh aman", "31.71.06.1002", 4, "sekolah", "aman", False, None),
-    ("RW05 PASAR motor hilang LAPOR pencurin motor", None, 5, "pasar", "motor hilang pencurin motor", True, "theft"),
+    ("RW05 PASAR motor hilang LAPOR pencurin motor", None, 5, "pasar", "motor hilang motor", True, "theft"),
+    ("RW05 LAPOR maling", None, 5, "lainnya", "maling", True, "theft"),
     ("RW05 warung ramai", None, 5, "pasar", "ramai", False, None),
     ("RW05 gang buntu gelap", None, 5, "lainnya", "gang buntu gelap", False, None),
 ])
