@@ -78,6 +78,9 @@ def seeds() -> dict[str, dict]:
                                             "replied_at": at}),
         events.envelope("sms_failed", {"sms_id": "sms-1", "to": events.OFFICER["phone"],
                                        "recipient_role": "officer", "attempts": 3, "reason": "no answer"}),
+        events.envelope("reply_unmatched", {"phone": events.OFFICER["phone"], "action": "acknowledge",
+                                            "number": "1A2B3C", "text": None, "replied_at": at, "known": "not_yours"}),
+        events.create_reply_refused(events.OFFICER["phone"], "which", ["1A2B3C", "4D5E6F"]),
     ]
     return {body["type"]: json.loads(json.dumps(body, default=str)) for body in built}
 

@@ -105,6 +105,9 @@ ASSIGNMENT_EXPIRED = EventType(
 ASSIGNMENT_ESCALATED = EventType(
     "assignment_escalated", "dispatch", dispatch.AssignmentEscalatedSchema,
     "No suitable officer was free: the Polsek duty desk must handle the report.")
+REPLY_REFUSED = EventType(
+    "reply_refused", "dispatch", dispatch.ReplyRefusedSchema,
+    "An SMS reply notify could not match acts on no assignment either: why, and the phone's open tasks.")
 
 # notify
 SMS_REQUESTED = EventType(
@@ -116,6 +119,10 @@ SMS_FAILED = EventType(
 OFFICER_REPLIED = EventType(
     "officer_replied", "notify", notify.OfficerRepliedSchema,
     "The assigned officer answered an assignment by SMS (acknowledge, decline, en route, on scene, complete).")
+REPLY_UNMATCHED = EventType(
+    "reply_unmatched", "notify", notify.ReplyUnmatchedSchema,
+    "An inbound SMS that acts on none of the assignments notify sent to its phone; dispatch reads it against "
+    "the assignments it holds.")
 
 # The SMS gateway (or its simulator) on gateway.events.
 SMS_ACCEPTED = EventType(
@@ -153,8 +160,8 @@ EVENT_TYPES: dict[str, EventType] = {
         INCIDENT_REPORTED, OFFICER_LOCATION_UPDATED, OFFICER_STATUS_CHANGED,
         REPORT_RECEIVED, REPORT_REJECTED, DUPLICATE_REPORTED, REPORT_CANCELLED,
         ASSIGNMENT_CREATED, ASSIGNMENT_ACKNOWLEDGED, ASSIGNMENT_DECLINED, ASSIGNMENT_DEPARTED,
-        ASSIGNMENT_ARRIVED, ASSIGNMENT_COMPLETED, ASSIGNMENT_EXPIRED, ASSIGNMENT_ESCALATED,
-        SMS_REQUESTED, SMS_FAILED, OFFICER_REPLIED,
+        ASSIGNMENT_ARRIVED, ASSIGNMENT_COMPLETED, ASSIGNMENT_EXPIRED, ASSIGNMENT_ESCALATED, REPLY_REFUSED,
+        SMS_REQUESTED, SMS_FAILED, OFFICER_REPLIED, REPLY_UNMATCHED,
         SMS_ACCEPTED, SMS_REFUSED, SMS_DELIVERY_REPORTED, SMS_RECEIVED,
         VISIT_RECORDED, CONCERN_REPORTED, COMMUNITY_ALERT_ISSUED, COMMUNITY_ALERT_CANCELLED, COMMUNITY_SMS_REQUESTED,
     )

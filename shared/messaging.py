@@ -103,29 +103,32 @@ class ReliableConsumer(Consumer):
         else:
             self.container.spawn_managed_thread(partial(self.run_when_answered, message, args))
 
-    def run(self, message, args: tuple) -> None:
+    def run(self, message, args: tuple, holds: int = 0) -> None:
         try:
             self.container.spawn_worker(
                 self, args, {},
                 context_data=self.unpack_message_headers(message),
-                handle_result=partial(self.handle_result, message, args),
+                handle_result=partial(self.handle_result, message, args, holds),
             )
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
-    def run_when_answered(self, message, args: tuple) -> None:
+    def run_when_answered(self, message, args: tuple, holds: int = 0) -> None:
         """Unacked while it waits: the broker neither counts a delivery nor sends more past the prefetch."""
         self.gate.wait()
-        self.run(message, args)
+        self.run(message, args, holds)
 
-    def handle_result(self, message, args, worker_ctx, result=None, exc_info=None):
+    def handle_result(self, message, args, holds, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             return result, exc_info
         if is_outage(exc_info[1]):
-            self.gate.close(exc_info[1])
-            self.container.spawn_managed_thread(partial(self.run_when_answered, message, args))
-            return result, exc_info
+            if holds < self.gate.settings.max_holds:
+                self.gate.close(exc_info[1])
+                self.container.spawn_managed_thread(partial(self.run_when_answered, message, args, holds + 1))
+                return result, exc_info
+            log.error("%s met an outage %d times while its dependencies answered in between: counted as the "
+                      "message's own failure", self, holds + 1)
         attempt = int(message.headers.get("x-delivery-count") or 0) + 1
         if attempt >= topology.MAX_ATTEMPTS:
             reason = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from pymongo import MongoClient
+from pymongo import MongoClient, WriteConcern
 from pymongo.database import Database
 
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
@@ -15,6 +16,8 @@ log = logging.getLogger(__name__)
 
 MONGO_URI_KEY = "MONGO_URI"
 MONGO_DATABASE_KEY = "MONGO_DATABASE"
+# How long the outage probe's write may wait for a majority before the database counts as still away.
+PROBE_WRITE_TIMEOUT_S = 5.0
 
 
 def connect(uri: str, server_selection_seconds: float = OutageSettings.server_selection_seconds) -> MongoClient:
@@ -47,7 +50,15 @@ class MongoStorage(DependencyProvider):
         self.client = connect(config[MONGO_URI_KEY], settings.server_selection_seconds)
         self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
         self.wait_for_database(settings)
-        self.gate.add_probe("database", lambda: self.client.admin.command("ping"))
+        self.gate.add_probe("database", self.takes_a_write)
+
+    def takes_a_write(self) -> None:
+        """The outage probe: a server that answers a ping but takes no write (no primary, no majority, a
+        full disk) is still away for a service whose every message writes."""
+        probes = self.store.db.get_collection("outage_probe", write_concern=WriteConcern(
+            w="majority", wtimeout=int(PROBE_WRITE_TIMEOUT_S * 1000)))
+        probes.update_one({"_id": self.container.service_name}, {"$set": {"at": datetime.now(timezone.utc)}},
+                          upsert=True)
 
     def wait_for_database(self, settings: OutageSettings) -> None:
         """A service (re)started while its database is away waits for it, as its consumers wait for the

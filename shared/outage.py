@@ -42,6 +42,9 @@ class OutageSettings:
     server_selection_seconds: float = setting(
         10.0, "how long a database call waits for a server before the service counts the database as away")
     probe_seconds: float = setting(2.0, "while the database or broker is away: how often it is asked again")
+    max_holds: int = setting(
+        10, "a message that meets an outage this many times, its dependencies answering in between, fails on "
+            "its own: retried, then dead-lettered (a query the server drops every time must not wait forever)")
 
 
 Probe = Callable[[], object]

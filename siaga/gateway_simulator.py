@@ -91,6 +91,7 @@ class Simulator(GatewayLoop):
         self.behaviour = behaviour
         self.random = random.Random(seed)
         self.accepted: dict[str, str] = {}  # sms_id → gateway id
+        self.receipts: dict[str, dict[str, Any]] = {}  # sms_id → the receipt said for it
         self.schedule: list[tuple[float, int, Callable[[], None]]] = []
         self.counter = itertools.count()
         self.stopping = False
@@ -104,6 +105,8 @@ class Simulator(GatewayLoop):
                  mask_phone(to), data["kind"], data["encoding"], data["segments"])
         if data["sms_id"] in self.accepted:  # a retry or redelivery of an SMS already taken: never send twice
             self.later(behaviour.answer_delay, lambda: self.accept(request, deliver=False))
+            if receipt := self.receipts.get(data["sms_id"]):  # asked again for a receipt notify never kept
+                self.later(behaviour.answer_delay, lambda: self.publish_receipt(receipt))
             return
         roll = self.random.random()
         if to in behaviour.ignore or (to not in behaviour.refuse | behaviour.refuse_for_now
@@ -138,12 +141,17 @@ class Simulator(GatewayLoop):
         data, behaviour = request.data, self.behaviour
         delivered = data["to"] not in behaviour.undeliverable and self.random.random() < behaviour.delivery_rate
         status = "delivered" if delivered else behaviour.failed_status
-        self.publish(SMS_DELIVERY_REPORTED, {"sms_id": data["sms_id"], "gateway_id": gateway_id, "status": status,
-                                             "at": utcnow()}, cause=request)
+        self.receipts[data["sms_id"]] = {"sms_id": data["sms_id"], "gateway_id": gateway_id, "status": status,
+                                         "at": utcnow()}
+        self.publish_receipt(self.receipts[data["sms_id"]])
         number = _REPORT_NUMBER.search(data["text"])
         if delivered and behaviour.auto_reply and data["kind"] == "officer_assignment" and number:
             text = behaviour.auto_reply.format(number=number.group(1))
             self.later(behaviour.reply_delay, lambda: self.inbound(data["to"], text))
+
+    def publish_receipt(self, receipt: dict[str, Any]) -> None:
+        """One receipt per SMS, under one id however often it is said."""
+        self.publish(SMS_DELIVERY_REPORTED, receipt, id=f"{receipt['gateway_id']}-receipt")
 
     def inbound(self, sender: str, text: str) -> None:
         gateway_id = "SIM-IN-" + uuid.uuid4().hex[:16]

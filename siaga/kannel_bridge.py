@@ -149,12 +149,13 @@ class State:
     def accept(self, sms_id: str, attempt: int) -> None:
         self._write("INSERT OR IGNORE INTO accepted VALUES (?, ?, ?)", sms_id, attempt, utcnow().isoformat())
 
-    def receipt(self, sms_id: str) -> str | None:
-        row = self._one("SELECT status FROM receipts WHERE sms_id = ?", sms_id)
-        return row[0] if row else None
+    def receipt(self, sms_id: str) -> tuple[str, datetime] | None:
+        """The final receipt passed on for this SMS: its status and the network's time."""
+        row = self._one("SELECT status, at FROM receipts WHERE sms_id = ?", sms_id)
+        return (row[0], datetime.fromisoformat(row[1])) if row else None
 
-    def record_receipt(self, sms_id: str, status: str) -> None:
-        self._write("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?)", sms_id, status, utcnow().isoformat())
+    def record_receipt(self, sms_id: str, status: str, at: datetime) -> None:
+        self._write("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?)", sms_id, status, at.isoformat())
 
     def secret(self, given: str = "") -> str:
         if given:
@@ -256,6 +257,8 @@ class Bridge(GatewayLoop):
         log.info("request %s attempt %s to %s", sms_id[:8], attempt, mask_phone(data["to"]))
         if self.state.was_accepted(sms_id):
             self.answer_accepted(request)
+            if receipt := self.state.receipt(sms_id):  # asked again for a receipt notify never kept
+                self.publish_receipt(sms_id, *receipt)
             return True
         params = {"username": self.settings.username, "password": self.settings.password, "to": data["to"],
                   "text": data["text"], "charset": "UTF-8", "coding": CODING.get(data["encoding"], "0"),
@@ -315,11 +318,16 @@ class Bridge(GatewayLoop):
         log.info("delivery report %s for %s", kind, sms_id[:8])
         if status is None or self.state.receipt(sms_id):
             return 200  # on its way (4, 8), or a receipt already passed on: Kannel can repeat them
-        self.publisher.publish(SMS_DELIVERY_REPORTED, {
-            "sms_id": sms_id, "gateway_id": gateway_id_for(sms_id), "status": status, "at": _when(query.get("at"))},
-            id=f"{gateway_id_for(sms_id)}-receipt")
-        self.state.record_receipt(sms_id, status)
+        at = _when(query.get("at"))
+        self.publish_receipt(sms_id, status, at)
+        self.state.record_receipt(sms_id, status, at)
         return 200
+
+    def publish_receipt(self, sms_id: str, status: str, at: datetime) -> None:
+        """One receipt per SMS, under one id however often it is said (Kannel's repeats, notify's asks)."""
+        self.publisher.publish(SMS_DELIVERY_REPORTED, {
+            "sms_id": sms_id, "gateway_id": gateway_id_for(sms_id), "status": status, "at": at},
+            id=f"{gateway_id_for(sms_id)}-receipt")
 
     def on_inbound(self, query: dict[str, str]) -> int:
         if not self.verified("inbound", query.get("token")):

@@ -163,3 +163,10 @@ def create_sms_received(sender: str, text: str) -> dict:
     gateway_id = f"IN-{uuid.uuid4().hex[:12]}"
     return envelope("sms_received", {"gateway_id": gateway_id, "sender": sender, "text": text, "at": now()},
                     id=gateway_id)
+
+
+def create_reply_refused(phone: str, reason: str, open_numbers: list[str] = (), number: str | None = None,
+                         action: str | None = "acknowledge", nrp: str | None = OFFICER["nrp"]) -> dict:
+    """dispatch's answer to a reply notify could not match (reply_unmatched)."""
+    return envelope("reply_refused", {"phone": phone, "nrp": nrp, "reason": reason, "action": action,
+                                      "number": number, "open_numbers": list(open_numbers)})

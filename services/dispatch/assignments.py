@@ -22,6 +22,7 @@ from shared import lifecycle, wilayah
 from shared.boundaries import Atlas
 from shared.contract import ASSIGNMENT_CREATED, EventType
 from shared.envelope import Event, derived_id, to_millisecond
+from shared.reply_matching import canonical_number
 
 SOURCE = "/siaga/dispatch"
 NO_ACK_REASON = "not acknowledged by the deadline"
@@ -411,3 +412,11 @@ def ended_by_cancellation(assignment: Mapping[str, Any]) -> bool:
     return assignment["state"] == "declined" and bool(assignment["history"][-1].get("report_cancelled"))
 
 
+
+
+def reply_candidates(held: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An officer's assignments as shared.reply_matching reads them: open while not ended (an escalation
+    record is the duty desk's, never an officer's task)."""
+    return [{"_id": a["_id"], "number": a["report"]["number"], "number_key": canonical_number(a["report"]["number"]),
+             "open": a["state"] not in lifecycle.TERMINAL, "ended": a["state"] if a["state"] in lifecycle.TERMINAL
+             else None} for a in held if a["state"] != ESCALATED]

@@ -2,14 +2,15 @@
 
 Consumes  reports.events   report_received, report_cancelled
           intake.events    officer_location_updated, officer_status_changed   (officer apps)
-          notify.events    officer_replied, sms_failed
+          notify.events    officer_replied, reply_unmatched, sms_failed
           timer            expire_overdue_assignments (every DISPATCH.SWEEP_SECONDS, on every replica)
 RPC       acknowledge_assignment, decline_assignment, mark_assignment_en_route, mark_assignment_on_scene,
           complete_assignment, reassign_assignment, get_assignment, list_officers, get_officer, save_officer,
           find_officer_by_phone (community),
           update_officer_status; send_officer_to_escalated_report, close_escalated_report (the duty desk)
 Publishes dispatch.events  assignment_created, assignment_escalated, assignment_acknowledged,
-          assignment_declined, assignment_departed, assignment_arrived, assignment_completed, assignment_expired
+          assignment_declined, assignment_departed, assignment_arrived, assignment_completed, assignment_expired,
+          reply_refused
 """
 import logging
 
@@ -26,6 +27,7 @@ from shared.contract import (
     OFFICER_REPLIED,
     OFFICER_STATUS_CHANGED,
     REPORT_CANCELLED,
+    REPLY_UNMATCHED,
     REPORT_RECEIVED,
     SMS_FAILED,
 )
@@ -89,6 +91,14 @@ class DispatchService:
         except DispatchError as exc:
             log.warning("officer_replied %s (%s by %s) has no effect: %s",
                         replied.id, reply["action"], reply["nrp"], exc.reason)
+
+    @handles(REPLY_UNMATCHED)
+    def handle_reply_unmatched(self, unmatched: Event) -> None:
+        """notify's records did not match the reply; the assignments here decide (reply_refused if nothing)."""
+        try:
+            usecases.read_reply(*self.context(), unmatched)
+        except DispatchError as exc:
+            log.warning("reply_unmatched %s has no effect: %s", unmatched.id, exc.reason)
 
     # A console's actions: `by_operator` is the console session's operator, stored on the step and said in its
     # event, so an auditor sees who did what.

@@ -24,6 +24,9 @@ class Settings:
     sweep_seconds: float = setting(2.0, "how often every replica looks for overdue assignments (seconds)")
     follow_up_grace_s: float = setting(30.0, "a decline or expiry whose follow-up is not finished after this long "
                                              "(a worker died) is finished by a sweep (seconds)")
+    reannounce_s: float = setting(
+        60.0, "an assignment still unacknowledged after this long (seconds) has its assignment_created said again, "
+              "once: a sweep that lets notify record an officer SMS it lost (the gateway never sends it twice)")
     skipped_limit: int = setting(20, "at most this many passed-over officers are named in an event")
 
 

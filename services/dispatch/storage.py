@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from pymongo import ASCENDING, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.dispatch import assignments, choice, geo, officers
@@ -27,6 +27,8 @@ from shared.settings import read
 # location) is the officers' and dispatch's own and survives a roster reload.
 ROSTER_FIELDS = ("name", "rank", "role", "polsek", "areas", "skills", "phone", "shifts", "keys", "home_lat", "home_lon")
 SWEEP_BATCH = 50
+# The newest assignments of one officer an SMS reply is read against: ended ones explain a late reply.
+REPLY_LOOKBACK = 20
 # Roster entries written per bulk write: the embedded server's cost of an `$in` over a batch grows
 # with the square of its size, so a large roster goes in batches.
 ROSTER_BATCH = 250
@@ -49,9 +51,10 @@ class DispatchStore(Store):
         self.db.officers.create_index([("keys", ASCENDING)], name="keys")
         self.db.officers.create_index([("free_cell", ASCENDING)], name="free_cell")
         self.db.officers.create_index([("polsek", ASCENDING)], name="polsek")
-        self.db.officers.create_index([("phone", ASCENDING)], name="phone")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
+        self.db.assignments.create_index([("officer.nrp", ASCENDING), ("created_at", DESCENDING)], name="officer")
+        self.db.officers.create_index([("phone", ASCENDING)], name="phone")
 
     # ------------------------------------------------------------ decisions and claims
 
@@ -124,6 +127,11 @@ class DispatchStore(Store):
     def assignments_for(self, report_id: str) -> list[dict[str, Any]]:
         return list(self.db.assignments.find({"report_id": report_id, "state": {"$ne": assignments.ESCALATED}}))
 
+    def assignments_of_officer(self, nrp: str) -> list[dict[str, Any]]:
+        """The officer's newest assignments, open and ended: what an SMS reply of his is read against."""
+        return list(self.db.assignments.find({"officer.nrp": nrp}, {"report": 1, "state": 1, "created_at": 1})
+                    .sort("created_at", DESCENDING).limit(REPLY_LOOKBACK))
+
     def move(self, assignment: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
         """The assignment after the step, if it was still in the state it was read in; None if it moved meanwhile."""
         after = assignments.moved(assignment, entry)
@@ -137,6 +145,17 @@ class DispatchStore(Store):
     def overdue(self, now: datetime) -> list[dict[str, Any]]:
         """Unacknowledged assignments past their deadline (index state_due_at)."""
         return list(self.db.assignments.find({"state": "created", "due_at": {"$lte": now}}).limit(SWEEP_BATCH))
+
+    def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
+        """Assignments still waiting for the officer since before then, not yet said again (index state_due_at)."""
+        return list(self.db.assignments.find({"state": "created", "created_at": {"$lte": created_before},
+                                              "reannounced_at": None}).limit(SWEEP_BATCH))
+
+    def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
+        """Only one replica says an assignment again."""
+        result = self.db.assignments.update_one({"_id": assignment["_id"], "reannounced_at": None},
+                                                {"$set": {"reannounced_at": now}})
+        return result.modified_count == 1
 
     def stalled_follow_ups(self, before: datetime) -> list[dict[str, Any]]:
         """Declined or expired assignments whose next step was due before then and never finished."""

@@ -14,6 +14,8 @@ which says report_cancelled again when the assignment appears.
 """
 from __future__ import annotations
 
+import logging
+
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -23,10 +25,11 @@ from services.dispatch.exceptions import DispatchError, OfficerNotFound, Officer
 from services.dispatch.roster import parse_officer
 from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
-from shared import lifecycle
-from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED
+from shared import lifecycle, reply_matching
+from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, REPLY_REFUSED
 from shared.envelope import Event, derived_id
 
+log = logging.getLogger(__name__)
 Publish = Callable[..., Any]  # EventPublisher's: publish(event_type, data, cause=…, time=…)
 # Compare-and-set moves read the assignment again when it changed meanwhile, this many times.
 ATTEMPTS = 3
@@ -215,6 +218,26 @@ def advance(store: DispatchStore, now: datetime, assignment_id: str, action: str
     raise DispatchError("the assignment changed several times while this action was applied; try again")
 
 
+def read_reply(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, unmatched: Event) -> None:
+    """A reply notify could not match, read against the assignments held: acted on, or refused with why.
+
+    The phone is the gateway's word for who sent it, so it may act only on its officer's own tasks.
+    A step the assignment already took (a redelivery) is said again by act(); a reply that acts on
+    nothing is answered with the officer's open tasks, an unknown number with nothing an officer reads."""
+    reply = unmatched.data
+    officer = store.officer_by_phone(reply["phone"])
+    held = assignments.reply_candidates(store.assignments_of_officer(officer["_id"])) if officer else []
+    match = reply_matching.match_reply(reply["action"], reply["number"], held)
+    if officer is not None and match.assignment is not None:
+        act(store, publish, settings, now, match.assignment["_id"], reply["action"], "sms", reply.get("text"),
+            by_nrp=officer["_id"])
+        return
+    publish(REPLY_REFUSED, {
+        "phone": reply["phone"], "nrp": officer and officer["_id"], "action": reply["action"],
+        "reason": match.refusal if officer else reply_matching.STRANGER, "number": reply["number"],
+        "open_numbers": reply_matching.open_numbers(held)}, cause=unmatched)
+
+
 def expire(store: DispatchStore, publish: Publish, settings: Settings, now: datetime, assignment: dict[str, Any],
            reason: str = assignments.NO_ACK_REASON) -> None:
     """Expire an unacknowledged assignment and follow it up."""
@@ -237,6 +260,25 @@ def expire_overdue(store: DispatchStore, publish: Publish, settings: Settings, n
     for assignment in store.stalled_follow_ups(now - timedelta(seconds=settings.follow_up_grace_s)):
         if store.lease_follow_up(assignment, now):
             settle(store, publish, settings, now, assignment)
+    reannounce_unacknowledged(store, publish, settings, now)
+
+
+def reannounce_unacknowledged(store: DispatchStore, publish: Publish, settings: Settings, now: datetime) -> None:
+    """A sweep: an assignment the officer has not answered is said again, once, as stored (same id).
+
+    notify's record of the officer's SMS may have been lost after the SMS went out (a disk that lied,
+    a restore); said again, it is recorded again, the gateway (which never sends an SMS twice) answers
+    as before, and the officer's receipt and replies are tracked. Where the record exists nothing
+    happens."""
+    said = []
+    for assignment in store.unacknowledged(now - timedelta(seconds=settings.reannounce_s)):
+        if store.mark_reannounced(assignment, now):
+            publish(ASSIGNMENT_CREATED, assignments.created_event_data(assignment), id=assignment["event_id"],
+                    correlationid=assignment["correlationid"], time=assignment["created_at"])
+            said.append(assignment["report"]["number"])
+    if said:
+        log.info("sweep: %d assignment(s) unacknowledged after %gs said again: %s", len(said), settings.reannounce_s,
+                 ", ".join(said))
 
 
 def expire_unreachable(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notify import replies, sms, templates
+from services.notify import sms, templates
 from services.notify.templates import Template
 from services.notify.texts import (
     address_text,
@@ -18,9 +18,11 @@ from services.notify.texts import (
     place_text,
     rejection_reasons_text,
     render,
+    render_list,
     sentence,
 )
 from shared.envelope import Event, derived_id
+from shared.reply_matching import canonical_number
 
 # ---------------------------------------------------------------------------------------------
 # Who gets what. Each function returns the SMS messages (possibly none) an event causes.
@@ -96,7 +98,7 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
     return [message(sms_id_for(created, phone), phone, templates.OFFICER_ASSIGNMENT, text, report["priority"],
                     report_id=report["report_id"], assignment_id=assignment["assignment_id"],
                     answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
-                                "number_key": replies.canonical_number(report["number"])})]
+                                "number_key": canonical_number(report["number"])})]
 
 
 # dispatch's record of a cancellation leads the duty officer's reason with this, in English; the SMS drops it.
@@ -127,7 +129,22 @@ def duty_desk_escalation_sms(escalated: Event, declines: int = 0) -> list[dict[s
                   category=duty_category(report["category"]), place=place_text(report),
                   address=address_text(report), detail=sentence(report["description"]), declines=declines)
     return [message(sms_id_for(escalated, desk["phone"]), desk["phone"], template, text, report["priority"],
-                    report_id=report["report_id"])]
+                    report_id=report["report_id"], digest_item=digest_item(report))]
+
+
+def digest_item(report: dict[str, Any]) -> str:
+    """How one escalation is named among others in a digest: `#A4B2C3 P1 Menteng`."""
+    return " ".join(part for part in (f"#{report['number']}", report["priority"], report.get("village_name")) if part)
+
+
+def duty_desk_digest_sms(phone: str, held: list[dict[str, Any]]) -> dict[str, Any]:
+    """One SMS for the escalations held while a desk's window was open: P1 first, then as they came; one
+    segment, the rest counted. One id per set of escalations, so a re-run after a crash sends the same."""
+    ordered = sorted(held, key=lambda sms_: (sms_["priority"], sms_["created_at"]))
+    text = render_list(templates.DUTY_DESK_DIGEST, [sms_["digest_item"] for sms_ in ordered], count=len(ordered))
+    digest_id = derived_id("digest|" + "|".join(sorted(sms_["_id"] for sms_ in held)), "sms", phone)
+    return message(digest_id, phone, templates.DUTY_DESK_DIGEST, text, ordered[0]["priority"],
+                   grouped=[sms_["_id"] for sms_ in ordered])
 
 
 def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: Template) -> list[dict[str, Any]]:
@@ -172,6 +189,6 @@ def reply_candidates(officer_sms: list[dict[str, Any]], closed: dict[str, str]) 
     """The assignments a phone may answer (newest first), from the assignment SMS it was sent;
     `closed` maps the ones that ended to why."""
     return [{"_id": m["assignment_id"], "phone": m["to"], "report_id": m.get("report_id"), **m["answerable"],
-             "open": m["assignment_id"] not in closed, "closed": closed.get(m["assignment_id"]),
+             "open": m["assignment_id"] not in closed, "ended": closed.get(m["assignment_id"]),
              "created_at": m.get("created_at")}
             for m in officer_sms]

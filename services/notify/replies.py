@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.reply_matching import canonical_number
+
 # action (as in OfficerRepliedSchema) → codes an officer may type; the first is the one shown.
 REPLY_CODES: dict[str, tuple[str, ...]] = {
     "acknowledge": ("OK", "SIAP", "TERIMA", "YA"),
@@ -21,8 +23,6 @@ _ACTION_OF = {code: action for action, codes in REPLY_CODES.items() for code in 
 # Words people put between the code and the number: "OK no. C0FFEE", "TIBA laporan #C0FFEE".
 _FILLERS = {"NO", "NOMOR", "NOMER", "NMR", "LAPORAN", "LAP", "TUGAS", "KASUS"}
 _TOKEN = re.compile(r"[^\s.,:;#!?/()*=_\-]+")
-# Letters typed for the digits they look like; report numbers are compared after this on both sides.
-_LOOKALIKE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,6 @@ class ParsedReply:
     action: str | None  # None: no reply code found
     number: str | None  # the report number as typed (canonical form), if any
     text: str | None  # what followed: a decline reason or an outcome
-
-
-def canonical_number(number: str) -> str:
-    """Upper case, no separators, look-alike letters as digits: `c0ffee`, `C0-FFEE`, `COFFEE` match."""
-    return re.sub(r"[^0-9A-Z]", "", number.upper()).translate(_LOOKALIKE_DIGITS)
 
 
 def looks_like_number(token: str, known: set[str]) -> bool:

@@ -16,9 +16,13 @@ REQUESTED = "requested"  # published, waiting for the gateway to accept or refus
 RETRYING = "retrying"  # refused for now or unanswered: published again at next_attempt_at
 FAILING = "failing"  # given up; sms_failed to be published (the timer republishes after a crash)
 FAILED = "failed"
-SENT = "sent"  # accepted by the gateway
+SENT = "sent"  # accepted by the gateway; waiting for its receipt until next_attempt_at, then asked again
+HELD = "held"  # a duty desk's escalation waiting, until next_attempt_at, to go out in one digest SMS
+GROUPED = "grouped"  # told in the digest SMS `digest_id`
+UNCONFIRMED = "unconfirmed"  # accepted, but no receipt came however often the gateway was asked
 UNREACHED = ("undelivered", "expired", "rejected")  # the recipient never got it
 WAITING = (REQUESTED, RETRYING, FAILING)
+DUE = (*WAITING, SENT, HELD)  # the states whose next_attempt_at the timer acts on
 
 
 def retry_delay(attempt: int, policy: SendPolicy, rand: Callable[[], float] = random.random) -> float:
@@ -86,9 +90,29 @@ def after_refusal(attempt: int, refusal: dict[str, Any], now: datetime, policy: 
     return after_no_success(attempt, now, policy, f"refused for now: {refusal['reason']}", rand)
 
 
+def held_outgoing(message: dict[str, Any], now: datetime, until: datetime) -> dict[str, Any]:
+    """The stored SMS, held for a digest until the desk's window closes; never published itself."""
+    return {"_id": message["sms_id"], **message, "state": HELD, "attempt": 0, "created_at": now,
+            "next_attempt_at": until}
+
+
+def receipt_due(accepted_at: datetime, policy: SendPolicy) -> datetime:
+    """When an accepted SMS without a receipt is overdue: the gateway's window for receipts."""
+    return accepted_at + timedelta(seconds=policy.receipt_window)
+
+
 def due_step(stored: dict[str, Any], now: datetime, policy: SendPolicy,
              rand: Callable[[], float] = random.random) -> dict[str, Any]:
-    """What the retry timer does with an SMS whose `next_attempt_at` has come."""
+    """What the retry timer does with an SMS whose `next_attempt_at` has come.
+
+    An accepted SMS whose receipt is overdue is a sweep's find (its receipt, or the write that kept it,
+    was lost): its request is said again, same id, and the gateway, which never sends an SMS twice,
+    answers with the receipt it holds. After `receipt_asks` asks it is given up as unconfirmed."""
+    if stored["state"] == SENT:
+        asked = stored.get("receipt_asks", 0)
+        if asked >= policy.receipt_asks:
+            return {"state": UNCONFIRMED, "next_attempt_at": None, "unconfirmed_at": now}
+        return {"receipt_asks": asked + 1, "next_attempt_at": now + timedelta(seconds=policy.receipt_window)}
     if stored["state"] == REQUESTED:  # the gateway never answered this attempt
         return after_no_success(stored["attempt"], now, policy,
                                 f"no answer from the gateway within {policy.answer_timeout:g}s", rand)

@@ -3,12 +3,16 @@
 Consumes  reports.events   report_received, duplicate_reported, report_rejected
           dispatch.events  assignment_created, assignment_departed, assignment_completed,
                            assignment_declined, assignment_expired, assignment_escalated
+                           reply_refused
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
           community.events community_sms_requested (alerts and community's answers, sent like notify's own)
-Publishes notify.events    sms_requested, sms_failed, officer_replied
-Timer     retry_due_sms    retries, answer timeouts and failure reports, from the database (SMS.RETRY_POLL)
+Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
+Timer     retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
+                           and overdue receipts (a sweep: the gateway is asked again), from the database
+                           (SMS.RETRY_POLL)
 """
 import logging
+from datetime import timedelta
 
 from services.notify import answers, community, domain, sending, templates
 from services.notify.settings import SendPolicy
@@ -84,7 +88,8 @@ class NotifyService:
     def handle_assignment_escalated(self, escalated: Event) -> None:
         """The Polsek duty desk takes over: nobody in the area was free, or officers declined or kept silent."""
         not_taken = self.notifications.not_taken(escalated.data["report"]["report_id"])
-        self.send(domain.duty_desk_escalation_sms(escalated, not_taken), escalated)
+        for message in domain.duty_desk_escalation_sms(escalated, not_taken):
+            self.send_to_desk(message, escalated)
 
     @handles(contract.COMMUNITY_SMS_REQUESTED)
     def handle_community_sms_requested(self, requested: Event) -> None:
@@ -96,7 +101,8 @@ class NotifyService:
     @handles(contract.SMS_ACCEPTED)
     def handle_sms_accepted(self, accepted: Event) -> None:
         """Only an SMS the gateway accepted counts as sent."""
-        self.notifications.accept(accepted.data["sms_id"], accepted.data["gateway_id"], accepted.data["at"])
+        self.notifications.accept(accepted.data["sms_id"], accepted.data["gateway_id"], accepted.data["at"],
+                                  sending.receipt_due(utcnow(), self.policy))
 
     @handles(contract.SMS_REFUSED)
     def handle_sms_refused(self, refused: Event) -> None:
@@ -119,10 +125,19 @@ class NotifyService:
 
     @every(SendPolicy, "retry_poll")
     def retry_due_sms(self) -> None:
-        """Retry, time out and report failures from the database: survives restarts, once across replicas (CAS)."""
+        """Retry, time out, report failures and ask for overdue receipts from the database: survives restarts,
+        once across replicas (CAS)."""
         now = utcnow()
-        for stored in self.notifications.due(now):
+        due = self.notifications.due(now)
+        for phone in {stored["to"] for stored in due if stored["state"] == sending.HELD}:
+            self.send_digest(phone, now)
+        for stored in due:
+            if stored["state"] == sending.HELD:
+                continue
             changes = sending.due_step(stored, now, self.policy)
+            if stored["state"] == sending.SENT:
+                self.sweep_receipt(stored, changes)
+                continue
             if stored["state"] == sending.FAILING:
                 self.publish_failure(stored)
             if self.notifications.move(stored, changes):
@@ -132,8 +147,9 @@ class NotifyService:
 
     @handles(contract.SMS_RECEIVED)
     def handle_sms_received(self, inbound: Event) -> None:
-        """The assigned officer's reply becomes officer_replied for dispatch; anything else gets a short help SMS
-        (but a command of another service, shared/sms_commands.py, is that service's to answer)."""
+        """A reply to one of the assignments sent to this phone becomes officer_replied; anything else is read
+        again by dispatch (reply_unmatched), which holds the assignments: notify's records may be behind. A
+        command of another service (shared/sms_commands.py) is that service's to answer."""
         if sms_commands.owner(inbound.data["text"]) not in (None, self.name):
             return
         phone, at = answers.sender_phone(inbound.data["sender"]), inbound.data["at"]
@@ -142,18 +158,24 @@ class NotifyService:
             return
         answer = self.notifications.answered(inbound.id)
         if answer is None:  # answered once, from the state it found; a repeat says the same again
-            outcome = answers.resolve_reply(inbound.data["text"], self.notifications.assignments_of(phone))
             answer = self.notifications.answer(inbound.id, answers.reply_answer(
-                outcome, inbound, phone, at, self.policy.help_interval), utcnow())
-        if answer.get("help"):
-            log.info("inbound SMS from %s not acted on: sending %s", mask_phone(phone), answer["help"]["kind"])
-            self.send([answer["help"]], inbound)
+                inbound.data["text"], self.notifications.assignments_of(phone), phone, at), utcnow())
+        if "unmatched" in answer:
+            self.publish(contract.REPLY_UNMATCHED, answer["unmatched"], cause=inbound)
             return
         self.publish(contract.OFFICER_REPLIED, answer["replied"], cause=inbound, correlationid=answer["report_id"])
 
+    @handles(contract.REPLY_REFUSED)
+    def handle_reply_refused(self, refused: Event) -> None:
+        """dispatch found nothing for the reply to act on: a short answer, at most one per kind and interval."""
+        help_sms = answers.refusal_help(refused.data, refused.time, self.policy)
+        log.info("inbound SMS from %s not acted on (%s): sending %s", mask_phone(refused.data["phone"]),
+                 refused.data["reason"], help_sms["kind"])
+        self.send([help_sms], refused)
+
     # ---- helpers -------------------------------------------------------------------------------
 
-    def send(self, messages: list[dict], cause: Event) -> None:
+    def send(self, messages: list[dict], cause: Event | None) -> None:
         """Store each SMS once, then publish it; a redelivered cause republishes an unanswered first attempt."""
         for message in messages:
             stored, fresh = self.notifications.add(message, utcnow(), self.policy)
@@ -164,6 +186,25 @@ class NotifyService:
             self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(stored), cause=cause,
                          id=sending.sms_requested_id(stored), correlationid=correlation(stored))
 
+    def send_to_desk(self, message: dict, cause: Event) -> None:
+        """An escalation goes to the duty desk at once, unless one went within the desk's window: then it is
+        held and told in one digest SMS when the window closes (a burst of 80 is two SMS, not 80)."""
+        now = utcnow()
+        if self.policy.desk_window > 0 and self.notifications.get(message["sms_id"]) is None:
+            until = self.notifications.desk_window(message["to"], now, now + timedelta(seconds=self.policy.desk_window))
+            if until is not None:
+                self.notifications.hold(message, now, until)
+                return
+        self.send([message], cause)
+
+    def send_digest(self, phone: str, now) -> None:
+        """The escalations held for a desk whose window closed, in one SMS; marked told once it is stored."""
+        held = self.notifications.held_for(phone, now)
+        if held:
+            digest = domain.duty_desk_digest_sms(phone, held)
+            self.send([digest], None)
+            self.notifications.group(digest["grouped"], digest["sms_id"])
+
     def settle(self, moved: dict) -> None:
         """Publish what a state change means: the next attempt, or the failure."""
         if moved["state"] == sending.REQUESTED:
@@ -173,6 +214,20 @@ class NotifyService:
         elif moved["state"] == sending.FAILING:
             self.publish_failure(moved)
             self.notifications.move(moved, {"state": sending.FAILED, "failed_at": utcnow()})
+
+    def sweep_receipt(self, stored: dict, changes: dict) -> None:
+        """An accepted SMS whose receipt is overdue: its request said again (same id), which the gateway
+        answers with the receipt it holds; or, asked enough, left unconfirmed."""
+        if not self.notifications.ask_receipt(stored, changes):
+            return
+        if changes.get("state") == sending.UNCONFIRMED:
+            log.warning("sweep: SMS %s to %s: no receipt after %d asks, left unconfirmed", stored["_id"],
+                        mask_phone(stored["to"]), stored.get("receipt_asks", 0))
+            return
+        log.warning("sweep: SMS %s to %s accepted %s ago without a receipt: the gateway is asked again",
+                    stored["_id"], mask_phone(stored["to"]), utcnow() - stored["accepted_at"])
+        self.publish(contract.SMS_REQUESTED, sending.sms_requested_data(stored), id=sending.sms_requested_id(stored),
+                     correlationid=correlation(stored))
 
     def publish_failure(self, stored: dict) -> None:
         log.warning("SMS %s to %s failed: %s", stored["_id"], mask_phone(stored["to"]), stored.get("failure"))

@@ -45,16 +45,48 @@ class NotificationStore(Store):
         except DuplicateKeyError:
             return self.db.notifications.find_one({"_id": message["sms_id"]}), False
 
+    def desk_window(self, phone: str, now: datetime, until: datetime) -> datetime | None:
+        """None when this opens the desk's window (the SMS goes now); else when the open window closes."""
+        try:
+            self.db.desk_windows.update_one({"_id": phone, "until": {"$lte": now}}, {"$set": {"until": until}},
+                                            upsert=True)
+            return None
+        except DuplicateKeyError:  # the window is open: the filter missed and the upsert met the phone's own
+            return self.db.desk_windows.find_one({"_id": phone})["until"]
+
+    def hold(self, message: dict[str, Any], now: datetime, until: datetime) -> None:
+        """Held for the digest; a redelivery finds it held (or already told)."""
+        try:
+            self.db.notifications.insert_one(sending.held_outgoing(message, now, until))
+        except DuplicateKeyError:
+            pass
+
+    def held_for(self, phone: str, now: datetime) -> list[dict[str, Any]]:
+        return list(self.db.notifications.find({"state": sending.HELD, "next_attempt_at": {"$lte": now}, "to": phone}))
+
+    def group(self, held_ids: list[str], digest_id: str) -> None:
+        self.db.notifications.update_many({"_id": {"$in": held_ids}, "state": sending.HELD},
+                                          {"$set": {"state": sending.GROUPED, "digest_id": digest_id},
+                                           "$unset": {"next_attempt_at": ""}})
+
     def get(self, sms_id: str) -> dict[str, Any] | None:
         return self.db.notifications.find_one({"_id": sms_id})
 
-    def accept(self, sms_id: str, gateway_id: str, at: datetime) -> bool:
-        """Sent only now; a late acceptance still counts (the gateway has it) unless a receipt came first."""
+    def accept(self, sms_id: str, gateway_id: str, at: datetime, receipt_due: datetime) -> bool:
+        """Sent only now; a late acceptance still counts (the gateway has it) unless a receipt came first.
+        Its receipt is due by `receipt_due` (the timer's next_attempt_at)."""
         result = self.db.notifications.update_one(
             # A receipt may overtake its acceptance (two queues): once one is kept, it decides the state.
             {"_id": sms_id, "state": {"$in": list(sending.WAITING) + [sending.FAILED]}, "delivery": {"$exists": False}},
-            {"$set": {"state": sending.SENT, "gateway_id": gateway_id, "accepted_at": at},
-             "$unset": {"next_attempt_at": ""}})
+            {"$set": {"state": sending.SENT, "gateway_id": gateway_id, "accepted_at": at,
+                      "next_attempt_at": receipt_due}})
+        return result.modified_count == 1
+
+    def ask_receipt(self, stored: dict[str, Any], changes: dict[str, Any]) -> bool:
+        """Compare-and-set on the asks counted so far: one replica asks the gateway each time."""
+        result = self.db.notifications.update_one(
+            {"_id": stored["_id"], "state": sending.SENT, "receipt_asks": stored.get("receipt_asks")},
+            {"$set": changes})
         return result.modified_count == 1
 
     def move(self, stored: dict[str, Any], changes: dict[str, Any]) -> bool:
@@ -77,17 +109,17 @@ class NotificationStore(Store):
                                            **changes}}
         if "next_attempt_at" not in changes:
             update["$unset"] = {"next_attempt_at": ""}
-        states = [sending.REQUESTED, sending.RETRYING, sending.SENT, "delivered", "unknown"]
+        states = [sending.REQUESTED, sending.RETRYING, sending.SENT, sending.UNCONFIRMED, "delivered", "unknown"]
         result = self.db.notifications.update_one({"_id": sms_id, "state": {"$in": states}}, update)
         return result.modified_count == 1
 
     def due(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        """SMS whose retry, answer deadline or failure report is due: the timer's work list.
+        """SMS whose retry, answer deadline, failure report or overdue receipt is due: the timer's work list.
 
         One query per state: the embedded server scans the whole collection for `$in` beside a
         range (every second, over every SMS ever sent), but uses the index for an equality."""
         due: list[dict[str, Any]] = []
-        for state in sending.WAITING:
+        for state in sending.DUE:
             due += self.db.notifications.find({"state": state, "next_attempt_at": {"$lte": now}}).limit(limit)
         return due[:limit]
 

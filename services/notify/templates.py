@@ -29,8 +29,16 @@ OFFICER_ASSIGNMENT = Template(
     shrinkable=("detail", "address", "place"))
 OFFICER_REPLY_HELP = Template(
     "officer_reply_help", "officer",
-    "SIAGA: balasan tidak dikenali. Kirim kode dan no. laporan, mis. OK {number}. Kode: OK=terima, "
-    "TOLAK alasan, JALAN=menuju lokasi, TIBA=di lokasi, SELESAI hasil.")
+    "SIAGA: balasan tidak dikenali. Tugas aktif: {numbers}. Kirim kode + no., mis. OK {number}. "
+    "Kode: OK, TOLAK alasan, JALAN, TIBA, SELESAI hasil.",
+    shrinkable=("numbers",))
+OFFICER_NO_TASKS = Template(
+    "officer_no_tasks", "officer",
+    "SIAGA: nomor ini tidak punya tugas aktif. Tugas baru dikirim lewat SMS. Ada kejadian? Hubungi piket "
+    "Polsek atau 110.")
+OFFICER_REPLY_DONE = Template(
+    "officer_reply_done", "officer",
+    "SIAGA: laporan no. {number} sudah selesai dan tercatat. Terima kasih, tidak perlu dibalas lagi.")
 OFFICER_REPLY_WHICH = Template(
     "officer_reply_which", "officer",
     "SIAGA: Anda punya {count} tugas aktif ({numbers}). Sertakan no. laporan, mis. {code} {number}.",
@@ -53,6 +61,9 @@ DUTY_DESK_DECLINES = Template(
     "SIAGA ESKALASI {priority} #{number} {category} di {place}{address}. {detail} "
     "{declines} petugas menolak/tak menjawab, mohon ditangani.",
     shrinkable=("detail", "address", "place"))
+DUTY_DESK_DIGEST = Template(
+    "duty_desk_digest", "duty_desk",
+    "SIAGA ESKALASI {count} laporan lagi tanpa petugas: {items}. Lihat konsol piket.")
 REPORTER_RECEIVED = Template(
     "reporter_received", "reporter",
     "Yth. Bapak/Ibu, laporan no. {number} ({category}, {place}) kami terima pukul {time}. "
@@ -87,8 +98,9 @@ REPORTER_CLOSED_BY_DESK = Template(
     shrinkable=("outcome",))
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
-    OFFICER_ASSIGNMENT, OFFICER_REPLY_HELP, OFFICER_REPLY_WHICH, OFFICER_REPLY_NOT_YOURS, OFFICER_REPORT_CANCELLED,
-    DUTY_DESK_ESCALATION, DUTY_DESK_DECLINES,
+    OFFICER_ASSIGNMENT, OFFICER_REPLY_HELP, OFFICER_NO_TASKS, OFFICER_REPLY_DONE, OFFICER_REPLY_WHICH,
+    OFFICER_REPLY_NOT_YOURS, OFFICER_REPORT_CANCELLED,
+    DUTY_DESK_ESCALATION, DUTY_DESK_DECLINES, DUTY_DESK_DIGEST,
     REPORTER_RECEIVED, REPORTER_DUPLICATE, REPORTER_EN_ROUTE, REPORTER_RESOLVED, REPORTER_REJECTED,
     REPORTER_CLOSED_BY_DESK, STRANGER_HELP,
 )}

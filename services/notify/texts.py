@@ -99,6 +99,20 @@ def render(template: Template, **values: Any) -> str:
     return text
 
 
+def render_list(template: Template, items: list[str], **values: Any) -> str:
+    """Fill `template`'s `{items}` with as many of `items` as fit one GSM-7 segment, in order; the rest
+    are counted as "+N lainnya" (the console lists them all)."""
+    filled = {key: sms.gsm7_text(str(value)) for key, value in values.items()}
+    for shown in range(len(items), -1, -1):
+        rest = len(items) - shown
+        listed = ", ".join(sms.gsm7_text(item) for item in items[:shown])
+        listed = f"{listed} +{rest} lainnya".strip() if rest else listed
+        text = _fill(template.text, filled | {"items": listed})
+        if overflow(text) <= 0:
+            return text
+    raise TemplateDoesNotFit(template.name, text)
+
+
 def _fill(text: str, values: dict[str, str]) -> str:
     """A field emptied by shortening leaves no doubled space, dot or comma behind."""
     return " ".join(text.format(**values).split()).replace("....", "...").replace(" .", ".").replace(" ,", ",")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from shared.events import E164, PRIORITIES, EventSchema
+from shared.reply_matching import REFUSALS
 
 # Why an officer was chosen: dispatch's selection rules, named here so the contract does not import them.
 RULES = ("area_polisi_rw", "area_bhabinkamtibmas", "adjacent_bhabinkamtibmas", "nearest_skilled", "reporting_officer",
@@ -126,3 +127,17 @@ class AssignmentExpiredSchema(AssignmentStepSchema):
 
     attempt = fields.Integer(required=True, validate=validate.Range(min=1))
     reason = fields.String(required=True)
+
+
+class ReplyRefusedSchema(EventSchema):
+    """dispatch read a reply notify could not match, and it acts on nothing: why, and the phone's open tasks,
+    so that notify answers with the right short SMS (an unknown number never gets an officer's wording)."""
+
+    phone = fields.String(required=True, validate=E164)
+    nrp = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The officer whose phone it is; none for a number that is no officer's."})
+    reason = fields.String(required=True, validate=validate.OneOf(REFUSALS))
+    action = fields.String(load_default=None, allow_none=True)
+    number = fields.String(load_default=None, allow_none=True)
+    open_numbers = fields.List(fields.String(), required=True, metadata={
+        "description": "The report numbers of the officer's open tasks, newest first."})

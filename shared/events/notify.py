@@ -15,7 +15,8 @@ class SmsRequestedSchema(EventSchema):
     sms_id = fields.String(required=True, metadata={
         "description": "Stable id of this SMS (one per recipient and causing event). Every answer quotes it. "
                        "A gateway that sees an sms_id it already accepted answers sms_accepted again and does "
-                       "not send a second SMS."})
+                       "not send a second SMS; when it holds that SMS's final delivery receipt it says that "
+                       "sms_delivery_reported again, same id (notify asks this way for a receipt that is overdue)."})
     to = fields.String(required=True, validate=E164)
     text = fields.String(required=True, validate=validate.Length(min=1, max=1600))
     encoding = fields.String(required=True, validate=validate.OneOf(("GSM-7", "UCS-2")))
@@ -64,3 +65,19 @@ class SmsFailedSchema(EventSchema):
     assignment_id = fields.String(load_default=None, allow_none=True)
     attempts = fields.Integer(required=True)
     reason = fields.String(required=True)
+
+
+class ReplyUnmatchedSchema(EventSchema):
+    """An inbound SMS that acts on none of the assignments notify sent to its phone: dispatch, which holds
+    the assignments, reads it against the truth (notify's records may be behind or lost) and either acts
+    on it or says why not (reply_refused). The phone is the one the gateway says sent it."""
+
+    phone = fields.String(required=True, validate=E164)
+    action = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(REPLY_ACTIONS), metadata={
+        "description": "The reply code's action; none when the text has no reply code."})
+    number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20), metadata={
+        "description": "The report number the reply names, canonical (upper case, look-alike letters as digits)."})
+    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    replied_at = fields.AwareDateTime(required=True)
+    known = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "How notify's own records read it (shared.reply_matching), for the log."})

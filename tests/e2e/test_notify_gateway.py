@@ -23,7 +23,7 @@ from tests.factories import (
 pytestmark = pytest.mark.e2e
 
 SHORT = {"NOTIFY_SMS_ANSWER_TIMEOUT": "2", "NOTIFY_SMS_MAX_ATTEMPTS": "3", "NOTIFY_SMS_BACKOFF_BASE": "0.2",
-         "NOTIFY_SMS_BACKOFF_MAX": "0.5", "NOTIFY_SMS_RETRY_POLL": "0.2"}
+         "NOTIFY_SMS_BACKOFF_MAX": "0.5", "NOTIFY_SMS_RETRY_POLL": "0.2", "NOTIFY_SMS_RECEIPT_WINDOW": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,27 @@ def test_the_simulator_accepts_delivers_and_the_officer_answers_ok_by_sms(
         stored = eventually(lambda phone=phone: notifications.find_one({"to": phone}),
                             lambda doc: doc is not None and doc["state"] == "delivered")
         assert (stored["encoding"], stored["segments"], stored["attempt"]) == ("GSM-7", 1, 1)
+
+
+def test_a_receipt_whose_write_was_lost_is_asked_for_again_and_kept_with_no_second_sms(
+        system, tap, publish_raw, mongo_client, db_names):
+    """The sweep of overdue receipts: the stored request said again (same id); the gateway, which never
+    sends an SMS twice, answers with the receipt it holds."""
+    events = tap(("gateway.events", "#"), ("notify.events", "#"))
+    received = publish(publish_raw, create_report_received(data={"reporter": None, "anonymous": True}))
+    created = publish(publish_raw, create_assignment_created(received))
+    notifications = mongo_client[db_names["notify"]].notifications
+    sms = eventually(lambda: notifications.find_one({"assignment_id": created["data"]["assignment_id"]}),
+                     lambda doc: doc is not None and doc["state"] == "delivered")
+    notifications.update_one({"_id": sms["_id"]}, {  # the receipt's write, lost: accepted, nothing since
+        "$set": {"state": "sent", "next_attempt_at": sms["accepted_at"]}, "$unset": {"delivery": ""}})
+    healed = eventually(lambda: notifications.find_one({"_id": sms["_id"]}),
+                        lambda doc: doc["state"] == "delivered", timeout=15)
+    assert healed["receipt_asks"] == 1 and healed["delivery"]["status"] == "delivered"
+    requests = [m for m in events.drain(idle=0.5) if m["type"] == "sms_requested" and m["data"]["sms_id"] == sms["_id"]]
+    receipts = [m for m in events.seen if m["type"] == "sms_delivery_reported" and m["data"]["sms_id"] == sms["_id"]]
+    assert len(requests) == 2 and len({m["id"] for m in requests}) == 1  # the same request, said again
+    assert len(receipts) == 2 and len({m["id"] for m in receipts}) == 1  # the same receipt, said again
 
 
 def test_a_number_the_gateway_refuses_for_good_ends_in_sms_failed(system, tap, publish_raw):

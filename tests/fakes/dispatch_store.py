@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from services.dispatch import assignments, choice, geo, officers
 from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
-from services.dispatch.storage import ROSTER_FIELDS, SWEEP_BATCH, claim_marker
+from services.dispatch.storage import REPLY_LOOKBACK, ROSTER_FIELDS, SWEEP_BATCH, claim_marker
 from shared import boundaries, lifecycle
 
 
@@ -89,6 +89,10 @@ class FakeDispatchStore:
         return [copy.deepcopy(a) for a in self.assignments.values()
                 if a["report_id"] == report_id and a["state"] != assignments.ESCALATED]
 
+    def assignments_of_officer(self, nrp: str) -> list[dict[str, Any]]:
+        held = [a for a in self.assignments.values() if (a.get("officer") or {}).get("nrp") == nrp]
+        return copy.deepcopy(sorted(held, key=lambda a: a["created_at"], reverse=True)[:REPLY_LOOKBACK])
+
     def move(self, assignment: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
         stored = self.assignments.get(assignment["_id"])
         if stored is None or stored["state"] != assignment["state"]:
@@ -102,6 +106,18 @@ class FakeDispatchStore:
 
     def overdue(self, now: datetime) -> list[dict[str, Any]]:
         return self._due({lifecycle.CREATED.state}, now)
+
+    def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
+        return copy.deepcopy([a for a in self.assignments.values() if a["state"] == "created"
+                              and a["created_at"] <= created_before and a.get("reannounced_at") is None]
+                             [:SWEEP_BATCH])
+
+    def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
+        stored = self.assignments[assignment["_id"]]
+        if stored.get("reannounced_at") is not None:
+            return False
+        stored["reannounced_at"] = now
+        return True
 
     def stalled_follow_ups(self, before: datetime) -> list[dict[str, Any]]:
         return self._due(set(lifecycle.ENDING), before)

@@ -3,8 +3,10 @@ when it answers again it takes them all; nothing is rejected or dead-lettered fo
 from __future__ import annotations
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from services.reports.service import ReportsService
+from services.reports.storage import ReportStore
 from shared import topology
 from shared.embedded_db import EmbeddedMongo
 from shared.messaging import retry_backoff
@@ -51,3 +53,31 @@ def test_an_outage_longer_than_the_retry_budget_rejects_nothing_and_drains(
     assert not [body for body in outcomes.drain(idle=0.5) if body["type"] == "report_rejected"]
     assert read_queue(amqp_uri, topology.DEAD_LETTER_QUEUE, lambda taken: taken, timeout=0.5) == []
     assert gate.status() == {"ok": True}
+
+
+def test_a_message_that_meets_an_outage_every_time_while_the_database_answers_does_not_wait_forever(
+        declared, tap, publish_raw, container_factory, config_for, amqp_uri, monkeypatch):
+    """A query the server drops each time (AutoReconnect) looks like an outage, but the probe's write
+    answers: after OUTAGE.MAX_HOLDS holds it is counted as the message's own failure and dead-lettered,
+    while the other messages go on."""
+    def dropped_when_poisoned(store, report):
+        if report["description"].startswith("poison"):
+            raise AutoReconnect("connection closed by the server")
+        return original(store, report)
+    original = ReportStore.add
+    monkeypatch.setattr(ReportStore, "add", dropped_when_poisoned)
+    outcomes = tap(("reports.events", "#"))
+    container = container_factory(ReportsService, config_for(
+        "reports", OUTAGE={"PROBE_SECONDS": 0.05, "MAX_HOLDS": 2}))
+    container.start()
+
+    poisoned = create_incident(data={"description": "poison: dropped by the server every time"})
+    healthy = create_incident()
+    publish_raw(poisoned)
+    publish_raw(healthy)
+    outcomes.wait_for(lambda body: body["type"] == "report_received" and body["causationid"] == healthy["id"])
+    rejected = outcomes.wait_for(lambda body: body["type"] == "report_rejected", timeout=60)
+    assert "AutoReconnect" in str(rejected["data"]), rejected
+    assert [letter for letter in read_queue(amqp_uri, topology.DEAD_LETTER_QUEUE, lambda taken: taken, timeout=2)
+            if poisoned["id"] in str(letter.body)]
+    assert container.shared_extensions[OutageGate].status() == {"ok": True}

@@ -178,3 +178,65 @@ def test_a_successor_is_decided_after_the_step_that_ended_its_predecessor(store,
     successor_time = [envelope["time"] for name, _, envelope in published
                       if name in ("assignment_created", "assignment_escalated")][-1]
     assert successor_time > ended_at
+
+
+def unmatched(phone: str, action: str | None, number: str | None = None, text: str | None = None):
+    return SimpleNamespace(id=f"e-u-{phone}-{action}-{number}", data={
+        "phone": phone, "action": action, "number": number, "text": text, "replied_at": utcnow()})
+
+
+def test_a_reply_notify_could_not_match_acts_on_the_assignment_dispatch_holds(service, published, store):
+    """notify lost its record of the officer's SMS: the officer is still heard, never told "not yours"."""
+    service.handle_report_received(received())
+    created = published.of("assignment_created")[0]
+    phone, number = created["officer"]["phone"], created["report"]["number"]
+    service.handle_reply_unmatched(unmatched(phone, "acknowledge", number))
+    assert published.names() == ["assignment_created", "assignment_acknowledged"]
+    assert store.assignment(created["assignment_id"])["state"] == "acknowledged"
+
+
+def test_a_repeated_reply_to_a_completed_task_is_acknowledged_as_done(service, published, store):
+    service.handle_report_received(received())
+    created = published.of("assignment_created")[0]
+    usecases.act(store, published, SETTINGS, utcnow(), created["assignment_id"], "complete", "sms",
+                 by_nrp=created["officer"]["nrp"])
+    service.handle_reply_unmatched(unmatched(created["officer"]["phone"], "complete", created["report"]["number"]))
+    assert published.of("reply_refused")[-1] | {"phone": None} == {
+        "phone": None, "nrp": created["officer"]["nrp"], "reason": "finished", "action": "complete",
+        "number": created["report"]["number"], "open_numbers": []}
+
+
+@pytest.mark.parametrize("action, number, reason", [
+    ("acknowledge", "999999", "not_yours"),
+    (None, None, "no_code"),
+])
+def test_an_officers_reply_that_fits_nothing_is_refused_with_his_open_tasks(service, published, store,
+                                                                             action, number, reason):
+    service.handle_report_received(received())
+    created = published.of("assignment_created")[0]
+    service.handle_reply_unmatched(unmatched(created["officer"]["phone"], action, number))
+    refused = published.of("reply_refused")[0]
+    assert (refused["reason"], refused["open_numbers"]) == (reason, [created["report"]["number"]])
+    assert store.assignment(created["assignment_id"])["state"] == "created"
+
+
+def test_a_number_that_is_no_officers_is_a_stranger_whatever_it_types(service, published, store):
+    service.handle_report_received(received())
+    number = published.of("assignment_created")[0]["report"]["number"]
+    service.handle_reply_unmatched(unmatched("+6287712345678", "acknowledge", number))
+    assert published.of("reply_refused") == [{
+        "phone": "+6287712345678", "nrp": None, "action": "acknowledge", "reason": "stranger", "number": number,
+        "open_numbers": []}]
+
+
+def test_an_assignment_left_unacknowledged_is_said_again_once_as_stored(store, published):
+    now = utcnow()
+    outcome = usecases.assign_report(store, published, SETTINGS, now, received())
+    first = published[-1]
+    usecases.expire_overdue(store, published, SETTINGS, now + timedelta(seconds=SETTINGS.reannounce_s - 1))
+    assert published.names() == ["assignment_created"]
+    for _ in range(2):
+        usecases.expire_overdue(store, published, SETTINGS, now + timedelta(seconds=SETTINGS.reannounce_s + 1))
+    assert published.names() == ["assignment_created", "assignment_created"]
+    again = published[-1]
+    assert again[1] == first[1] and again[2]["id"] == store.assignment(outcome.assignment["_id"])["event_id"]

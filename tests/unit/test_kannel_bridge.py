@@ -190,3 +190,18 @@ def test_an_unreadable_request_is_rejected_and_a_receipt_of_no_known_type_is_onl
     assert dlr(bridge, "sms-1", 0) == 200 and bridge.on_dlr({"sms": "sms-1", "token": bridge.token("sms-1"),
                                                               "type": "x"}) == 200
     assert recorder.published == []
+
+
+def test_a_request_said_again_for_an_overdue_receipt_gets_the_receipt_again_and_no_second_sms(tmp_path):
+    """notify lost the receipt (or its write): its sweep says the same request again."""
+    kannel = Kannel(202)
+    bridge, recorder = bridge_with(tmp_path, kannel)
+    sms = request()
+    assert bridge.forward(sms)
+    dlr(bridge, sms.data["sms_id"], 1)
+    first_receipt = recorder.published[-1]
+    restarted, after = bridge_with(tmp_path, kannel)
+    assert restarted.forward(sms)
+    assert after.types() == ["sms_accepted", "sms_delivery_reported"]
+    assert after.published[-1] == first_receipt  # the same receipt under the same id
+    assert len(kannel.requests) == 1

@@ -13,6 +13,7 @@ from shared import settings
 from shared.contract import INCIDENT_REPORTED, load_event
 from tests.factories import (
     DUPLICATE_PHONE,
+    DUTY_DESK,
     LONG_DESCRIPTION,
     LONG_OFFICER,
     LONG_PLACE,
@@ -48,6 +49,7 @@ LONG_VALUES = {
     "declines": 12,
     "count": 12,
     "numbers": "C0FFEE, A1B2C3, 99FF00, 123456, ABCDEF, 0F0F0F",
+    "items": "#C0FFEE P1 Kebon Sirih Kelurahan Yang Namanya Panjang Sekali +11 lainnya",
     "code": "SELESAI",
     "time": "23:59 WITA",
     "officer": texts.officer_title(LONG_OFFICER),
@@ -128,6 +130,7 @@ def test_every_template_with_everyday_values_is_sent_whole(name):
                 "place": "Kel. Kebon Kacang" + ("" if citizen else ", RW 05"), "address": ", Jl. Teuku Umar 3",
                 "detail": "Motor hilang di parkiran.",
                 "declines": 2, "count": 2, "numbers": "4B21C0, 9F00A1", "code": "OK", "time": "08:15 WIB",
+                "items": "#4B21C0 P3 Kebon Kacang, #9F00A1 P2 Gambir",
                 "officer": "Bripka Agus Setiawan", "reasons": "lokasi", "cancel_reason": "salah lapor",
                 "outcome": "diteruskan ke Polres: pelaku diamankan"}
     values = {key: everyday[key] for key in fields_of(template)}
@@ -327,3 +330,36 @@ def test_a_receipt_of_non_delivery_makes_the_recipient_unreachable(status, state
 def test_policy_reads_config_values_of_any_yaml_type():
     policy = settings.load(SendPolicy, {"ANSWER_TIMEOUT": "0.5", "MAX_ATTEMPTS": 3, "BACKOFF_MAX": ""})
     assert (policy.answer_timeout, policy.max_attempts, policy.backoff_max) == (0.5, 3, 300.0)
+
+
+def test_an_overdue_receipt_is_asked_for_again_then_the_sms_is_left_unconfirmed():
+    policy = SendPolicy(receipt_window=60, receipt_asks=2)
+    sent = {"state": sending.SENT, "attempt": 1}
+    first = sending.due_step(sent, NOW, policy)
+    assert first == {"receipt_asks": 1, "next_attempt_at": NOW + timedelta(seconds=60)}
+    assert sending.due_step(sent | first, NOW, policy)["receipt_asks"] == 2
+    assert sending.due_step(sent | {"receipt_asks": 2}, NOW, policy)["state"] == sending.UNCONFIRMED
+
+
+# ---- a duty desk's digest -------------------------------------------------------------------------
+
+def held_escalation(number: str, priority: str, village: str, minute: int) -> dict:
+    return {"_id": f"sms-{number}", "priority": priority, "created_at": NOW + timedelta(minutes=minute),
+            "digest_item": domain.digest_item({"number": number, "priority": priority, "village_name": village})}
+
+
+def test_a_digest_names_p1_first_and_fits_one_segment_counting_the_rest():
+    held = [held_escalation(f"A{i:05d}", "P3" if i % 3 else "P1", "Kebon Sirih Timur", i) for i in range(80)]
+    digest = domain.duty_desk_digest_sms(DUTY_DESK["phone"], held)
+    assert digest["segments"] == 1 and digest["encoding"] == sms.GSM7 and digest["priority"] == "P1"
+    assert digest["text"].startswith("SIAGA ESKALASI 80 laporan lagi tanpa petugas: #A00000 P1 Kebon Sirih Timur")
+    shown = digest["text"].count("#")
+    assert f"+{80 - shown} lainnya" in digest["text"] and digest["grouped"][0] == "sms-A00000"
+
+
+def test_a_small_digest_names_every_escalation_and_the_same_set_is_the_same_sms():
+    held = [held_escalation("B7C2D1", "P2", "Menteng", 1), held_escalation("A4E9F0", "P1", "Gondangdia", 2)]
+    digest = domain.duty_desk_digest_sms(DUTY_DESK["phone"], held)
+    assert digest["text"] == ("SIAGA ESKALASI 2 laporan lagi tanpa petugas: #A4E9F0 P1 Gondangdia, "
+                              "#B7C2D1 P2 Menteng. Lihat konsol piket.")
+    assert domain.duty_desk_digest_sms(DUTY_DESK["phone"], held[::-1])["sms_id"] == digest["sms_id"]

@@ -13,9 +13,11 @@ class Recording(Simulator):
     def __init__(self, behaviour: Behaviour):
         super().__init__("amqp://unused", behaviour, seed=1)
         self.published: list[tuple[str, dict]] = []
+        self.ids: list[str | None] = []
 
     def publish(self, event_type, data, cause=None, id=None):
         self.published.append((event_type.name, data))
+        self.ids.append(id)
 
     def settle(self):
         while self.schedule:
@@ -34,6 +36,7 @@ def quick(**overrides) -> Behaviour:
 
 
 def test_an_accepted_sms_gets_a_receipt_and_a_retry_of_it_is_accepted_again_but_never_sent_twice():
+    """A request said again (a retry, or notify asking for a receipt it never kept) gets the same answers."""
     simulator = Recording(quick())
     first = request()
     simulator.on_request(first)
@@ -41,8 +44,9 @@ def test_an_accepted_sms_gets_a_receipt_and_a_retry_of_it_is_accepted_again_but_
     simulator.on_request(as_event(envelope(SMS_REQUESTED, first.data | {"attempt": 2})))
     simulator.settle()
     kinds = [name for name, _ in simulator.published]
-    assert kinds == ["sms_accepted", "sms_delivery_reported", "sms_accepted"]
+    assert kinds == ["sms_accepted", "sms_delivery_reported", "sms_accepted", "sms_delivery_reported"]
     assert simulator.published[0][1]["gateway_id"] == simulator.published[2][1]["gateway_id"]
+    assert simulator.published[1] == simulator.published[3] and simulator.ids[1] == simulator.ids[3] is not None
 
 
 @pytest.mark.parametrize("rule, answer, temporary", [
