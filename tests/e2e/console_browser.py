@@ -90,6 +90,9 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
         gondangdia = page.locator("#map polygon[data-village='31.71.06.1004']")  # the real boundary, no tiles
         gondangdia.wait_for(state="attached")
         outline_points = len(gondangdia.get_attribute("points").split())
+        stale_menteng = page.locator("#map polygon.stale[data-village='31.71.06.1001']")  # RWs not visited lately
+        stale_menteng.first.wait_for(state="attached")
+        stale_on_map = stale_menteng.count()
         page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.click(".tabs button[data-view=board]")
@@ -100,7 +103,7 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
             "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
             "status_after": status_after, "toast": toast, "same_document": same_document,
             "p1_border": p1_border, "map_shows_incident": True, "phone_fits": phone_fits,
-            "outline_points": outline_points,
+            "outline_points": outline_points, "stale_on_map": stale_on_map,
             "console_errors": console_errors} | desk | community
 
 

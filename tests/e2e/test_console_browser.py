@@ -97,4 +97,5 @@ def test_a_duty_officer_sees_a_new_incident_live_and_acknowledges_it_in_the_brow
     # community: the visited RW is plain, an unvisited one stands out; the alert's cost is shown before sending
     assert seen["visited_class"] == "" and seen["unvisited_class"] == "stale"
     assert "belum dikunjungi" in seen["unvisited_text"] and int(seen["stale_count"]) >= 3
+    assert seen["stale_on_map"] >= 1  # and on the map
     assert "1 penerima (0 warga, 1 pos) × 1 SMS = 1 SMS GSM-7" in seen["alert_summary"]

@@ -167,6 +167,7 @@ function showApp() {
   polsek.replaceChildren(...state.me.polseks.map((p) => h("option", { value: p.code }, `${p.name} (${p.code})`)));
   fillVillages();
   fillCommunityForms();
+  loadCoverage();
   connect();
   switchView(state.view);
 }
@@ -179,7 +180,15 @@ function switchView(view) {
   for (const name of ["board", "map", "roster", "community"]) $(`view-${name}`).hidden = name !== view;
   if (view === "roster" || view === "map" || view === "community") loadRoster();
   if (view === "community") loadCommunity();
-  if (view === "map") drawMap();
+  if (view === "map") { if (!state.coverage) loadCoverage(); drawMap(); }
+}
+
+async function loadCoverage() {
+  try {
+    state.coverage = await api(`/api/community/coverage?polsek=${communityPolsek().code}`);
+    $("stale-count").textContent = state.coverage.stale_count;
+    if (state.view === "map") drawMap();
+  } catch (error) { state.coverage = { villages: [] }; }
 }
 
 /* ---------------------------------------------------------------- the live board */
@@ -484,11 +493,13 @@ async function drawMap() {
   const y = (lat) => pad + (maxLat - lat) * scale;
   map.setAttribute("viewBox", `0 0 ${width} ${Math.round(height)}`);
   const nodes = [];
+  const stale = Object.fromEntries(((state.coverage || {}).villages || []).map((v) => [v.village_code, v.stale_count]));
   for (const area of areas) {
+    const unvisited = stale[area.code] || 0;  // RWs not visited lately (community coverage) stand out here too
     for (const ring of area.rings) {
-      nodes.push(svg("polygon", { class: "area", "data-village": area.code,
+      nodes.push(svg("polygon", { class: unvisited ? "area stale" : "area", "data-village": area.code,
                                   points: ring.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
-        svg("title", {}, `${area.name} (${area.code})`)));
+        svg("title", {}, `${area.name} (${area.code})` + (unvisited ? `: ${unvisited} RW belum dikunjungi` : ""))));
     }
     nodes.push(svg("text", { class: "area-label", x: x(area.label_at[0]), y: y(area.label_at[1]) - 14 }, area.name));
   }
@@ -542,6 +553,7 @@ async function loadCommunity() {
     const [coverage, posts, alerts] = await Promise.all([
       api(`/api/community/coverage?polsek=${polsek}`), api(`/api/community/posts?polsek=${polsek}`),
       api(`/api/community/alerts?polsek=${polsek}`)]);
+    state.coverage = coverage;
     renderCoverage(coverage);
     renderPosts(posts.posts);
     renderAlerts(alerts.alerts);
