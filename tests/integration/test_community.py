@@ -7,10 +7,11 @@ Inbound SMS are published as the SMS gateway publishes them; what goes out is re
 (notify.events) and where notify reads it (community.events)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from importlib.resources import files
 
 import pytest
+import requests
 from lxml import etree
 from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -32,12 +33,17 @@ FAST = {"ALERT_TICK_SECONDS": 0.2, "ALERT_SMS_PER_SECOND": 50}
 
 
 @pytest.fixture
-def start(declared, mongo_client, db_names, container_factory, config_for):
+def reports_config(config_for):
+    return config_for("reports")
+
+
+@pytest.fixture
+def start(declared, mongo_client, db_names, container_factory, config_for, reports_config):
     """dispatch (the demo roster), reports and community; notify too when asked; community's COMMUNITY settings."""
     def started(notify: bool = False, **community):
         load_demo_roster(dispatch_store(mongo_client, db_names))
         container_factory(DispatchService, config_for("dispatch")).start()
-        container_factory(ReportsService, config_for("reports")).start()
+        container_factory(ReportsService, reports_config).start()
         container_factory(CommunityService, config_for("community", COMMUNITY=community or FAST)).start()
         if notify:
             container_factory(NotifyService, config_for("notify", SMS={"ANSWER_TIMEOUT": 60})).start()
@@ -74,7 +80,8 @@ def answer_to(phone: str, kind: str | None = None):
                          and kind in (None, body["data"]["kind"]))
 
 
-def test_a_visit_by_sms_with_lapor_is_recorded_answered_reported_and_dispatched(start, events, sms_from):
+def test_a_visit_by_sms_with_lapor_is_recorded_answered_reported_and_dispatched(start, events, sms_from,
+                                                                                reports_config):
     start()
     sms_from(OFFICER["phone"], "sambng rw05 psar warga keluhkan parkir liar LAPOR gangguan parkir liar")
 
@@ -89,6 +96,11 @@ def test_a_visit_by_sms_with_lapor_is_recorded_answered_reported_and_dispatched(
     assert created["report"]["report_id"] == received["report_id"]
     reply = events.wait_for(answer_to(OFFICER["phone"], "visit_reported_reply"))["data"]
     assert f"#{visit['number']}" in reply["text"] and "gangguan" in reply["text"] and len(reply["text"]) <= 160
+
+    month = utcnow().astimezone(timezone(timedelta(hours=7))).strftime("%Y-%m")  # WIB
+    url = f"http://{reports_config['WEB_SERVER_ADDRESS']}/figures/village/{MENTENG}/{month}.json"
+    row = eventually(lambda: requests.get(url, timeout=10).json()["rows"][0], lambda row: row["visits_total"] == 1)
+    assert row["visits_by_rw"] == {"05": 1}  # the public page counts the visit, and says nothing else of it
 
 
 def test_an_unknown_phone_may_not_record_a_visit_and_notify_leaves_community_words_alone(start, events, sms_from,
