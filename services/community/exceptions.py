@@ -26,7 +26,7 @@ class Unclear(CommunityError):
 class NotYourArea(CommunityError):
     def __init__(self, village: str, rw: int | None = None):
         name = wilayah.village_name(village) or village
-        super().__init__(f"{name} ({village}) bukan wilayah Polsek petugas ini.")
+        super().__init__(f"{name} ({village}) bukan wilayah Polsek ini.")
         self.village, self.rw = village, rw
 
 

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.community import alerts
 from shared.mongo import MongoStorage, Store
 
 COVERAGE_LOOKBACK_DAYS = 366
+DUPLICATE_KEY = 11000
 
 
 class CommunityStore(Store):
@@ -70,11 +71,12 @@ class CommunityStore(Store):
 
     # ---- Siskamling posts --------------------------------------------------------------------------
 
-    def add_post(self, post: dict[str, Any]) -> dict[str, Any]:
-        """A post's leader phone names one post: registering it again replaces that post's fields."""
+    def add_post(self, post: dict[str, Any]) -> dict[str, Any] | None:
+        """A post's leader phone names one post: registering it again in the same Polsek replaces that post's
+        fields; None when the phone leads a post of another Polsek."""
         existing = self.db.posts.find_one({"leader_phone": post["leader_phone"]})
         if existing is not None and existing["polsek"] != post["polsek"]:
-            raise DuplicateKeyError("leader_phone")
+            return None
         post = post | {"_id": existing["_id"]} if existing else post
         self.db.posts.replace_one({"_id": post["_id"]}, post, upsert=True)
         return post
@@ -116,12 +118,13 @@ class CommunityStore(Store):
     # ---- alerts ----------------------------------------------------------------------------------
 
     def add_alert(self, alert: dict[str, Any], deliveries: list[dict[str, Any]]) -> None:
-        """Deliveries first: an alert is never stored without the recipients it was issued to."""
+        """Deliveries first: an alert is never stored without the recipients it was issued to. A retried issue
+        (same request id) keeps the ones inserted the first time."""
         if deliveries:
             try:
                 self.db.deliveries.insert_many(deliveries, ordered=False)
-            except Exception as exc:  # a retried issue: the ones inserted before stay, once
-                if "duplicate key" not in str(exc).lower() and "E11000" not in str(exc):
+            except BulkWriteError as exc:
+                if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", ())):
                     raise
         try:
             self.db.alerts.insert_one(alert)

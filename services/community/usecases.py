@@ -256,12 +256,10 @@ def register_post(store: CommunityStore, now: datetime, polseks: list[str], entr
     post = {"_id": str(uuid.uuid4()), "name": name, "polsek": wilayah.district_code(village), "village_code": village,
             "rw": rw, "leader_name": " ".join(str(entry.get("leader_name") or "").split())[:100] or None,
             "leader_phone": phone, "registered_at": to_millisecond(now), "registered_by": by_operator}
-    try:
-        return post_view(store.add_post(post))
-    except Exception as exc:
-        if "leader_phone" in str(exc):
-            raise InvalidInput("Nomor HP ini sudah terdaftar sebagai ketua pos di Polsek lain.") from None
-        raise
+    stored = store.add_post(post)
+    if stored is None:
+        raise InvalidInput("Nomor HP ini sudah terdaftar sebagai ketua pos di Polsek lain.")
+    return post_view(stored)
 
 
 def post_view(post: Mapping[str, Any]) -> dict[str, Any]:
