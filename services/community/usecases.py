@@ -3,6 +3,7 @@ with an in-memory store. The rules are in `commands`, `visits` and `alerts`; the
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -25,6 +26,7 @@ from shared.phones import mask_phone, normalise_phone
 
 log = logging.getLogger(__name__)
 SERVICE = "community"
+REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 # ---------------------------------------------------------------- inbound SMS
@@ -185,9 +187,9 @@ def visit_by_console(store: CommunityStore, publish: Callable, roster: Roster, n
     kind = str(entry.get("place_kind") or "")
     if kind not in texts.PLACE_NAMES:
         raise InvalidInput(f"Jenis tempat: salah satu dari {', '.join(texts.PLACE_NAMES)}.")
-    request_id = str(entry.get("request_id") or uuid.uuid4())
-    visit = visits.new_visit(derived_id(f"console|{by_operator}|{request_id}", "visit"), officer, village, rw, kind,
-                             str(entry.get("concerns") or ""), now, "console", by_operator)
+    visit_id = derived_id(f"console|{by_operator}|{request_id(entry)}", "visit")
+    visit = visits.new_visit(visit_id, officer, village, rw, kind, str(entry.get("concerns") or ""), now, "console",
+                             by_operator)
     report = (entry.get("category") or None, str(entry.get("concerns") or "")) if entry.get("report") else None
     if report and report[0] and report[0] not in commands.CATEGORY_WORDS.values():
         raise InvalidInput("Kategori laporan tidak dikenal.")
@@ -206,6 +208,16 @@ def report_concern(store: CommunityStore, publish: Callable, now: datetime, pols
         visit = store.mark_reported(visit_id, visits.concern_report(visit, category, description, now))
     publish_visit(publish, visit)
     return visit_view(visit)
+
+
+def request_id(entry: Mapping[str, Any]) -> str:
+    """The id a console gives one form it sent (a double click, a retry: one visit, one alert); new without."""
+    given = entry.get("request_id")
+    if not given:
+        return str(uuid.uuid4())
+    if not REQUEST_ID.fullmatch(str(given)):
+        raise InvalidInput("request_id: sebuah UUID.")
+    return str(given)
 
 
 def visit_view(visit: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,7 +311,7 @@ def preview_alert(store: CommunityStore, settings: CommunitySettings, now: datet
 def issue_alert(store: CommunityStore, publish: Callable, settings: CommunitySettings, now: datetime,
                 polseks: list[str], entry: Mapping[str, Any], by_operator: str) -> dict[str, Any]:
     area, choices, message, found, expires_at = draft_alert(store, settings, now, polseks, entry)
-    alert_id = str(entry.get("request_id") or uuid.uuid4())
+    alert_id = derived_id(f"console|{by_operator}|{request_id(entry)}", "alert")
     alert = alerts.new_alert(alert_id, area, choices, str(entry.get("text") or ""), message, expires_at, by_operator,
                              now, len(found))
     store.add_alert(alert, [alerts.delivery(alert, one, now) for one in found])

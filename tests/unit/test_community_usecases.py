@@ -135,3 +135,29 @@ def test_an_expired_alert_sends_nothing_more(world):
     usecases.send_due_alert_sms(store, publish, settings, NOW)
     assert usecases.send_due_alert_sms(store, publish, settings, NOW + timedelta(minutes=61)) == 0
     assert (store.alert(alert["alert_id"])["state"], store.alert(alert["alert_id"])["not_sent"]) == (alerts.EXPIRED, 3)
+
+
+def test_a_form_sent_twice_records_one_visit_and_issues_one_alert(world):
+    store, publish, roster, settings = world
+    sms(world, RESIDENT, "DAFTAR 31.71.06.1001 RW05")
+    visit = {"nrp": OFFICER["nrp"], "rw": 5, "place_kind": "pasar", "concerns": "aman",
+             "request_id": "0b5e2c1e-0000-4000-8000-000000000001"}
+    first = usecases.visit_by_console(store, publish, roster, NOW, ["31.71.06"], visit, "piket.menteng")
+    again = usecases.visit_by_console(store, publish, roster, NOW, ["31.71.06"], visit, "piket.menteng")
+    assert first["visit_id"] == again["visit_id"] and len(store.visits) == 1
+    alert = {"area_kind": "rw", "area_code": "31.71.06.1001", "rw": 5, "category": "keamanan", "urgency": "segera",
+             "text": "Waspada.", "expires_minutes": 60, "request_id": "0b5e2c1e-0000-4000-8000-000000000002"}
+    issued = [usecases.issue_alert(store, publish, settings, NOW, ["31.71.06"], alert, "piket.menteng")
+              for _ in range(2)]
+    assert issued[0]["alert_id"] == issued[1]["alert_id"] and len(store.alerts) == 1 and len(store.deliveries) == 1
+
+
+def test_a_concern_reported_twice_is_one_incident(world):
+    store, publish, roster, _ = world
+    visit = usecases.visit_by_console(store, publish, roster, NOW, ["31.71.06"],
+                                      {"nrp": OFFICER["nrp"], "place_kind": "pasar", "concerns": "parkir liar"},
+                                      "piket.menteng")
+    for _ in range(2):
+        usecases.report_concern(store, publish, NOW, ["31.71.06"], visit["visit_id"], "disturbance", None)
+    said = [(data, envelope["id"]) for kind, data, envelope in publish if kind == "concern_reported"]
+    assert len(said) == 2 and said[0] == said[1] and said[0][0]["source_kind"] == "patrol_dialog"

@@ -530,6 +530,13 @@ const CATEGORY = { traffic_accident: "Laka lantas", theft: "Pencurian", robbery:
                    fire: "Kebakaran", disaster: "Bencana", missing_person: "Orang hilang", other: "Lainnya" };
 const ALERT_STATE = { active: "sedang dikirim", done: "terkirim", cancelled: "dibatalkan", expired: "kedaluwarsa" };
 
+/* One id per form filled in: a double click or a retry after a lost answer records one visit, one alert. */
+function requestId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const hex = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 function communityPolsek() {
   return state.me.polseks.find((p) => p.code === $("community-polsek").value) || state.me.polseks[0];
 }
@@ -624,11 +631,13 @@ async function saveVisit(event) {
   event.preventDefault();
   const body = { nrp: $("visit-officer").value, village_code: $("visit-village").value, rw: $("visit-rw").value,
                  place_kind: $("visit-place").value, concerns: $("visit-concerns").value,
-                 report: $("visit-report").checked, category: $("visit-category").value };
+                 report: $("visit-report").checked, category: $("visit-category").value,
+                 request_id: state.visitRequest || (state.visitRequest = requestId()) };
   try {
     const visit = await api("/api/community/visits", { method: "POST", body });
     toast(`Kunjungan #${visit.number} tercatat${visit.report ? " dan dilaporkan" : ""}.`);
     $("visit-concerns").value = "";
+    state.visitRequest = null;
     loadCommunity();
   } catch (error) { toast(error.message, true); }
 }
@@ -657,11 +666,12 @@ function alertBody() {
   const kind = $("alert-kind").value;
   return { area_kind: kind, area_code: kind === "district" ? communityPolsek().code : $("alert-village").value,
            rw: $("alert-rw").value, category: $("alert-category").value, urgency: $("alert-urgency").value,
-           expires_minutes: $("alert-minutes").value, text: $("alert-text").value };
+           expires_minutes: $("alert-minutes").value, text: $("alert-text").value, request_id: state.alertRequest };
 }
 
 async function previewAlert() {
   $("alert-send").disabled = true;
+  state.alertRequest = requestId();  // the alert this preview shows: sending it twice issues it once
   try {
     const preview = await api("/api/community/alerts/preview", { method: "POST", body: alertBody() });
     const r = preview.recipients;
