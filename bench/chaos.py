@@ -34,7 +34,7 @@ from pathlib import Path
 from kombu import Connection, Exchange, Queue, binding
 
 from bench.private_broker import PrivateBroker
-from shared import topology
+from shared import lifecycle, topology
 from shared.contract import ASSIGNMENT_CREATED, REPORT_RECEIVED, REPORT_REJECTED, SMS_REQUESTED
 from shared.messaging import REASON_HEADER
 from shared.mongo import connect
@@ -45,6 +45,9 @@ TERMINAL = {"completed", "declined", "expired"}
 REJECTIONS_QUEUE = "chaos-report_rejected"
 # What notify asked the gateway to send, copied beside the gateway simulator's own queue.
 SMS_TAP_QUEUE = "chaos-sms_requested"
+# A duty desk's escalations wait this long for their digest: shorter than settle()'s quiet spell, so that the
+# counts are taken after every digest went out.
+DESK_WINDOW = {"NOTIFY_SMS_DESK_WINDOW": "5"}
 # What reports and dispatch announced, to check each announced write against the databases.
 ANNOUNCED_QUEUE = "chaos-announced"
 ANNOUNCED = (REPORT_RECEIVED, ASSIGNMENT_CREATED)
@@ -237,6 +240,8 @@ def overlapping_claims(assignments: list[dict]) -> int:
     """Assignments of one officer whose open intervals overlap: must be zero."""
     by_officer = defaultdict(list)
     for assignment in assignments:
+        if assignment["state"] == lifecycle.ESCALATED.state:  # the duty desk's record: nobody was claimed
+            continue
         start = assignment["history"][0]["at"]
         end = next((e["at"] for e in assignment["history"] if e["state"] in TERMINAL), None)
         by_officer[assignment["officer"]["nrp"]].append((start, end or datetime.max.replace(tzinfo=timezone.utc)))
@@ -257,7 +262,9 @@ def check(system: System, incidents: list[dict], sms: list[dict], rejected: set[
         assignments = list(client[system.database_name("dispatch")].assignments.find())
         holding = {o["_id"]: o.get("assignment_id") for o in
                    client[system.database_name("dispatch")].officers.find({}, {"assignment_id": 1})}
-        sms_ids = {m["_id"] for m in client[system.database_name("notify")].notifications.find({}, {"_id": 1})}
+        notifications = client[system.database_name("notify")].notifications
+        sms_ids = {m["_id"] for m in notifications.find({}, {"_id": 1})}
+        grouped = notifications.count_documents({"state": "grouped"})
     finally:
         client.close()
     by_id = {a["_id"]: a for a in assignments}
@@ -279,6 +286,9 @@ def check(system: System, incidents: list[dict], sms: list[dict], rejected: set[
         "officers with overlapping assignments": overlapping_claims(assignments),
         "SMS requests published": len(sms),
         "distinct SMS": len(distinct_sms),
+        "escalations told in a duty desk's digest": grouped,
+        "digests": sum(1 for m in {m["data"]["sms_id"]: m for m in sms}.values()
+                       if m["data"].get("kind") == "duty_desk_digest"),
         "recipients with two SMS for one fact": sum(1 for n in Counter(
             (m["data"]["to"], m["data"].get("kind"), m["causationid"]) for m in
             {m["data"]["sms_id"]: m for m in sms}.values()).values() if n > 1),
@@ -332,7 +342,7 @@ def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: s
         # unanswered SMS are a finding, not the normal course.
         storage = str((log_dir / "mongo").resolve()) if database_outages else ":memory:"
         system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=storage, log_dir=log_dir,
-                        extra_env={"LOG_LEVEL": "WARNING"} | (extra_env or {}), gateway_simulator=True)
+                        extra_env={"LOG_LEVEL": "WARNING", **DESK_WINDOW} | (extra_env or {}), gateway_simulator=True)
         stack.enter_context(system)
         return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart, database_outages)
 

@@ -85,8 +85,11 @@ def as_tuple(raw: Any) -> tuple:
     return tuple(raw)
 
 
-def merged(defaults: dict, raw: Mapping[str, Any]) -> dict:
-    """A mapping setting: the keys given replace the defaults' (parsed like them), the others stay."""
+def merged(defaults: dict, raw: Mapping[str, Any] | str) -> dict:
+    """A mapping setting: the keys given replace the defaults' (parsed like them), the others stay.
+    From the environment, "key=value,key=value" (e.g. SMS_PRICE_PER_SEGMENT="telkomsel=400,+62896=280")."""
+    if isinstance(raw, str):
+        raw = dict(pair.split("=", 1) for pair in (part.strip() for part in raw.split(",")) if "=" in pair)
     result = dict(defaults)
     for key, value in (raw or {}).items():
         if value is None or value == "":

@@ -26,6 +26,7 @@ from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
 from shared.outage import OutageSettings
 from shared.settings import config_key
+from shared.sms_pricing import SmsPrices
 from shared.webserver import WebServerSettings
 from siaga.kannel_bridge import BridgeSettings
 from siaga.settings import SERVICES, SiagaSettings
@@ -34,9 +35,10 @@ README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
 SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
                         OutageSettings),
-            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings), "notify": (SendPolicy, OutageSettings),
+            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings),
+            "notify": (SendPolicy, SmsPrices, OutageSettings),
             "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings),
-            "community": (CommunitySettings, OutageSettings)}
+            "community": (CommunitySettings, SmsPrices, OutageSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {
     "MONGO_DATABASE": "the service's own database",

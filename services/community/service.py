@@ -26,6 +26,7 @@ from shared.contract import REPORT_REJECTED, SMS_RECEIVED
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.settings import SettingsProvider, every
+from shared.sms_pricing import SmsPrices
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class CommunityService:
     store = Community()
     publish = EventPublisher()
     settings = SettingsProvider(CommunitySettings)
+    prices = SettingsProvider(SmsPrices)
     roster = DispatchRoster()
 
     # ------------------------------------------------------------ SMS from phones
@@ -90,8 +92,8 @@ class CommunityService:
 
     @rpc(expected_exceptions=CommunityError)
     def preview_alert(self, polseks: list[str], entry: dict) -> dict:
-        """Recipients × segments, and the reason it may not go, before anyone is sent anything."""
-        return usecases.preview_alert(self.store, self.settings, utcnow(), polseks, entry)
+        """Recipients × segments × price, and the reason it may not go, before anyone is sent anything."""
+        return usecases.preview_alert(self.store, self.settings, self.prices, utcnow(), polseks, entry)
 
     @rpc(expected_exceptions=CommunityError)
     def issue_alert(self, polseks: list[str], entry: dict, *, by_operator: str) -> dict:

@@ -23,6 +23,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, derived_id, to_millisecond
 from shared.phones import mask_phone, normalise_phone
+from shared.sms_pricing import SmsPrices, sms_price
 
 log = logging.getLogger(__name__)
 SERVICE = "community"
@@ -295,16 +296,25 @@ def draft_alert(store: CommunityStore, settings: CommunitySettings, now: datetim
     return area, choices, message, found, expires_at
 
 
-def preview_alert(store: CommunityStore, settings: CommunitySettings, now: datetime, polseks: list[str],
-                  entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What sending would take before anyone is sent anything: recipients × segments, and whether it may go."""
+def preview_alert(store: CommunityStore, settings: CommunitySettings, prices: SmsPrices, now: datetime,
+                  polseks: list[str], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What sending would take before anyone is sent anything: recipients × segments × price, and whether it
+    may go. Each recipient's SMS is priced by its operator (shared/sms_pricing.py), as notify records it."""
     area, _, message, found, expires_at = draft_alert(store, settings, now, polseks, entry)
     residents = sum(1 for r in found if r["as"] == "resident")
+    by_operator: dict[str, dict[str, Any]] = {}
+    for recipient in found:
+        priced = sms_price(recipient["to"], message["segments"], prices)
+        row = by_operator.setdefault(str(priced["operator"]), {"sms": 0, "price": 0.0})
+        row["sms"] += message["segments"]
+        row["price"] = round(row["price"] + float(priced["price"]), 2)
     return {"area": {"kind": area.kind, "code": area.code, "text": area.text}, "sms_text": message["text"],
             "encoding": message["encoding"], "length": message["length"], "room": message["room"],
             "segments": message["segments"], "refusal": message["refusal"],
             "recipients": {"residents": residents, "posts": len(found) - residents, "total": len(found)},
             "sms_total": len(found) * message["segments"], "expires_at": expires_at,
+            "price_total": round(sum(row["price"] for row in by_operator.values()), 2),
+            "price_by_operator": by_operator,
             "seconds_to_send": round(len(found) / settings.alert_sms_per_second, 1)}
 
 

@@ -1,4 +1,4 @@
-"""dispatch's and reports' RPCs as a console needs them: a bounded wait, and the service's own reason
+"""dispatch's, reports' and notify's RPCs as a console needs them: a bounded wait, and the service's own reason
 when it says no."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from services.console.exceptions import (
     ConsoleError,
     DispatchRefused,
     DispatchUnavailable,
+    NotifyUnavailable,
     ReportsRefused,
     ReportsUnavailable,
 )
@@ -90,3 +91,13 @@ class CommunityClient(DispatchClient):
     def get_dependency(self, worker_ctx) -> ServiceCaller:
         return ServiceCaller(RpcProxy.get_dependency(self, worker_ctx), self.timeout, "community",
                              COMMUNITY_REFUSALS, CommunityRefused, CommunityUnavailable)
+
+
+class NotifyClient(DispatchClient):
+    """An RpcProxy to notify (sms_spending), same bounded wait; notify refuses nothing a console asks."""
+
+    service = "notify"
+
+    def get_dependency(self, worker_ctx) -> ServiceCaller:
+        return ServiceCaller(RpcProxy.get_dependency(self, worker_ctx), self.timeout, "notify", frozenset(),
+                             ConsoleError, NotifyUnavailable)

@@ -88,5 +88,9 @@ class CommunityUnavailable(ConsoleError):
     status = 503
 
 
+class NotifyUnavailable(ConsoleError):
+    status = 503
+
+
 class BoardConflict(Exception):
     """The same report's board entry kept changing under a handler; the event is retried (bounded)."""

@@ -10,6 +10,7 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           GET  /api/board/stream      the same, live (server-sent events)
           GET  /api/officers          the roster (dispatch.list_officers)
           GET  /api/areas             the outlines of the operator's villages (the boundaries), for the map
+          GET  /api/sms               the Polsek's SMS count and spend today and this month, against its budget
           POST /api/assignments/<id>/<action>   acknowledge, decline, en_route, on_scene, complete, reassign
           POST /api/reports/<id>/cancel         cancel a report (reports.cancel_report)
           POST /api/reports/<id>/send, /close   the duty desk on an escalated report: send an officer, or close it
@@ -22,7 +23,8 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           POST /api/community/alerts/preview, /alerts; GET /api/community/alerts; POST /alerts/<id>/cancel;
           GET  /api/community/alerts/<id>/cap.xml   community alerts: recipients x segments first, then issue
 RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report,
-          reveal_contact, list_reveals; community: its console RPCs (each given the operator's Polseks)
+          reveal_contact, list_reveals; notify: sms_spending; community: its console RPCs (each given the
+          operator's Polseks)
 Publishes nothing: every action is dispatch's (or, for a cancellation, reports') to decide and to announce.
 Every action carries the operator of the session (never a name from the request), and the service that owns
 the action stores it with it.
@@ -31,7 +33,7 @@ from werkzeug.wrappers import Request
 
 from services.console import domain, web
 from services.console.board import changes_from
-from services.console.dependencies import CommunityClient, DispatchClient, ReportsClient
+from services.console.dependencies import CommunityClient, DispatchClient, NotifyClient, ReportsClient
 from services.console.exceptions import NotLoggedIn
 from services.console.feed import BoardFeed
 from services.console.settings import ConsoleSettings
@@ -65,6 +67,7 @@ class ConsoleService:
     feed = BoardFeed()
     dispatch = DispatchClient()
     reports = ReportsClient()
+    notify = NotifyClient()
     community = CommunityClient()
     files = web.static_files()
     atlas = AtlasProvider()
@@ -180,6 +183,14 @@ class ConsoleService:
         """The outlines of the operator's Polseks' villages, for the map (drawn in the page: no tiles)."""
         _, operator = self.signed_in(request)
         return web.json_response({"areas": domain.area_outlines(self.atlas, operator["polseks"])})
+
+    @http("GET", "/api/sms")
+    def sms_spending(self, request: Request):
+        """The Polsek's SMS today and this month and its budget: a warning from 80%, and past 100% the reporters'
+        updates notify holds."""
+        _, operator = self.signed_in(request)
+        polsek = domain.chosen_polsek(operator, request.args.get("polsek"))
+        return web.json_response(self.notify("sms_spending", polsek))
 
     @http("GET", "/api/officers")
     def officers(self, request: Request):

@@ -21,7 +21,9 @@ from services.notify.texts import (
     render_list,
     sentence,
 )
+from shared.contract import ASSIGNMENT_ESCALATED
 from shared.envelope import Event, derived_id
+from services.notify.spending import polsek_of
 from shared.reply_matching import canonical_number
 
 # ---------------------------------------------------------------------------------------------
@@ -29,14 +31,16 @@ from shared.reply_matching import canonical_number
 
 
 def message(sms_id: str, to: str, template: Template, text: str, priority: str,
-            report_id: str | None = None, assignment_id: str | None = None, **remembered: Any) -> dict[str, Any]:
+            report_id: str | None = None, assignment_id: str | None = None, village_code: str | None = None,
+            **remembered: Any) -> dict[str, Any]:
     """One SMS to store and publish; `remembered` rides along in the stored record (what later events
-    need), so that a fact costs one insert, not an SMS plus a side record."""
+    need), so that a fact costs one insert, not an SMS plus a side record. The Polsek of the report's
+    village pays for it (none for an answer to an inbound SMS)."""
     encoding, _, segments = sms.encode_info(text)
     return {
         "sms_id": sms_id, "to": to, "text": text, "encoding": encoding, "segments": segments,
         "priority": priority, "recipient_role": template.role, "kind": template.name,
-        "report_id": report_id, "assignment_id": assignment_id, **remembered,
+        "report_id": report_id, "assignment_id": assignment_id, "polsek": polsek_of(village_code), **remembered,
     }
 
 
@@ -61,7 +65,8 @@ def report_received_sms(received: Event) -> list[dict[str, Any]]:
                   place=citizen_place(report["place"]), number=report["number"],
                   time=local_time(report["received_at"], report["place"].get("village_code")))
     return [message(sms_id_for(received, phone), phone, templates.REPORTER_RECEIVED, text, report["priority"],
-                    report_id=report["report_id"], report=report_summary(report, report["number"]))]
+                    report_id=report["report_id"], village_code=report["place"].get("village_code"),
+                    report=report_summary(report, report["number"]))]
 
 
 def duplicate_reported_sms(duplicate: Event) -> list[dict[str, Any]]:
@@ -72,8 +77,8 @@ def duplicate_reported_sms(duplicate: Event) -> list[dict[str, Any]]:
     text = render(templates.REPORTER_DUPLICATE, original=report["original_number"],
                   time=local_time(report["received_at"], report["place"].get("village_code")))
     return [message(sms_id_for(duplicate, phone), phone, templates.REPORTER_DUPLICATE, text, report["priority"],
-                    report_id=report["original_report_id"], report=report_summary(report, report["original_number"]),
-                    correlationid=report["report_id"])]
+                    report_id=report["original_report_id"], village_code=report["place"].get("village_code"),
+                    report=report_summary(report, report["original_number"]), correlationid=report["report_id"])]
 
 
 def report_rejected_sms(rejected: Event) -> list[dict[str, Any]]:
@@ -97,7 +102,7 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
     phone = assignment["officer"]["phone"]
     return [message(sms_id_for(created, phone), phone, templates.OFFICER_ASSIGNMENT, text, report["priority"],
                     report_id=report["report_id"], assignment_id=assignment["assignment_id"],
-                    answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
+                    village_code=report.get("village_code"), answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
                                 "number_key": canonical_number(report["number"])})]
 
 
@@ -129,12 +134,20 @@ def duty_desk_escalation_sms(escalated: Event, declines: int = 0) -> list[dict[s
                   category=duty_category(report["category"]), place=place_text(report),
                   address=address_text(report), detail=sentence(report["description"]), declines=declines)
     return [message(sms_id_for(escalated, desk["phone"]), desk["phone"], template, text, report["priority"],
-                    report_id=report["report_id"], digest_item=digest_item(report))]
+                    report_id=report["report_id"], village_code=report.get("village_code"),
+                    digest_item=digest_item(report))]
 
 
 def digest_item(report: dict[str, Any]) -> str:
     """How one escalation is named among others in a digest: `#A4B2C3 P1 Menteng`."""
     return " ".join(part for part in (f"#{report['number']}", report["priority"], report.get("village_name")) if part)
+
+
+def digest_cause(held: list[dict[str, Any]]) -> Event:
+    """A digest's cause: the first escalation it tells (each is told in one digest only)."""
+    first = min(held, key=lambda sms_: (sms_["priority"], sms_["created_at"]))
+    return Event(id=first["cause_id"], source="/siaga/dispatch", type=ASSIGNMENT_ESCALATED.name,
+                 time=first["created_at"], data={}, correlationid=first.get("report_id"))
 
 
 def duty_desk_digest_sms(phone: str, held: list[dict[str, Any]]) -> dict[str, Any]:
@@ -143,8 +156,9 @@ def duty_desk_digest_sms(phone: str, held: list[dict[str, Any]]) -> dict[str, An
     ordered = sorted(held, key=lambda sms_: (sms_["priority"], sms_["created_at"]))
     text = render_list(templates.DUTY_DESK_DIGEST, [sms_["digest_item"] for sms_ in ordered], count=len(ordered))
     digest_id = derived_id("digest|" + "|".join(sorted(sms_["_id"] for sms_ in held)), "sms", phone)
-    return message(digest_id, phone, templates.DUTY_DESK_DIGEST, text, ordered[0]["priority"],
-                   grouped=[sms_["_id"] for sms_ in ordered])
+    digest = message(digest_id, phone, templates.DUTY_DESK_DIGEST, text, ordered[0]["priority"],
+                     grouped=[sms_["_id"] for sms_ in ordered])
+    return digest | {"polsek": ordered[0].get("polsek")}
 
 
 def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: Template) -> list[dict[str, Any]]:
@@ -156,7 +170,8 @@ def reporter_update_sms(step: Event, followed: dict[str, Any] | None, template: 
     text = render(template, number=followed["number"], officer=officer_title(data["officer"]),
                   time=local_time(data["at"], followed["place"].get("village_code")), **extra)
     return [message(sms_id_for(step, phone), phone, template, text, followed.get("priority") or "P3",
-                    report_id=data["report_id"], assignment_id=data["assignment_id"])
+                    report_id=data["report_id"], assignment_id=data["assignment_id"],
+                    village_code=followed["place"].get("village_code"))
             for phone in followed["reporters"]]
 
 

@@ -90,10 +90,11 @@ def after_refusal(attempt: int, refusal: dict[str, Any], now: datetime, policy: 
     return after_no_success(attempt, now, policy, f"refused for now: {refusal['reason']}", rand)
 
 
-def held_outgoing(message: dict[str, Any], now: datetime, until: datetime) -> dict[str, Any]:
-    """The stored SMS, held for a digest until the desk's window closes; never published itself."""
+def held_outgoing(message: dict[str, Any], now: datetime, until: datetime, cause_id: str) -> dict[str, Any]:
+    """The stored SMS, held for a digest until the desk's window closes; never published itself. It keeps its
+    cause's id: the digest that tells the first of them names it as its cause."""
     return {"_id": message["sms_id"], **message, "state": HELD, "attempt": 0, "created_at": now,
-            "next_attempt_at": until}
+            "next_attempt_at": until, "cause_id": cause_id}
 
 
 def receipt_due(accepted_at: datetime, policy: SendPolicy) -> datetime:

@@ -7,6 +7,7 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
           community.events community_sms_requested (alerts and community's answers, sent like notify's own)
 Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
+RPC       sms_spending     a Polsek's SMS count and spend today and this month, against its budget (consoles)
 Timer     retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
                            and overdue receipts (a sweep: the gateway is asked again), from the database
                            (SMS.RETRY_POLL)
@@ -14,7 +15,9 @@ Timer     retry_due_sms    retries, answer timeouts, failure reports, duty desks
 import logging
 from datetime import timedelta
 
-from services.notify import answers, community, domain, sending, templates
+from nameko.rpc import rpc
+
+from services.notify import answers, community, domain, sending, spending, templates
 from services.notify.settings import SendPolicy
 from services.notify.storage import Notifications
 from shared import contract, sms_commands
@@ -22,6 +25,7 @@ from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.phones import mask_phone
 from shared.settings import SettingsProvider, every
+from shared.sms_pricing import SmsPrices, sms_price
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ class NotifyService:
 
     notifications = Notifications()
     policy = SettingsProvider(SendPolicy)
+    prices = SettingsProvider(SmsPrices)
     publish = EventPublisher()
 
     # ---- who gets what -------------------------------------------------------------------------
@@ -173,12 +178,31 @@ class NotifyService:
                  refused.data["reason"], help_sms["kind"])
         self.send([help_sms], refused)
 
+    # ---- what SMS cost ---------------------------------------------------------------------------
+
+    @rpc
+    def sms_spending(self, polsek: str) -> dict:
+        """A Polsek's SMS today and this month (count, segments, rupiah) against its budget, for its console."""
+        today, month = spending.periods(polsek, utcnow())
+        return spending.summary(polsek, self.notifications.spent(polsek, today),
+                                self.notifications.spent(polsek, month),
+                                self.notifications.held_over_budget(polsek, month), self.prices)
+
     # ---- helpers -------------------------------------------------------------------------------
 
-    def send(self, messages: list[dict], cause: Event | None) -> None:
-        """Store each SMS once, then publish it; a redelivered cause republishes an unanswered first attempt."""
+    def send(self, messages: list[dict], cause: Event) -> None:
+        """Store each SMS once, priced, then publish it; a redelivered cause republishes an unanswered first
+        attempt. A reporter's update past the Polsek's monthly budget is stored, held, not published."""
+        now = utcnow()
         for message in messages:
-            stored, fresh = self.notifications.add(message, utcnow(), self.policy)
+            message = message | sms_price(message["to"], message["segments"], self.prices)
+            if spending.holds(message, lambda polsek: self.notifications.month_spent(
+                    polsek, now, self.prices.recount_seconds), self.prices):
+                log.warning("SMS %s to %s held: Polsek %s's SMS budget for the month is spent", message["kind"],
+                            mask_phone(message["to"]), message["polsek"])
+                self.notifications.hold_over_budget(message, now)
+                continue
+            stored, fresh = self.notifications.add(message, now, self.policy)
             if not fresh and (stored["state"], stored["attempt"]) != (sending.REQUESTED, 1):
                 continue
             log.info("SMS %s to %s (%s): %s, %d segment(s)", stored["kind"], mask_phone(stored["to"]),
@@ -193,7 +217,7 @@ class NotifyService:
         if self.policy.desk_window > 0 and self.notifications.get(message["sms_id"]) is None:
             until = self.notifications.desk_window(message["to"], now, now + timedelta(seconds=self.policy.desk_window))
             if until is not None:
-                self.notifications.hold(message, now, until)
+                self.notifications.hold(message, now, until, cause.id)
                 return
         self.send([message], cause)
 
@@ -202,7 +226,7 @@ class NotifyService:
         held = self.notifications.held_for(phone, now)
         if held:
             digest = domain.duty_desk_digest_sms(phone, held)
-            self.send([digest], None)
+            self.send([digest], domain.digest_cause(held))
             self.notifications.group(digest["grouped"], digest["sms_id"])
 
     def settle(self, moved: dict) -> None:

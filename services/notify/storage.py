@@ -20,7 +20,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.notify import domain, sending, templates
+from services.notify import domain, sending, spending, templates
 from services.notify.settings import SendPolicy
 from shared.mongo import MongoStorage, Store
 
@@ -29,10 +29,15 @@ REPLY_LOOKBACK = 20
 
 
 class NotificationStore(Store):
+    def __init__(self, db):
+        super().__init__(db)
+        self._spent_cache: dict[str, tuple[datetime, float]] = {}
+
     def ensure_indexes(self) -> None:
         self.db.notifications.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.notifications.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
         self.db.notifications.create_index([("to", ASCENDING), ("created_at", DESCENDING)], name="to_created")
+        self.db.notifications.create_index([("polsek", ASCENDING), ("created_at", ASCENDING)], name="polsek_created")
 
     # ---- outgoing SMS -----------------------------------------------------------------------
 
@@ -54,10 +59,10 @@ class NotificationStore(Store):
         except DuplicateKeyError:  # the window is open: the filter missed and the upsert met the phone's own
             return self.db.desk_windows.find_one({"_id": phone})["until"]
 
-    def hold(self, message: dict[str, Any], now: datetime, until: datetime) -> None:
+    def hold(self, message: dict[str, Any], now: datetime, until: datetime, cause_id: str) -> None:
         """Held for the digest; a redelivery finds it held (or already told)."""
         try:
-            self.db.notifications.insert_one(sending.held_outgoing(message, now, until))
+            self.db.notifications.insert_one(sending.held_outgoing(message, now, until, cause_id))
         except DuplicateKeyError:
             pass
 
@@ -122,6 +127,40 @@ class NotificationStore(Store):
         for state in sending.DUE:
             due += self.db.notifications.find({"state": state, "next_attempt_at": {"$lte": now}}).limit(limit)
         return due[:limit]
+
+    # ---- what SMS cost ---------------------------------------------------------------------
+
+    def spent(self, polsek: str, since: datetime) -> dict[str, float]:
+        """SMS the gateway took for the Polsek since then (accepted, or with a receipt: what is charged): how
+        many, their segments, their price."""
+        rows = list(self.db.notifications.aggregate([
+            {"$match": {"polsek": polsek, "created_at": {"$gte": since},
+                        "$or": [{"gateway_id": {"$exists": True}}, {"delivery": {"$exists": True}}]}},
+            {"$group": {"_id": None, "sms": {"$sum": 1}, "segments": {"$sum": "$segments"},
+                        "rupiah": {"$sum": "$price"}}}]))
+        found = rows[0] if rows else {}
+        return {"sms": found.get("sms", 0), "segments": found.get("segments", 0),
+                "rupiah": round(float(found.get("rupiah") or 0), 2)}
+
+    def month_spent(self, polsek: str, now: datetime, recount_seconds: float) -> float:
+        """This month's rupiah, remembered for a while: asked for every reporter's SMS, it must cost no round
+        trip on the main path (a budget overrun by what is sent meanwhile is the price of that)."""
+        cached = self._spent_cache.get(polsek)
+        if cached is None or (now - cached[0]).total_seconds() >= recount_seconds:
+            cached = (now, self.spent(polsek, spending.periods(polsek, now)[1])["rupiah"])
+            self._spent_cache[polsek] = cached
+        return cached[1]
+
+    def hold_over_budget(self, message: dict[str, Any], now: datetime) -> None:
+        try:
+            self.db.notifications.insert_one({"_id": message["sms_id"], **message, "state": spending.OVER_BUDGET,
+                                              "attempt": 0, "created_at": now})
+        except DuplicateKeyError:
+            pass
+
+    def held_over_budget(self, polsek: str, since: datetime) -> int:
+        return self.db.notifications.count_documents(
+            {"polsek": polsek, "created_at": {"$gte": since}, "state": spending.OVER_BUDGET})
 
     # ---- reports and their reporters --------------------------------------------------------
 

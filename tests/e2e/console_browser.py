@@ -60,6 +60,8 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
         page.click("#login-form button[type=submit]")
         expect(page.locator("#live")).to_have_class("live on")  # the live stream is open
         page.evaluate("window.__sameDocument = 'yes'")  # gone if the page reloads
+        expect(page.locator("#sms-spend")).to_contain_text("bulan ini")  # what the Polsek's SMS cost
+        sms_spend = page.locator("#sms-spend").inner_text()
 
         published = time.monotonic()
         publish(amqp_uri, incident(description))
@@ -103,7 +105,7 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
             "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
             "status_after": status_after, "toast": toast, "same_document": same_document,
             "p1_border": p1_border, "map_shows_incident": True, "phone_fits": phone_fits,
-            "outline_points": outline_points, "stale_on_map": stale_on_map,
+            "outline_points": outline_points, "stale_on_map": stale_on_map, "sms_spend": sms_spend,
             "console_errors": console_errors} | desk | community
 
 

@@ -35,7 +35,7 @@ OFF_DUTY = ("75030412", "80110233", "78070519", "82040127", "91030456", "9205061
 @pytest.fixture
 def system(amqp_uri, mongo_client, db_names, container_factory, config_for):
     declare_with_console(amqp_uri)
-    config = start_console(container_factory, config_for, mongo_client, db_names, reports=True,
+    config = start_console(container_factory, config_for, mongo_client, db_names, reports=True, notify=True,
                            FEED_POLL_SECONDS=0.5)  # as configured for production
     container_factory(CommunityService, config_for("community")).start()
     store = dispatch_store(mongo_client, db_names)
@@ -80,6 +80,7 @@ def test_a_duty_officer_sees_a_new_incident_live_and_acknowledges_it_in_the_brow
     assert seen["p1_border"] == "10px"  # P1 stands out
     assert seen["phone_fits"], "the board is wider than a phone's screen"
     assert seen["console_errors"] == []
+    assert seen["sms_spend"].startswith("SMS hari ini: ") and "dari anggaran Rp 1.500.000" in seen["sms_spend"]
     assert seen["outline_points"] > 10  # Gondangdia's surveyed boundary, not a hand-drawn box
     acknowledged = events.wait_for(of_type("assignment_acknowledged", number=seen["number"]))
     assert acknowledged["data"]["via"] == "console"

@@ -10,6 +10,7 @@ from services.console.operators import add_operator
 from services.console.service import ConsoleService
 from services.console.storage import ConsoleStore
 from services.dispatch.service import DispatchService
+from services.notify.service import NotifyService
 from services.reports.service import ReportsService
 from shared import topology
 from tests.factories import eventually
@@ -87,14 +88,17 @@ def base_url(config: dict[str, Any]) -> str:
 
 
 def start_console(container_factory, config_for, mongo_client, db_names, *, reports: bool = False,
+                  notify: bool = False,
                   operators: list[tuple[str, tuple[str, ...]]] = (("piket.menteng", ("31.71.06",)),
                                                                   ("piket.gambir", ("31.71.01",))),
                   **settings: Any) -> dict[str, Any]:
-    """Dispatch with the demo roster and the console in front of it (reports too if asked), as the demo
+    """Dispatch with the demo roster and the console in front of it (reports and notify too if asked), as the demo
     runs them, with duty officers of Menteng and of Gambir unless told; returns the console's config."""
     load_demo_roster(dispatch_store(mongo_client, db_names))
     if reports:
         container_factory(ReportsService, config_for("reports")).start()
+    if notify:
+        container_factory(NotifyService, config_for("notify")).start()
     container_factory(DispatchService, config_for("dispatch")).start()
     config = console_config(config_for, db_names, **settings)
     container_factory(ConsoleService, config).start()

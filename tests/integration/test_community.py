@@ -185,6 +185,7 @@ def test_only_residents_who_consented_and_posts_of_the_area_get_an_alert_through
     preview = community.preview_alert(POLSEK, entry)
     assert preview["recipients"] == {"residents": 1, "posts": 1, "total": 2}
     assert (preview["segments"], preview["sms_total"], preview["refusal"]) == (1, 2, None)
+    assert preview["price_total"] == sum(row["price"] for row in preview["price_by_operator"].values()) > 0
 
     alert = community.issue_alert(POLSEK, entry, by_operator="piket.menteng")
     issued = events.wait_for(of_type("community_alert_issued"))["data"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.notify.service import NotifyService
 from shared.contract import EVENT_TYPES
@@ -42,8 +43,9 @@ PATIENT = {"ANSWER_TIMEOUT": 60, "RETRY_POLL": 0.2}
 
 @pytest.fixture
 def start_notify(declared, container_factory, config_for):
-    def start(**sms: Any):
-        container = container_factory(NotifyService, config_for("notify", SMS=sms or PATIENT))
+    def start(prices: dict | None = None, **sms: Any):
+        container = container_factory(NotifyService, config_for("notify", SMS=sms or PATIENT,
+                                                                SMS_PRICE=prices or {}))
         container.start()
         return container
     return start
@@ -436,3 +438,47 @@ def test_an_inbound_sms_delivered_again_after_its_assignment_ended_is_answered_t
     assert replies[1]["data"] == first["data"]
     assert not [m for m in outbox.seen if m["type"] == "sms_requested" and m["data"]["to"] == OFFICER["phone"]
                 and m["data"]["kind"] != "officer_assignment"]
+
+
+# ---- what SMS cost --------------------------------------------------------------------------------------
+
+def test_every_sms_records_its_segments_operator_price_and_polsek_and_the_polsek_sees_its_spending(
+        start_notify, outbox, send, db, amqp_uri):
+    start_notify()
+    received, created, officer_sms = assigned(send, outbox)
+    stored = db.notifications.find_one({"_id": officer_sms["data"]["sms_id"]})
+    assert (stored["segments"], stored["operator"], stored["price"], stored["polsek"]) == (
+        1, "telkomsel", 350.0, "31.71.06")
+    send(create_sms_accepted(officer_sms["data"]["sms_id"]))
+    eventually(lambda: db.notifications.find_one({"_id": officer_sms["data"]["sms_id"]}),
+               lambda doc: doc["state"] == "sent")
+    with ServiceRpcProxy("notify", {"AMQP_URI": amqp_uri}, timeout=20) as notify:
+        spent = notify.sms_spending("31.71.06")
+        other = notify.sms_spending("31.71.01")
+    assert spent["today"] == spent["month"] == {"sms": 1, "segments": 1, "rupiah": 350.0}  # only what the gateway took
+    assert (spent["budget"], spent["state"], other["month"]["sms"]) == (1_500_000.0, "ok", 0)
+
+
+def test_past_the_monthly_budget_reporters_updates_are_held_and_officers_and_duty_desks_still_get_theirs(
+        start_notify, outbox, send, db, amqp_uri):
+    start_notify(prices={"MONTHLY_BUDGET": {"31.71.06": 300}, "RECOUNT_SECONDS": 0}, **PATIENT)
+    first = send(create_report_received())
+    reporter_sms = outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_received"))
+    send(create_sms_accepted(reporter_sms["data"]["sms_id"]))  # Rp 350 of a Rp 300 budget
+    eventually(lambda: db.notifications.find_one({"_id": reporter_sms["data"]["sms_id"]}),
+               lambda doc: doc["state"] == "sent")
+
+    second = send(create_report_received())
+    send(create_assignment_created(second))
+    send(create_assignment_escalated(first))
+    outbox.wait_for(sms_to(OFFICER["phone"], "officer_assignment"))
+    outbox.wait_for(sms_to(DUTY_DESK["phone"], "duty_desk_escalation"))
+    held = eventually(lambda: db.notifications.find_one({"report_id": second["data"]["report_id"],
+                                                          "kind": "reporter_received"}),
+                      lambda doc: doc is not None)
+    assert held["state"] == "over_budget"
+    assert not [m for m in outbox.drain(idle=1.0) if sms_to(REPORTER_PHONE)(m)
+                and m["data"]["report_id"] == second["data"]["report_id"]]
+    with ServiceRpcProxy("notify", {"AMQP_URI": amqp_uri}, timeout=20) as notify:
+        spent = notify.sms_spending("31.71.06")
+    assert (spent["state"], spent["held_reporter_updates"], spent["month"]["rupiah"]) == ("over", 1, 350.0)

@@ -45,7 +45,7 @@ const DESK_OUTCOME = {  // how the duty desk closes an escalated report itself (
 
 const state = {
   me: null, cards: new Map(), clockOffset: 0, source: null, view: "board", roster: [], areas: null,
-  fresh: new Set(), toastTimer: null,
+  fresh: new Set(), toastTimer: null, spendTimer: null,
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -170,6 +170,34 @@ function showApp() {
   loadCoverage();
   connect();
   switchView(state.view);
+  loadSpending();
+  clearInterval(state.spendTimer);
+  state.spendTimer = setInterval(loadSpending, 60000);
+}
+
+/* What the Polsek's SMS cost: today, this month, and the budget (a warning from 80%; past it reporters'
+   updates are held while officers and the duty desk still get theirs). */
+const rupiah = (value) => `Rp ${Math.round(value).toLocaleString("id-ID")}`;
+
+async function loadSpending() {
+  if (!state.me) return;
+  const node = $("sms-spend");
+  try {
+    const s = await api(`/api/sms?polsek=${encodeURIComponent(state.me.polseks[0].code)}`);
+    const share = Math.round(s.share * 100);
+    let text = `SMS hari ini: ${s.today.sms} (${rupiah(s.today.rupiah)}) · bulan ini: ${s.month.sms} ` +
+      `(${rupiah(s.month.rupiah)} dari anggaran ${rupiah(s.budget)}, ${share}%)`;
+    if (s.state === "warning") text += " — anggaran SMS hampir habis.";
+    if (s.state === "over") {
+      text += ` — anggaran SMS habis: ${s.held_reporter_updates} kabar untuk pelapor ditahan; ` +
+        "petugas dan piket tetap menerima SMS.";
+    }
+    node.textContent = text;
+    node.className = `sms-spend ${s.state}`;
+    node.hidden = false;
+  } catch (error) {
+    node.hidden = true;  // notify away: the board still works
+  }
 }
 
 function switchView(view) {
@@ -678,7 +706,8 @@ async function previewAlert() {
     $("alert-sms").hidden = false;
     $("alert-sms").textContent = preview.sms_text;
     $("alert-summary").textContent = `${r.total} penerima (${r.residents} warga, ${r.posts} pos) × ` +
-      `${preview.segments} SMS = ${preview.sms_total} SMS ${preview.encoding}; harga per SMS belum tersedia. ` +
+      `${preview.segments} SMS = ${preview.sms_total} SMS ${preview.encoding}, biaya ` +
+      `Rp ${Math.round(preview.price_total).toLocaleString("id-ID")} (tarif per operator). ` +
       (preview.refusal ? `Tidak bisa dikirim: ${preview.refusal}` : `Sisa ${preview.room} karakter. ` +
        `Terkirim semua dalam ±${preview.seconds_to_send} detik.`);
     $("alert-send").disabled = Boolean(preview.refusal) || r.total === 0;
