@@ -112,7 +112,8 @@ def run_community(system, observer, console, username: str, password: str, timeo
     table.add_row(f"alert {alert['number']}", f"{alert['area']['text']}, {alert['urgency']}",
                   f"{preview['recipients']['total']} recipients ({preview['recipients']['residents']} residents, "
                   f"{preview['recipients']['posts']} post) × {preview['segments']} segment = {preview['sms_total']} "
-                  f"SMS, Rp {preview['price_total']:,.0f}; sent to {', '.join(sent_to)}; CAP XML at /api/community/alerts/{alert['alert_id']}/cap.xml",
+                  f"SMS, Rp {preview['price_total']:,.0f}; sent to {', '.join(sent_to)}; CAP XML at "
+                  f"/api/community/alerts/{alert['alert_id']}/cap.xml",
                   (alert_sms or [{}])[0].get("data", {}).get("text", "-"))
     stale = [f"RW {row['rw']:02d}" for row in menteng["rws"] if row["stale"]]
     table.add_row("coverage", f"Kel. Menteng, {len(menteng['rws'])} RW",
