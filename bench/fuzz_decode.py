@@ -81,6 +81,7 @@ def seeds() -> dict[str, dict]:
         events.envelope("reply_unmatched", {"phone": events.OFFICER["phone"], "action": "acknowledge",
                                             "number": "1A2B3C", "text": None, "replied_at": at, "known": "not_yours"}),
         events.create_reply_refused(events.OFFICER["phone"], "which", ["1A2B3C", "4D5E6F"]),
+        events.create_visit_recorded(), events.create_concern_reported(), events.create_community_sms_requested(),
     ]
     return {body["type"]: json.loads(json.dumps(body, default=str)) for body in built}
 

@@ -23,7 +23,7 @@ from shared.envelope import (
     load_envelope,
     utcnow,
 )
-from shared.events import dispatch, gateway, intake, notify, reports
+from shared.events import community, dispatch, gateway, intake, notify, reports
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,26 @@ SMS_DELIVERY_REPORTED = EventType(
 SMS_RECEIVED = EventType(
     "sms_received", "gateway", gateway.SmsReceivedSchema, "An inbound SMS from a phone.")
 
+# community (visits, Siskamling posts, community alerts)
+VISIT_RECORDED = EventType(
+    "visit_recorded", "community", community.VisitRecordedSchema,
+    "An officer recorded a visit (sambang, patroli dialogis) by SMS or from the console: who, where, when, "
+    "what residents raised.")
+CONCERN_REPORTED = EventType(
+    "concern_reported", "community", community.ConcernReportedSchema,
+    "A concern raised on a visit (source patrol_dialog) or a Siskamling post leader's SMS (source siskamling), "
+    "reported as an incident: reports takes it in like incident_reported.")
+COMMUNITY_ALERT_ISSUED = EventType(
+    "community_alert_issued", "community", community.CommunityAlertIssuedSchema,
+    "A community alert to an area (RW, village, district), shaped after OASIS CAP 1.2; its SMS go to the "
+    "consenting residents and the Siskamling posts of the area.")
+COMMUNITY_ALERT_CANCELLED = EventType(
+    "community_alert_cancelled", "community", community.CommunityAlertCancelledSchema,
+    "A community alert withdrawn: nobody it has not reached yet is sent it.")
+COMMUNITY_SMS_REQUESTED = EventType(
+    "community_sms_requested", "community", community.CommunitySmsRequestedSchema,
+    "An SMS community wrote (an alert, an answer to a community SMS command) for notify to send.")
+
 EVENT_TYPES: dict[str, EventType] = {
     event_type.name: event_type
     for event_type in (
@@ -143,6 +163,7 @@ EVENT_TYPES: dict[str, EventType] = {
         ASSIGNMENT_ARRIVED, ASSIGNMENT_COMPLETED, ASSIGNMENT_EXPIRED, ASSIGNMENT_ESCALATED, REPLY_REFUSED,
         SMS_REQUESTED, SMS_FAILED, OFFICER_REPLIED, REPLY_UNMATCHED,
         SMS_ACCEPTED, SMS_REFUSED, SMS_DELIVERY_REPORTED, SMS_RECEIVED,
+        VISIT_RECORDED, CONCERN_REPORTED, COMMUNITY_ALERT_ISSUED, COMMUNITY_ALERT_CANCELLED, COMMUNITY_SMS_REQUESTED,
     )
 }
 
@@ -195,6 +216,8 @@ PARTIES: dict[str, Party] = {party.name: party for party in (
     Party("officer-app", (INCIDENT_REPORTED, OFFICER_LOCATION_UPDATED, OFFICER_STATUS_CHANGED), ("patrol",),
           (REPORT_REJECTED,)),
     Party("sms-gateway", (SMS_ACCEPTED, SMS_REFUSED, SMS_DELIVERY_REPORTED, SMS_RECEIVED), reads=(SMS_REQUESTED,)),
+    # A CAP aggregator (a regional alert hub, a warning siren's controller) reads the community alerts.
+    Party("cap-feed", reads=(COMMUNITY_ALERT_ISSUED, COMMUNITY_ALERT_CANCELLED)),
 )}
 
 
@@ -213,7 +236,7 @@ def refusal(party: str, event: Event) -> str | None:
 
 
 # The services (their events' exchanges are theirs); `intake` and `gateway` are the outside parties' exchanges.
-SERVICES = ("reports", "dispatch", "notify", "console")
+SERVICES = ("reports", "dispatch", "notify", "console", "community")
 
 
 def load_event(document: dict[str, Any], expected: EventType) -> Event:

@@ -201,14 +201,15 @@ def retry_backoff(attempt: int) -> float:
 
 
 class EventHandler(ReliableConsumer):
-    """Consumes one event type from the contract; the method receives a validated `Event`."""
+    """Consumes one event type from the contract; the method receives a validated `Event`. Of an addressed
+    event type, `to` names the one party whose events the queue takes (a service's own answers)."""
 
-    def __init__(self, event_type: EventType, **kwargs):
-        self.event_type = event_type
+    def __init__(self, event_type: EventType, to: str | None = None, **kwargs):
+        self.event_type, self.to = event_type, to
         super().__init__(**kwargs)
 
     def queue_for(self, service_name: str, method_name: str):
-        return topology.handler_queue(self.event_type, service_name, method_name)
+        return topology.handler_queue(self.event_type, service_name, method_name, self.to)
 
     def decode(self, message) -> tuple[Event]:
         event = load_event(decode_body(message.body, message.content_type), self.event_type)

@@ -16,3 +16,7 @@ REPORTS_REFUSALS: frozenset[str] = frozenset({
     "NotCancellable", "InvalidReveal",
 })
 
+COMMUNITY_REFUSALS: frozenset[str] = frozenset({
+    "CommunityError", "Unclear", "NotYourArea", "OfficerUnknown", "InvalidInput", "NotFound", "AlertRefused",
+    "AlertClosed",
+})

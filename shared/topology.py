@@ -27,6 +27,7 @@ BROKER_DELIVERY_LIMIT = MAX_ATTEMPTS + 2
 
 SERVICE_MODULES = (
     "services.reports.service", "services.dispatch.service", "services.notify.service", "services.console.service",
+    "services.community.service",
 )
 
 
@@ -68,11 +69,12 @@ def handler_queue_name(event_type: EventType, service_name: str, method_name: st
     return f"evt-{event_type.publisher}-{event_type.name}--{service_name}.{method_name}"
 
 
-def handler_queue(event_type: EventType, service_name: str, method_name: str) -> Queue:
+def handler_queue(event_type: EventType, service_name: str, method_name: str, to: str | None = None) -> Queue:
+    """`to`: of an addressed event type, only what is addressed to that party (else every party's)."""
     return reliable_queue(
         handler_queue_name(event_type, service_name, method_name),
         event_exchange(event_type.exchange),
-        event_type.binding_key,
+        event_type.routing_key(to) if to and event_type.addressed else event_type.binding_key,
     )
 
 

@@ -30,6 +30,7 @@ from shared.contract import INCIDENT_REPORTED, REPORT_REJECTED
 from shared.phones import mask_phone
 from shared.topology import external_queue
 from siaga.broker_admin import can_administer
+from siaga.demo_community import run_community
 from siaga.settings import SERVICES, SiagaSettings, use_instance
 from siaga.system import System
 
@@ -101,6 +102,7 @@ class Observer:
         channel.queue_bind(self.tap.name, "reports.events", "report_received")
         channel.queue_bind(self.tap.name, "dispatch.events", "#")
         channel.queue_bind(self.tap.name, "notify.events", "sms_requested")
+        channel.queue_bind(self.tap.name, "community.events", "#")
         self.apps = {party: Connection(party_uris.get(party, amqp_uri), transport_options={"confirm_publish": True})
                      for party in APPS}
         self.rejections = [Queue(external_queue(party, REPORT_REJECTED).name, no_declare=True)(channel)
@@ -219,8 +221,9 @@ def demo_operator(system: System) -> str:
 def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[Observer, bool]:
     count = load_roster_file(ROSTER, system.mongo_uri)
     console.print(f"Roster loaded: {count} officers of Polsek Metro Menteng from {ROSTER.relative_to(PROJECT_ROOT)}")
+    password = demo_operator(system)
     console.print(f"[bold]Duty console: http://{system.http_addresses['console']}/[/]  log in as "
-                  f"[bold]{DEMO_OPERATOR}[/] / [bold]{demo_operator(system)}[/]")
+                  f"[bold]{DEMO_OPERATOR}[/] / [bold]{password}[/]")
     observer = Observer(system.amqp_uri, system.amqp_uris)
     incidents = [incident_envelope(sample) for sample in SAMPLES]
     deadline = time.monotonic() + timeout
@@ -237,7 +240,8 @@ def run_demo(system: System, console: Console, timeout: float = 45.0) -> tuple[O
             break
         time.sleep(0.1)
     console.print(outcome_table(incidents, outcomes, system.gateway_name))
-    return observer, all(outcomes)
+    community = run_community(system, observer, console, DEMO_OPERATOR, password)
+    return observer, all(outcomes) and community
 
 
 def follow(observer: Observer, console: Console) -> None:
@@ -257,7 +261,7 @@ def describe_start(system: System, settings: SiagaSettings, console: Console) ->
     where = (f"embedded SecantusDB at {system.mongo_uri} (data in {system.storage_path}, emptied for the demo)"
              if system.mongo else f"MongoDB at {system.mongo_uri}")
     console.print(f"Database: {where}")
-    console.print(f"Services reports, dispatch, notify, console and {system.gateway_name} are consuming"
+    console.print(f"Services {', '.join(SERVICES)} and {system.gateway_name} are consuming"
                   f"{', each as its own broker user' if system.amqp_uris else ''}; logs in {system.log_dir}")
     moved = [f"{DEMO_HTTP[service]} is taken, so {service} listens on {address}"
              for service, address in system.http_addresses.items()

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from services.community.settings import CommunitySettings
 from services.console.settings import ConsoleSettings
 from services.dispatch.settings import Settings as DispatchSettings
 from services.notify.settings import SendPolicy
@@ -24,8 +25,8 @@ from services.reports.settings import IntakeSettings, Open311Settings, SweepSett
 from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
 from shared.outage import OutageSettings
-from shared.sms_pricing import SmsPrices
 from shared.settings import config_key
+from shared.sms_pricing import SmsPrices
 from shared.webserver import WebServerSettings
 from siaga.kannel_bridge import BridgeSettings
 from siaga.settings import SERVICES, SiagaSettings
@@ -34,8 +35,10 @@ README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
 SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
                         OutageSettings),
-            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings), "notify": (SendPolicy, SmsPrices, OutageSettings),
-            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings)}
+            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings),
+            "notify": (SendPolicy, SmsPrices, OutageSettings),
+            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings),
+            "community": (CommunitySettings, SmsPrices, OutageSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {
     "MONGO_DATABASE": "the service's own database",

@@ -1,4 +1,4 @@
-"""Run the whole system on one machine: embedded DB (unless MONGO_URI), topology, four services.
+"""Run the whole system on one machine: embedded DB (unless MONGO_URI), topology, five services.
 
 Used by the demo and by the end-to-end tests, so both run exactly what an operator runs. Several
 systems can share one machine, one broker and one MongoDB: each runs as an instance
@@ -55,7 +55,7 @@ def choose_http_addresses(given: Mapping[str, str], preferred: Mapping[str, str]
 
 
 class System:
-    """Four `nameko run` processes against one broker and one MongoDB (each service its own database)."""
+    """The services' `nameko run` processes against one broker and one MongoDB (each service its own database)."""
 
     def __init__(self, amqp_uri: str | None = None, mongo_uri: str | None = None,
                  storage_path: str | None = None, log_dir: Path | None = None,
@@ -216,6 +216,16 @@ class System:
             self.kannel.stop()
         if self.mongo:
             self.mongo.stop()
+
+    def text_from(self, phone: str, text: str) -> None:
+        """An SMS from `phone` to Siaga's number, through the gateway this system runs (Kannel's test SMS centre,
+        or the simulator), as a person would send it."""
+        if self.kannel and self.kannel.smsc:
+            self.kannel.smsc.send(phone, text)
+            return
+        from siaga.gateway_simulator import send_one
+
+        send_one(self.amqp_uris.get(SIMULATOR, self.amqp_uri), phone, text)
 
     def __enter__(self) -> "System":
         return self.start()

@@ -170,3 +170,29 @@ def create_reply_refused(phone: str, reason: str, open_numbers: list[str] = (), 
     """dispatch's answer to a reply notify could not match (reply_unmatched)."""
     return envelope("reply_refused", {"phone": phone, "nrp": nrp, "reason": reason, "action": action,
                                       "number": number, "open_numbers": list(open_numbers)})
+
+
+def create_visit_recorded(**data: Any) -> dict:
+    """community's record of an officer's visit (sambang) to Menteng RW05."""
+    visit_id = str(uuid.uuid4())
+    return envelope("visit_recorded", {
+        "visit_id": visit_id, "number": number_of(visit_id), "nrp": OFFICER["nrp"], "officer_name": OFFICER["name"],
+        "polsek": "31.71.06", "village_code": "31.71.06.1001", "village_name": "Menteng", "rw": 5,
+        "place_kind": "pasar", "concerns": "parkir liar", "visited_at": now(), "recorded_via": "sms",
+        "recorded_by": OFFICER["nrp"], "reported": False} | data)
+
+
+def create_concern_reported(source_kind: str = "patrol_dialog", **data: Any) -> dict:
+    """A visit's concern (or a Siskamling post's SMS) relayed by community as an incident."""
+    details = ({"visit_id": str(uuid.uuid4()), "recorded_by_nrp": OFFICER["nrp"], "place_kind": "pasar"}
+               if source_kind == "patrol_dialog" else {"post_id": "pos-1", "guard_phone": "+6281377700099"})
+    return envelope("concern_reported", {
+        "source_kind": source_kind, "category": "gangguan", "description": "parkir liar di depan pasar",
+        "location": {"village_code": "31.71.06.1001", "rw": 5}, "reporter": {"name": OFFICER["name"]},
+        "details": details} | data)
+
+
+def create_community_sms_requested(to: str = "+6281377700011", **data: Any) -> dict:
+    return envelope("community_sms_requested", {
+        "sms_id": str(uuid.uuid4()), "to": to, "text": "INFO Polsek Metro Menteng utk RW 05 Kel. Menteng: Waspada. "
+        "Stop: BERHENTI", "kind": "community_alert", "recipient_role": "citizen", "priority": "P2"} | data)

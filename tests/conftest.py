@@ -152,7 +152,7 @@ def mongo_client(mongo_uri):
 
 def database_names() -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
-    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify", "console")}
+    return {service: f"t{run}_{service}" for service in ("reports", "dispatch", "notify", "console", "community")}
 
 
 def database_environment(db_names: dict[str, str]) -> dict[str, str]:

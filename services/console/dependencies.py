@@ -10,6 +10,8 @@ from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy
 
 from services.console.exceptions import (
+    CommunityRefused,
+    CommunityUnavailable,
     ConsoleError,
     DispatchRefused,
     DispatchUnavailable,
@@ -18,7 +20,7 @@ from services.console.exceptions import (
     ReportsUnavailable,
 )
 from services.console.settings import ConsoleSettings
-from shared.refusals import DISPATCH_REFUSALS, REPORTS_REFUSALS
+from shared.refusals import COMMUNITY_REFUSALS, DISPATCH_REFUSALS, REPORTS_REFUSALS
 from shared.settings import read
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,17 @@ class ReportsClient(DispatchClient):
     def get_dependency(self, worker_ctx) -> ServiceCaller:
         return ServiceCaller(RpcProxy.get_dependency(self, worker_ctx), self.timeout, "reports",
                              REPORTS_REFUSALS, ReportsRefused, ReportsUnavailable)
+
+
+class CommunityClient(DispatchClient):
+    """An RpcProxy to community (visits, coverage, posts, alerts), same bounded wait; refusals carry community's
+    own reason."""
+
+    service = "community"
+
+    def get_dependency(self, worker_ctx) -> ServiceCaller:
+        return ServiceCaller(RpcProxy.get_dependency(self, worker_ctx), self.timeout, "community",
+                             COMMUNITY_REFUSALS, CommunityRefused, CommunityUnavailable)
 
 
 class NotifyClient(DispatchClient):

@@ -31,6 +31,8 @@ NOTE_LIMITS = {"reason": 300, "outcome": 500, "nrp": 18}
 ROLES = ("operator", "supervisor", "auditor")
 MAY_REVEAL_CONTACT = frozenset({"supervisor"})
 MAY_READ_REVEALS = frozenset({"supervisor", "auditor"})
+# Who may record visits, register posts and issue or cancel community alerts: those who act, not an auditor.
+MAY_ACT_IN_COMMUNITY = frozenset({"operator", "supervisor"})
 REVEAL_REASON_MIN, REVEAL_REASON_MAX = 15, 300  # reports' anonymity.REASON_MIN/MAX: checked there too
 
 POLSEK_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
@@ -124,6 +126,11 @@ def check_may_reveal(operator: Mapping[str, Any], entry: Mapping[str, Any] | Non
     if role_of(operator) not in MAY_REVEAL_CONTACT:
         raise Forbidden("Hanya supervisor yang boleh membuka identitas pelapor anonim.")
     check_may_cancel(operator, entry)
+
+
+def check_may_act_in_community(operator: Mapping[str, Any]) -> None:
+    if role_of(operator) not in MAY_ACT_IN_COMMUNITY:
+        raise Forbidden("Auditor hanya boleh melihat; kunjungan, pos dan peringatan dicatat oleh operator Polsek.")
 
 
 def check_may_read_reveals(operator: Mapping[str, Any]) -> None:

@@ -78,6 +78,16 @@ class ReportsUnavailable(ConsoleError):
     status = 503
 
 
+class CommunityRefused(ConsoleError):
+    """community said no (e.g. an alert longer than one SMS); the reason is community's own."""
+
+    status = 409
+
+
+class CommunityUnavailable(ConsoleError):
+    status = 503
+
+
 class NotifyUnavailable(ConsoleError):
     status = 503
 

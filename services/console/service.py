@@ -16,8 +16,15 @@ HTTP      GET  /                      the page (static/), GET /static/<name>
           POST /api/reports/<id>/send, /close   the duty desk on an escalated report: send an officer, or close it
           POST /api/reports/<id>/reveal         a supervisor sees an anonymous reporter's contact, for a reason
           GET  /api/reveals                     the record of such reveals (supervisor, auditor)
+          GET  /api/community/coverage          each RW's last visit; RWs not visited lately stand out
+          POST /api/community/visits, /visits/<id>/report, /rws   a visit entered for an officer; its concern
+                                                reported; how many RWs a village has
+          GET, POST /api/community/posts        Siskamling posts
+          POST /api/community/alerts/preview, /alerts; GET /api/community/alerts; POST /alerts/<id>/cancel;
+          GET  /api/community/alerts/<id>/cap.xml   community alerts: recipients x segments first, then issue
 RPC out   dispatch: get_assignment, get_officer, list_officers and the action RPCs; reports: cancel_report,
-          reveal_contact, list_reveals; notify: sms_spending
+          reveal_contact, list_reveals; notify: sms_spending; community: its console RPCs (each given the
+          operator's Polseks)
 Publishes nothing: every action is dispatch's (or, for a cancellation, reports') to decide and to announce.
 Every action carries the operator of the session (never a name from the request), and the service that owns
 the action stores it with it.
@@ -26,7 +33,7 @@ from werkzeug.wrappers import Request
 
 from services.console import domain, web
 from services.console.board import changes_from
-from services.console.dependencies import DispatchClient, NotifyClient, ReportsClient
+from services.console.dependencies import CommunityClient, DispatchClient, NotifyClient, ReportsClient
 from services.console.exceptions import NotLoggedIn
 from services.console.feed import BoardFeed
 from services.console.settings import ConsoleSettings
@@ -61,6 +68,7 @@ class ConsoleService:
     dispatch = DispatchClient()
     reports = ReportsClient()
     notify = NotifyClient()
+    community = CommunityClient()
     files = web.static_files()
     atlas = AtlasProvider()
     outage = OutageStatus()
@@ -245,6 +253,84 @@ class ConsoleService:
         _, operator = self.signed_in(request)
         domain.check_may_read_reveals(operator)
         return web.json_response({"reveals": self.reports("list_reveals", operator["polseks"])})
+
+    # ------------------------------------------------------------ community: visits, posts, alerts
+
+    @http("GET", "/api/community/coverage")
+    def coverage(self, request: Request):
+        _, operator = self.signed_in(request)
+        return web.json_response(self.community("get_coverage", domain.chosen_polsek(operator,
+                                                                                     request.args.get("polsek"))))
+
+    @http("POST", "/api/community/visits")
+    def record_visit(self, request: Request):
+        """For an officer of the operator's Polsek who called it in; community checks officer and place."""
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_act_in_community(operator)
+        return web.json_response(self.community("record_visit", operator["polseks"], web.json_body(request),
+                                                by_operator=operator["_id"]))
+
+    @http("POST", "/api/community/visits/<visit_id>/report")
+    def report_visit_concern(self, request: Request, visit_id: str):
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_act_in_community(operator)
+        body = web.json_body(request)
+        return web.json_response(self.community("report_visit_concern", operator["polseks"], visit_id,
+                                                str(body.get("category") or ""), body.get("description")))
+
+    @http("POST", "/api/community/rws")
+    def set_village_rws(self, request: Request):
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_act_in_community(operator)
+        body = web.json_body(request)
+        return web.json_response(self.community("set_village_rws", operator["polseks"],
+                                                str(body.get("village_code") or ""), body.get("rw_count")))
+
+    @http("GET", "/api/community/posts")
+    def posts(self, request: Request):
+        _, operator = self.signed_in(request)
+        polsek = domain.chosen_polsek(operator, request.args.get("polsek"))
+        return web.json_response({"polsek": polsek, "posts": self.community("list_posts", polsek)})
+
+    @http("POST", "/api/community/posts")
+    def register_post(self, request: Request):
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_act_in_community(operator)
+        return web.json_response(self.community("register_post", operator["polseks"], web.json_body(request),
+                                                by_operator=operator["_id"]))
+
+    @http("POST", "/api/community/alerts/preview")
+    def preview_alert(self, request: Request):
+        """Recipients x segments (and why it may not go) before anyone is sent anything."""
+        _, operator = self.signed_in(request, csrf=True)
+        return web.json_response(self.community("preview_alert", operator["polseks"], web.json_body(request)))
+
+    @http("POST", "/api/community/alerts")
+    def issue_alert(self, request: Request):
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_act_in_community(operator)
+        return web.json_response(self.community("issue_alert", operator["polseks"], web.json_body(request),
+                                                by_operator=operator["_id"]))
+
+    @http("GET", "/api/community/alerts")
+    def alerts(self, request: Request):
+        _, operator = self.signed_in(request)
+        polsek = domain.chosen_polsek(operator, request.args.get("polsek"))
+        return web.json_response({"polsek": polsek, "alerts": self.community("list_alerts", polsek)})
+
+    @http("POST", "/api/community/alerts/<alert_id>/cancel")
+    def cancel_alert(self, request: Request, alert_id: str):
+        _, operator = self.signed_in(request, csrf=True)
+        domain.check_may_act_in_community(operator)
+        reason = str(web.json_body(request).get("reason") or "")[:300] or None
+        return web.json_response(self.community("cancel_alert", operator["polseks"], alert_id, reason,
+                                                by_operator=operator["_id"]))
+
+    @http("GET", "/api/community/alerts/<alert_id>/cap.xml")
+    def alert_cap(self, request: Request, alert_id: str):
+        """The alert as OASIS CAP 1.2 XML, for a CAP aggregator or an auditor."""
+        _, operator = self.signed_in(request)
+        return web.xml_response(self.community("get_alert_cap", operator["polseks"], alert_id))
 
     # ------------------------------------------------------------ helpers (not entrypoints)
 

@@ -82,6 +82,10 @@ def json_response(data: Any, status: int = 200) -> Response:
                             mimetype="application/json"))
 
 
+def xml_response(text: str) -> Response:
+    return secured(Response(text, status=200, content_type="application/xml; charset=utf-8"))
+
+
 def json_body(request: Request) -> dict[str, Any]:
     try:
         body = request.get_json(silent=True)

@@ -6,6 +6,7 @@ Consumes  reports.events   report_received, report_cancelled
           timer            expire_overdue_assignments (every DISPATCH.SWEEP_SECONDS, on every replica)
 RPC       acknowledge_assignment, decline_assignment, mark_assignment_en_route, mark_assignment_on_scene,
           complete_assignment, reassign_assignment, get_assignment, list_officers, get_officer, save_officer,
+          find_officer_by_phone (community),
           update_officer_status; send_officer_to_escalated_report, close_escalated_report (the duty desk)
 Publishes dispatch.events  assignment_created, assignment_escalated, assignment_acknowledged,
           assignment_declined, assignment_departed, assignment_arrived, assignment_completed, assignment_expired,
@@ -170,6 +171,13 @@ class DispatchService:
     @rpc(expected_exceptions=DispatchError)
     def get_officer(self, nrp: str) -> dict:
         return officer_view(self.dispatch.officer(nrp))
+
+    @rpc(expected_exceptions=DispatchError)
+    def find_officer_by_phone(self, phone: str) -> dict | None:
+        """The officer an inbound SMS came from (the phone the gateway vouches for), or None: community's
+        trust in a visit recorded by SMS."""
+        officer = self.dispatch.officer_by_phone(phone)
+        return officer_view(officer) if officer else None
 
     @rpc(expected_exceptions=DispatchError)
     def list_officers(self, polsek: str, village: str | None = None, status: str | None = None) -> list[dict]:

@@ -194,7 +194,8 @@ class DispatchStore(Store):
         return found
 
     def officer_by_phone(self, phone: str) -> dict[str, Any] | None:
-        return self.db.officers.find_one({"phone": phone}, {"_id": 1})
+        """The officer whose roster phone (E.164) this is: who an inbound SMS came from."""
+        return self.db.officers.find_one({"phone": phone})
 
     def roster(self, polsek: str, village: str | None = None, status: str | None = None,
                ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:

@@ -5,6 +5,7 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
                            assignment_declined, assignment_expired, assignment_escalated
                            reply_refused
           gateway.events   sms_accepted, sms_refused, sms_delivery_reported, sms_received
+          community.events community_sms_requested (alerts and community's answers, sent like notify's own)
 Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
 RPC       sms_spending     a Polsek's SMS count and spend today and this month, against its budget (consoles)
 Timer     retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
@@ -16,10 +17,10 @@ from datetime import timedelta
 
 from nameko.rpc import rpc
 
-from services.notify import answers, domain, sending, spending, templates
+from services.notify import answers, community, domain, sending, spending, templates
 from services.notify.settings import SendPolicy
 from services.notify.storage import Notifications
-from shared import contract
+from shared import contract, sms_commands
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.phones import mask_phone
@@ -95,6 +96,11 @@ class NotifyService:
         for message in domain.duty_desk_escalation_sms(escalated, not_taken):
             self.send_to_desk(message, escalated)
 
+    @handles(contract.COMMUNITY_SMS_REQUESTED)
+    def handle_community_sms_requested(self, requested: Event) -> None:
+        """An SMS community wrote (an alert, an answer to a community command): stored, sent and retried here."""
+        self.send(community.community_sms(requested), requested)
+
     # ---- the gateway's answers -----------------------------------------------------------------
 
     @handles(contract.SMS_ACCEPTED)
@@ -147,7 +153,10 @@ class NotifyService:
     @handles(contract.SMS_RECEIVED)
     def handle_sms_received(self, inbound: Event) -> None:
         """A reply to one of the assignments sent to this phone becomes officer_replied; anything else is read
-        again by dispatch (reply_unmatched), which holds the assignments: notify's records may be behind."""
+        again by dispatch (reply_unmatched), which holds the assignments: notify's records may be behind. A
+        command of another service (shared/sms_commands.py) is that service's to answer."""
+        if sms_commands.owner(inbound.data["text"]) not in (None, self.name):
+            return
         phone, at = answers.sender_phone(inbound.data["sender"]), inbound.data["at"]
         if phone is None:
             log.warning("inbound SMS %s from a sender that is no phone number: no reply", inbound.id)

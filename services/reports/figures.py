@@ -27,6 +27,10 @@ smallest count still shown on that line is suppressed too (the line's total when
 no line can be undone. The rule goes line by line; it is not an audit of every combination of lines
 (a suppressed count may still be bounded to a range). A village's figures are its row of its Polsek's
 table, so both pages always suppress alike.
+
+Visits (sambang, patroli dialogis, from community's `visit_recorded`): per village and per RW, the visits
+officers made in the month, by `visited_at`. They count police work, not residents' reports, so they are
+published as they are, never suppressed.
 """
 from __future__ import annotations
 
@@ -272,10 +276,26 @@ def _timed(values: list[float], percent: int) -> int | None:
     return nearest_rank(values, percent) if len(values) >= MIN_REPORTS else None
 
 
-def figures(place: Area, when: Month, reports: Iterable[dict[str, Any]], hidden: Iterable[str]) -> dict[str, Any]:
+def visit_counts(place: Area, visits: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per row code (the Polsek's and each village's): visits made, in all and per RW (`"05"`)."""
+    counts: dict[str, dict[str, Any]] = {}
+    for visit in visits:
+        for code in (place.polsek, visit["village_code"]):
+            row = counts.setdefault(code, {"visits_total": 0, "visits_by_rw": {}})
+            row["visits_total"] += 1
+            if visit.get("rw") and code == visit["village_code"]:
+                key = f"{visit['rw']:02d}"
+                row["visits_by_rw"][key] = row["visits_by_rw"].get(key, 0) + 1
+    return counts
+
+
+def figures(place: Area, when: Month, reports: Iterable[dict[str, Any]], hidden: Iterable[str],
+            visits: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """The whole answer: the area's row, and for a Polsek each of its villages' rows."""
     categories = public_categories(hidden)
-    rows = published(build_rows(place, reports, hidden), categories)
+    made = visit_counts(place, visits)
+    rows = [row | made.get(row["code"], {"visits_total": 0, "visits_by_rw": {}})
+            for row in published(build_rows(place, reports, hidden), categories)]
     mine = rows if place.level == "polsek" else [row for row in rows if row["code"] == place.code]
     return {
         "level": place.level, "code": place.code, "name": place.name, "month": when.label,

@@ -81,7 +81,7 @@ def render_error(fmt: str, error: FiguresError) -> bytes:
 
 def columns(figures: dict[str, Any]) -> list[str]:
     return ["level", "code", "name", "month", "time_zone", "reports_total",
-            *[f"reports_{c}" for c in figures["categories"]], *TIME_COLUMNS, "resolved_share"]
+            *[f"reports_{c}" for c in figures["categories"]], *TIME_COLUMNS, "resolved_share", "visits_total"]
 
 
 def flat(figures: dict[str, Any], row: dict[str, Any], first: bool) -> dict[str, Any]:
@@ -89,7 +89,8 @@ def flat(figures: dict[str, Any], row: dict[str, Any], first: bool) -> dict[str,
     return {"level": level, "code": row["code"], "name": row["name"], "month": figures["month"],
             "time_zone": figures["time_zone"], "reports_total": row["reports_total"],
             **{f"reports_{c}": row["reports"][c] for c in figures["categories"]},
-            **{name: row[name] for name in TIME_COLUMNS}, "resolved_share": row["resolved_share"]}
+            **{name: row[name] for name in TIME_COLUMNS}, "resolved_share": row["resolved_share"],
+            "visits_total": row.get("visits_total", 0)}
 
 
 def to_csv(figures: dict[str, Any]) -> str:
@@ -125,13 +126,15 @@ def page(figures: dict[str, Any] | None, problem: str | None = None) -> str:
 
 def _table(figures: dict[str, Any]) -> str:
     head = ["Wilayah", "Laporan", *[CATEGORIES[c].name_id for c in figures["categories"]],
-            "Diterima: median", "Diterima: p90", "Tiba: median", "Tiba: p90", "Selesai"]
+            "Diterima: median", "Diterima: p90", "Tiba: median", "Tiba: p90", "Selesai", "Sambang (per RW)"]
     rows = []
     for row in figures["rows"]:
         cells = [row["reports_total"], *[row["reports"][c] for c in figures["categories"]]]
         cells += [None if row[name] is None else f"{row[name] / 60:.1f}" for name in TIME_COLUMNS]
         share = row["resolved_share"]
         cells.append(None if share is None else f"{share * 100:.0f}%")
+        by_rw = ", ".join(f"RW {rw}: {n}" for rw, n in sorted((row.get("visits_by_rw") or {}).items()))
+        cells.append(f"{row.get('visits_total', 0)}" + (f" ({by_rw})" if by_rw else ""))
         rows.append(f"<tr><th scope=row>{html.escape(row['name'])} <small>{html.escape(row['code'])}</small></th>"
                     + "".join(f"<td>{SUPPRESSED_HTML if cell is None else html.escape(str(cell))}</td>"
                               for cell in cells) + "</tr>")

@@ -46,6 +46,15 @@ class PatrolDetailsSchema(DetailsSchema):
     officer_nrp = fields.String(required=True, validate=NRP)
 
 
+class PatrolDialogDetailsSchema(DetailsSchema):
+    """A concern raised on a visit, said by community (never by an upstream app: no party may state it)."""
+
+    visit_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    visit_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=12))
+    recorded_by_nrp = fields.String(load_default=None, allow_none=True, validate=NRP)
+    place_kind = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+
+
 class Open311DetailsSchema(DetailsSchema):
     service_code = fields.String(required=True)
     jurisdiction_id = fields.String(load_default=None, allow_none=True)
@@ -66,6 +75,7 @@ DETAILS_SCHEMAS: dict[str, type[DetailsSchema]] = {
     "siskamling": SiskamlingDetailsSchema,
     "patrol": PatrolDetailsSchema,
     "open311": Open311DetailsSchema,
+    "patrol_dialog": PatrolDialogDetailsSchema,
 }
 
 

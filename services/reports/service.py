@@ -1,6 +1,8 @@
 """reports: incident intake. Every upstream message becomes one stored report or one rejection.
 
 Consumes  intake.events    incident_reported
+          community.events concern_reported (a visit's concern, a Siskamling post's SMS: taken in the same way),
+                           visit_recorded (where and when, for the open figures' visits per RW)
           dead letters of handle_incident_reported (to answer the sender)
           dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived,
                            _completed, _expired, _escalated (the report's lifecycle)
@@ -15,6 +17,7 @@ Publishes reports.events   report_received, report_rejected, duplicate_reported,
 """
 import logging
 import uuid
+from dataclasses import replace
 
 from nameko.rpc import rpc
 from werkzeug.utils import redirect
@@ -46,10 +49,12 @@ from shared.contract import (
     ASSIGNMENT_DEPARTED,
     ASSIGNMENT_ESCALATED,
     ASSIGNMENT_EXPIRED,
+    CONCERN_REPORTED,
     INCIDENT_REPORTED,
     REPORT_CANCELLED,
     REPORT_RECEIVED,
     REPORT_REJECTED,
+    VISIT_RECORDED,
 )
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
@@ -58,6 +63,7 @@ from shared.settings import SettingsProvider, every
 log = logging.getLogger(__name__)
 
 OPEN311 = "/open311/v2"
+COMMUNITY = "community"  # the service that relays concerns: their rejections are addressed to it
 FORMAT = "<any(json,xml):fmt>"
 CONSOLE_ERRORS = (ReportNotFound, InvalidFilter, NotUnderReview, InvalidReview, InvalidCancellation, NotCancellable,
                   InvalidReveal)
@@ -80,6 +86,18 @@ class ReportsService:
         """Store once and tell dispatch (or link to the open report it repeats); a redelivery
         republishes the same outcome event."""
         take_incident(incident, self.reports, self.rules, self.publish, self.places)
+
+    @handles(CONCERN_REPORTED)
+    def handle_concern_reported(self, concern: Event) -> None:
+        """A concern raised on a visit (patrol_dialog) or a Siskamling post leader's SMS (siskamling), relayed by
+        community: the same intake as an upstream app's incident."""
+        take_incident(replace(concern, sender=COMMUNITY), self.reports, self.rules, self.publish, self.places)
+
+    @handles(VISIT_RECORDED)
+    def handle_visit_recorded(self, visit: Event) -> None:
+        """Counted in the open figures (visits per RW): where and when only."""
+        self.reports.record_visit(visit.data["visit_id"], visit.data["village_code"], visit.data.get("rw"),
+                                  visit.data["visited_at"])
 
     @handles_dead_letters(INCIDENT_REPORTED, "handle_incident_reported")
     def handle_incident_dead_lettered(self, letter: DeadLetter) -> None:
@@ -312,7 +330,8 @@ class ReportsService:
             when = figures.month(month_text, place, utcnow())
             reports = self.reports.received_in(list(figures.villages_of(place.polsek)), when.start, when.end,
                                                figures.NOT_COUNTED)
-            answer = figures.figures(place, when, reports, self.open311_settings.hidden_categories)
+            visits = self.reports.visits_in(list(figures.villages_of(place.polsek)), when.start, when.end)
+            answer = figures.figures(place, when, reports, self.open311_settings.hidden_categories, visits)
             body, status = figures_page.render(fmt, answer), 200
         except figures.FiguresError as error:
             body, status = figures_page.render_error(fmt, error), error.status

@@ -45,6 +45,8 @@ class ReportStore(Store):
                              name="village_received_at")
         reports.create_index([("origin.id", ASCENDING)], name="origin_id")
         self.db.reveals.create_index([("polsek", ASCENDING), ("at", DESCENDING)], name="polsek_at")
+        self.db.visits.create_index([("village_code", ASCENDING), ("visited_at", ASCENDING)],
+                                    name="village_visited_at")
 
     def add(self, report: dict[str, Any]) -> dict[str, Any]:
         """Insert once; a redelivered incident gets the report stored the first time."""
@@ -144,6 +146,18 @@ class ReportStore(Store):
         """The open figures' input (figures.py): the facts of each report of these villages received in
         [start, end) (the village_received_at index)."""
         return list(self.db.reports.aggregate(figures_pipeline(villages, start, end, not_counted)))
+
+
+    # ---- visits (community's visit_recorded), for the open figures
+
+    def record_visit(self, visit_id: str, village_code: str, rw: int | None, visited_at: datetime) -> None:
+        """Only what the figures count: where and when (no officer, no concerns); once per visit."""
+        self.db.visits.update_one({"_id": visit_id}, {"$setOnInsert": {
+            "village_code": village_code, "rw": rw, "visited_at": visited_at}}, upsert=True)
+
+    def visits_in(self, villages: list[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return list(self.db.visits.find({"village_code": {"$in": villages},
+                                         "visited_at": {"$gte": start, "$lt": end}}, {"_id": 0}))
 
 
 class Reports(MongoStorage):

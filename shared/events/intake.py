@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from shared import wilayah
 from shared.events import EventSchema
 
-SOURCE_KINDS = ("citizen_app", "hotline_110", "cctv", "siskamling", "patrol", "open311")
+SOURCE_KINDS = ("citizen_app", "hotline_110", "cctv", "siskamling", "patrol", "open311", "patrol_dialog")
 
 # Indonesia's bounding box (Sabang–Merauke, Rote–Miangas), with a margin for the outer islands.
 LAT_RANGE = validate.Range(-11.5, 6.5, error="lies outside Indonesia (latitude -11.5 to 6.5)")
@@ -62,7 +62,8 @@ class IncidentReportedSchema(EventSchema):
         "description": "what the source kind adds, checked by intake (a wrong one is a report_rejected reason): "
                        "citizen_app: media (URLs); hotline_110: operator_id, call_id, caller_number, priority; "
                        "cctv: camera_id, label, confidence (0–1), snapshot_url; siskamling: post_id, "
-                       "guard_on_duty, guard_phone; patrol: officer_nrp; open311: service_code, "
+                       "guard_on_duty, guard_phone; patrol: officer_nrp; patrol_dialog (from community only): "
+                       "visit_id, visit_number, recorded_by_nrp, place_kind; open311: service_code, "
                        "jurisdiction_id, email, first_name, last_name, media_url, attributes"})
 
 

@@ -83,6 +83,7 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
         same_document = page.evaluate("window.__sameDocument")
 
         desk = duty_desk_by_hand(page, amqp_uri)
+        community = community_by_hand(page, screenshot)
 
         page.click(".tabs button[data-view=map]")
         map_incident = page.locator(f"#map circle[data-report='{card.get_attribute('data-report')}']")
@@ -91,6 +92,9 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
         gondangdia = page.locator("#map polygon[data-village='31.71.06.1004']")  # the real boundary, no tiles
         gondangdia.wait_for(state="attached")
         outline_points = len(gondangdia.get_attribute("points").split())
+        stale_menteng = page.locator("#map polygon.stale[data-village='31.71.06.1001']")  # RWs not visited lately
+        stale_menteng.first.wait_for(state="attached")
+        stale_on_map = stale_menteng.count()
         page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         page.click(".tabs button[data-view=board]")
@@ -101,8 +105,8 @@ def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
             "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
             "status_after": status_after, "toast": toast, "same_document": same_document,
             "p1_border": p1_border, "map_shows_incident": True, "phone_fits": phone_fits,
-            "outline_points": outline_points, "sms_spend": sms_spend,
-            "console_errors": console_errors} | desk
+            "outline_points": outline_points, "stale_on_map": stale_on_map, "sms_spend": sms_spend,
+            "console_errors": console_errors} | desk | community
 
 
 def escalated_card(page, amqp_uri: str, category: str, description: str):
@@ -134,6 +138,47 @@ def duty_desk_by_hand(page, amqp_uri: str) -> dict:
     return {"escalation_text": escalation_text, "sent_reason": sent_reason,
             "sent_number": sent.get_attribute("data-number"), "closed_number": closed.get_attribute("data-number"),
             "closed_outcome": closed.locator(".reason", has_text="Hasil").inner_text()}
+
+
+def community_by_hand(page, screenshot: str) -> dict:
+    """The community view: a village's RWs registered, a visit entered for an officer, the unvisited RWs standing
+    out, a Siskamling post registered and an alert previewed (recipients x segments) and sent to it."""
+    page.click(".tabs button[data-view=community]")
+    page.select_option("#rws-village", "31.71.06.1001")
+    page.fill("#rws-count", "4")
+    page.click("#rws-form button[type=submit]")
+    page.locator("#coverage-body tr[data-village='31.71.06.1001'][data-rw='4']").wait_for(state="attached")
+    page.locator("#visit-officer option[value='75030412']").wait_for(state="attached")
+    page.select_option("#visit-officer", "75030412")
+    page.select_option("#visit-village", "31.71.06.1001")
+    page.fill("#visit-rw", "3")
+    page.select_option("#visit-place", "sekolah")
+    page.fill("#visit-concerns", "siswa pulang malam, minta patroli")
+    page.click("#visit-form button[type=submit]")
+    visited = page.locator("#coverage-body tr[data-village='31.71.06.1001'][data-rw='3']")
+    expect(visited).to_contain_text("siswa pulang malam")
+    unvisited = page.locator("#coverage-body tr[data-village='31.71.06.1001'][data-rw='1']")
+    page.fill("#post-name", "Pos Ronda Melati")
+    page.select_option("#post-village", "31.71.06.1001")
+    page.fill("#post-rw", "3")
+    page.fill("#post-leader", "Pak Darto")
+    page.fill("#post-phone", "0813-7770-0099")
+    page.click("#post-form button[type=submit]")
+    expect(page.locator("#posts-body")).to_contain_text("Pos Ronda Melati")
+    page.select_option("#alert-kind", "rw")
+    page.select_option("#alert-village", "31.71.06.1001")
+    page.fill("#alert-rw", "3")
+    page.fill("#alert-text", "Waspada pencurian motor malam ini, kunci ganda kendaraan.")
+    page.click("#alert-preview")
+    expect(page.locator("#alert-summary")).to_contain_text("1 penerima")
+    summary = page.locator("#alert-summary").inner_text()
+    expect(page.locator("#alert-send")).to_be_enabled()
+    page.click("#alert-send")
+    expect(page.locator("#alerts-body")).to_contain_text("Waspada pencurian motor")
+    page.screenshot(path=screenshot.replace(".png", "-community.png"), full_page=True)
+    return {"visited_class": visited.get_attribute("class"), "unvisited_class": unvisited.get_attribute("class"),
+            "unvisited_text": unvisited.inner_text(), "alert_summary": summary,
+            "stale_count": page.locator("#stale-count").inner_text()}
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from services.community.service import CommunityService
 from shared.config import PROJECT_ROOT
 from tests.factories import of_type
 from tests.factories.console import PASSWORD, base_url, declare_with_console, start_console
@@ -36,6 +37,7 @@ def system(amqp_uri, mongo_client, db_names, container_factory, config_for):
     declare_with_console(amqp_uri)
     config = start_console(container_factory, config_for, mongo_client, db_names, reports=True, notify=True,
                            FEED_POLL_SECONDS=0.5)  # as configured for production
+    container_factory(CommunityService, config_for("community")).start()
     store = dispatch_store(mongo_client, db_names)
     for nrp in OFF_DUTY:
         store.update_status(nrp, "off_duty", datetime.now(timezone.utc))
@@ -93,3 +95,8 @@ def test_a_duty_officer_sees_a_new_incident_live_and_acknowledges_it_in_the_brow
     assert closed["data"]["desk_outcome"] == "referred_to_polres" and closed["data"]["by_operator"] == "piket.menteng"
     assert seen["closed_outcome"].startswith("Hasil: diteruskan ke Polres: pelapor diarahkan ke SPKT Polres")
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # community: the visited RW is plain, an unvisited one stands out; the alert's cost is shown before sending
+    assert seen["visited_class"] == "" and seen["unvisited_class"] == "stale"
+    assert "belum dikunjungi" in seen["unvisited_text"] and int(seen["stale_count"]) >= 3
+    assert seen["stale_on_map"] >= 1  # and on the map
+    assert "1 penerima (0 warga, 1 pos) × 1 SMS = 1 SMS GSM-7" in seen["alert_summary"]

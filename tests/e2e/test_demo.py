@@ -59,7 +59,11 @@ def test_two_demos_side_by_side_each_assign_escalate_and_reject_on_their_own_vho
         assert "no outcome" not in output
         assert f"Duty console: http://{console}/" in output and "piket.menteng" in output
         assert f"/{settings.instance}" in output and mongo_uri.split("?")[0] in output
-        assert mongo_client[settings.database_name("reports")].reports.count_documents({}) == 6
+        # six incidents (one rejected) and the concern of the officer's visit, reported by SMS
+        assert mongo_client[settings.database_name("reports")].reports.count_documents({}) == 7
+        for expected in ("visit #", "report #", "consent (SMS)", "3 recipients (2 residents, 1 post)",
+                         "INFO Polsek Metro Menteng utk RW 05 Kel. Menteng", "/figures/village/31.71.06.1001/"):
+            assert expected in output
         passwords = json.loads((settings.var_dir / "broker-users.json").read_text())
         for party in parties():  # the other demo never reset this one's passwords
             with Connection(f"amqp://{settings.user_name(party)}:{passwords[party]}@127.0.0.1:5672/"

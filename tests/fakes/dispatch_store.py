@@ -153,7 +153,7 @@ class FakeDispatchStore:
         return copy.deepcopy(self.officers[nrp])
 
     def officer_by_phone(self, phone: str) -> dict[str, Any] | None:
-        return next(({"_id": o["_id"]} for o in self.officers.values() if o.get("phone") == phone), None)
+        return next((copy.deepcopy(o) for o in self.officers.values() if o.get("phone") == phone), None)
 
     def roster(self, polsek: str, village: str | None = None, status: str | None = None,
                ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:

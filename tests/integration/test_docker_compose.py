@@ -36,7 +36,7 @@ def compose():
     return command
 
 
-SERVICES = ("reports", "dispatch", "notify", "console")
+SERVICES = ("reports", "dispatch", "notify", "console", "community")
 MONGO_PASSWORDS = {f"SIAGA_{service.upper()}_MONGO_PASSWORD": f"{service}-mongo-secret" for service in SERVICES}
 # Every party of the broker (each service, each outside party) logs in with its own password.
 BROKER_PASSWORDS = {f"SIAGA_{party.upper().replace('-', '_')}_AMQP_PASSWORD": "not-a-real-secret"
@@ -78,8 +78,8 @@ def test_compose_accepts_the_file_and_every_long_running_service_has_a_health_ch
     result = resolved_config(compose, **SECRETS)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    assert {"rabbitmq", "mongo", "topology", "reports", "dispatch", "notify", "console"} <= set(services)
-    for name in ("rabbitmq", "mongo", "reports", "dispatch", "notify", "console"):
+    assert {"rabbitmq", "mongo", "topology", *SERVICES} <= set(services)
+    for name in ("rabbitmq", "mongo", *SERVICES):
         assert "healthcheck" in services[name], name
     assert services["mongo"]["image"] == "mongo:7"
     assert services["reports"]["environment"]["REPORTS_MONGO_DATABASE"] == "siaga_reports"

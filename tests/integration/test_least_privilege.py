@@ -58,3 +58,25 @@ def test_each_party_is_refused_what_it_does_not_own(service_uris):
                          routing_key="incident_reported", content_type="application/json")
         with pytest.raises(AccessRefused, match="reports.events"):
             producer.publish("{}", exchange=Exchange("reports.events", no_declare=True), routing_key="report_received")
+
+
+def test_community_records_a_visit_by_sms_with_its_own_restricted_user(service_uris, container_factory, config_for,
+                                                                       mongo_client, db_names, tap):
+    """community reads the gateway's sms_received, asks dispatch's roster by RPC and says visit_recorded, each as
+    its own broker user; the SMS comes from the sms-gateway party."""
+    from services.community.service import CommunityService
+    from services.dispatch.service import DispatchService
+    from tests.factories import OFFICER, create_sms_received
+    from tests.factories.dispatch import dispatch_store, load_demo_roster
+
+    recorded = tap(("community.events", "visit_recorded"), ("community.events", "community_sms_requested"))
+    load_demo_roster(dispatch_store(mongo_client, db_names))
+    container_factory(DispatchService, config_for("dispatch", AMQP_URI=service_uris["dispatch"])).start()
+    container_factory(CommunityService, config_for("community", AMQP_URI=service_uris["community"])).start()
+    with Connection(service_uris["sms-gateway"], transport_options={"confirm_publish": True}) as gateway:
+        gateway.Producer().publish(json.dumps(create_sms_received(OFFICER["phone"], "SAMBANG RW05 PASAR aman")),
+                                   exchange=Exchange("gateway.events", no_declare=True), routing_key="sms_received",
+                                   content_type="application/json", user_id=gateway.userid)
+    visit = recorded.wait_for(of_type("visit_recorded"))
+    assert visit["source"] == "/siaga/community" and visit["data"]["nrp"] == OFFICER["nrp"]
+    assert recorded.wait_for(of_type("community_sms_requested"))["data"]["to"] == OFFICER["phone"]

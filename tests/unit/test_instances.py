@@ -24,7 +24,8 @@ def test_a_second_instance_has_its_own_vhost_users_databases_and_files():
     assert settings.user_name("sms-gateway") == "demo2-sms-gateway"
     assert settings.database_environment() == {
         "REPORTS_MONGO_DATABASE": "demo2_reports", "DISPATCH_MONGO_DATABASE": "demo2_dispatch",
-        "NOTIFY_MONGO_DATABASE": "demo2_notify", "CONSOLE_MONGO_DATABASE": "demo2_console"}
+        "NOTIFY_MONGO_DATABASE": "demo2_notify", "CONSOLE_MONGO_DATABASE": "demo2_console",
+        "COMMUNITY_MONGO_DATABASE": "demo2_community"}
     assert settings.broker_uri == "amqp://guest:guest@127.0.0.1:5672/demo2"
     assert settings.var_dir == PROJECT_ROOT / "var" / "demo2"
 

@@ -264,10 +264,13 @@ def test_answers_are_publicly_cacheable_and_errors_are_checked_again():
 # --- the entrypoints, through nameko's worker_factory (an in-memory store of the month's reports) --
 
 class MonthOfReports:
-    """The one query the figures make of the reports store, over a list."""
+    """The two queries the figures make of the reports store, over lists."""
 
-    def __init__(self, reports: list[dict]):
-        self.reports = reports
+    def __init__(self, reports: list[dict], visits: list[dict] = ()):
+        self.reports, self.visits = reports, list(visits)
+
+    def visits_in(self, villages, start, end):
+        return [v for v in self.visits if v["village_code"] in villages and start <= v["visited_at"] < end]
 
     def received_in(self, villages, start, end, not_counted):
         return [r for r in self.reports if r["village_code"] in villages and start <= r["received_at"] < end
@@ -312,3 +315,19 @@ def test_the_form_is_sent_on_to_the_areas_page():
     answer = http_get("/figures/?code=31.71.06.1003&month=2026-11")
     assert answer.status_code == 303 and answer.headers["Location"] == "/figures/village/31.71.06.1003/2026-11"
     assert "<form" in http_get("/figures/").get_data(as_text=True)
+
+
+def test_visits_are_counted_per_village_and_rw_and_never_suppressed():
+    place = figures.area("polsek", "31.71.06")
+    when = figures.month("2026-11", place, datetime(2026, 12, 3, tzinfo=timezone.utc))
+    at = when.start + timedelta(days=3)
+    visits = [{"village_code": "31.71.06.1001", "rw": 5, "visited_at": at},
+              {"village_code": "31.71.06.1001", "rw": 5, "visited_at": at},
+              {"village_code": "31.71.06.1001", "rw": None, "visited_at": at},
+              {"village_code": "31.71.06.1002", "rw": 4, "visited_at": at}]
+    answer = figures.figures(place, when, [], (), visits)
+    rows = {row["code"]: row for row in answer["rows"]}
+    assert rows["31.71.06"]["visits_total"] == 4
+    assert (rows["31.71.06.1001"]["visits_total"], rows["31.71.06.1001"]["visits_by_rw"]) == (3, {"05": 2})
+    assert rows["31.71.06.1003"]["visits_total"] == 0
+    assert "visits_total" in figures_page.to_csv(answer).splitlines()[0]

@@ -27,7 +27,7 @@ const OFFICER_STATUS = { off_duty: "Lepas dinas", available: "Siaga (bebas)", as
                          en_route: "Menuju lokasi", on_scene: "Di lokasi", unavailable: "Tidak tersedia" };
 const VIA = { console: "konsol", sms: "SMS", officer_app: "aplikasi", system: "sistem" };
 const SOURCE = { citizen_app: "aplikasi warga", hotline_110: "110", cctv: "CCTV", siskamling: "pos siskamling",
-                 patrol: "patroli", open311: "Open311" };
+                 patrol: "patroli", open311: "Open311", patrol_dialog: "sambang (patroli dialogis)" };
 const BUTTONS = {  // what a duty officer can do for the assigned officer, by assignment state
   created: ["acknowledge", "en_route", "on_scene", "decline", "reassign"],
   acknowledged: ["en_route", "on_scene", "complete", "decline", "reassign"],
@@ -166,6 +166,8 @@ function showApp() {
   const polsek = $("filter-polsek");
   polsek.replaceChildren(...state.me.polseks.map((p) => h("option", { value: p.code }, `${p.name} (${p.code})`)));
   fillVillages();
+  fillCommunityForms();
+  loadCoverage();
   connect();
   switchView(state.view);
   loadSpending();
@@ -203,9 +205,18 @@ function switchView(view) {
   for (const tab of document.querySelectorAll(".tabs button")) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === view));
   }
-  for (const name of ["board", "map", "roster"]) $(`view-${name}`).hidden = name !== view;
-  if (view === "roster" || view === "map") loadRoster();
-  if (view === "map") drawMap();
+  for (const name of ["board", "map", "roster", "community"]) $(`view-${name}`).hidden = name !== view;
+  if (view === "roster" || view === "map" || view === "community") loadRoster();
+  if (view === "community") loadCommunity();
+  if (view === "map") { if (!state.coverage) loadCoverage(); drawMap(); }
+}
+
+async function loadCoverage() {
+  try {
+    state.coverage = await api(`/api/community/coverage?polsek=${communityPolsek().code}`);
+    $("stale-count").textContent = state.coverage.stale_count;
+    if (state.view === "map") drawMap();
+  } catch (error) { state.coverage = { villages: [] }; }
 }
 
 /* ---------------------------------------------------------------- the live board */
@@ -510,11 +521,13 @@ async function drawMap() {
   const y = (lat) => pad + (maxLat - lat) * scale;
   map.setAttribute("viewBox", `0 0 ${width} ${Math.round(height)}`);
   const nodes = [];
+  const stale = Object.fromEntries(((state.coverage || {}).villages || []).map((v) => [v.village_code, v.stale_count]));
   for (const area of areas) {
+    const unvisited = stale[area.code] || 0;  // RWs not visited lately (community coverage) stand out here too
     for (const ring of area.rings) {
-      nodes.push(svg("polygon", { class: "area", "data-village": area.code,
+      nodes.push(svg("polygon", { class: unvisited ? "area stale" : "area", "data-village": area.code,
                                   points: ring.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join(" ") },
-        svg("title", {}, `${area.name} (${area.code})`)));
+        svg("title", {}, `${area.name} (${area.code})` + (unvisited ? `: ${unvisited} RW belum dikunjungi` : ""))));
     }
     nodes.push(svg("text", { class: "area-label", x: x(area.label_at[0]), y: y(area.label_at[1]) - 14 }, area.name));
   }
@@ -536,6 +549,181 @@ async function drawMap() {
     (unplaced ? `; ${unplaced} personel belum mengirim lokasi.` : ".");
 }
 
+/* ---------------------------------------------------------------- community: coverage, visits, posts, alerts */
+
+const PLACE = { pasar: "pasar", sekolah: "sekolah", ibadah: "tempat ibadah", permukiman: "permukiman",
+                kantor: "kantor", lainnya: "lainnya" };
+const CATEGORY = { traffic_accident: "Laka lantas", theft: "Pencurian", robbery: "Perampokan",
+                   domestic_violence: "KDRT", brawl: "Tawuran", disturbance: "Gangguan ketertiban",
+                   fire: "Kebakaran", disaster: "Bencana", missing_person: "Orang hilang", other: "Lainnya" };
+const ALERT_STATE = { active: "sedang dikirim", done: "terkirim", cancelled: "dibatalkan", expired: "kedaluwarsa" };
+
+/* One id per form filled in: a double click or a retry after a lost answer records one visit, one alert. */
+function requestId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const hex = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function communityPolsek() {
+  return state.me.polseks.find((p) => p.code === $("community-polsek").value) || state.me.polseks[0];
+}
+
+function villageOptions(polsek) {
+  return polsek.villages.map((v) => h("option", { value: v.code }, `${v.name} (${v.code.slice(-4)})`));
+}
+
+function fillCommunityForms() {
+  $("community-polsek").replaceChildren(...state.me.polseks.map((p) => h("option", { value: p.code }, p.name)));
+  const polsek = communityPolsek();
+  for (const id of ["visit-village", "rws-village", "post-village", "alert-village"]) {
+    $(id).replaceChildren(...villageOptions(polsek));
+  }
+  $("visit-category").replaceChildren(...Object.entries(CATEGORY).map(([code, name]) => h("option", { value: code }, name)));
+}
+
+async function loadCommunity() {
+  const polsek = communityPolsek().code;
+  try {
+    const [coverage, posts, alerts] = await Promise.all([
+      api(`/api/community/coverage?polsek=${polsek}`), api(`/api/community/posts?polsek=${polsek}`),
+      api(`/api/community/alerts?polsek=${polsek}`)]);
+    state.coverage = coverage;
+    renderCoverage(coverage);
+    renderPosts(posts.posts);
+    renderAlerts(alerts.alerts);
+  } catch (error) {
+    toast(`Komunitas: ${error.message}`, true);
+  }
+  $("visit-officer").replaceChildren(...state.roster.filter((o) => o.role !== "duty_desk")
+    .map((o) => h("option", { value: o.nrp }, `${o.name} (${ROLE[o.role] || o.role})`)));
+}
+
+function renderCoverage(coverage) {
+  $("stale-count").textContent = coverage.stale_count;
+  $("coverage-note").textContent = `${coverage.rw_count} RW diketahui; ${coverage.stale_count} belum dikunjungi ` +
+    `dalam ${coverage.stale_days} hari terakhir (ditandai).`;
+  const rows = [];
+  for (const village of coverage.villages) {
+    for (const row of village.rws) {
+      const visit = row.last_visit;
+      rows.push(h("tr", { class: row.stale ? "stale" : "", "data-village": village.village_code, "data-rw": row.rw },
+        h("td", {}, village.village_name),
+        h("td", {}, `RW ${String(row.rw).padStart(2, "0")}`),
+        h("td", {}, visit ? `${visit.officer_name || visit.nrp}, ${PLACE[visit.place_kind] || visit.place_kind}, ` +
+          `${row.days_since} hari lalu` : "belum pernah"),
+        h("td", {}, visit ? (visit.concerns || "—") : "—", visit && visit.reported ? h("div", { class: "muted" }, "dilaporkan") : "",
+          visit && !visit.reported && visit.concerns ? h("button", { class: "small link", onclick: () => reportConcern(visit) }, "Jadikan laporan…") : ""),
+        h("td", {}, h("span", { class: `pill ${row.stale ? "stale" : "fresh"}` },
+          row.stale ? (visit ? `lewat ${coverage.stale_days} hari` : "belum dikunjungi") : "terkunjungi"))));
+    }
+  }
+  $("coverage-body").replaceChildren(...rows);
+}
+
+async function reportConcern(visit) {
+  const category = prompt(`Kategori laporan (${Object.keys(CATEGORY).join(", ")})`, "disturbance");
+  if (!category) return;
+  try {
+    await api(`/api/community/visits/${visit.visit_id}/report`, { method: "POST", body: { category, description: visit.concerns } });
+    toast("Keluhan dilaporkan sebagai kejadian.");
+    loadCommunity();
+  } catch (error) { toast(error.message, true); }
+}
+
+function renderPosts(posts) {
+  $("posts-body").replaceChildren(...posts.map((p) => h("tr", {},
+    h("td", {}, p.name), h("td", {}, `${p.village_name}${p.rw ? `, RW ${String(p.rw).padStart(2, "0")}` : ""}`),
+    h("td", {}, `${p.leader_name || ""} ${p.leader_phone}`))));
+}
+
+function renderAlerts(alerts) {
+  $("alerts-body").replaceChildren(...alerts.map((a) => h("tr", { "data-alert": a.alert_id },
+    h("td", {}, a.number), h("td", {}, a.area.text), h("td", {}, a.text),
+    h("td", {}, ALERT_STATE[a.state] || a.state), h("td", {}, `${a.sent} dari ${a.recipients}` + (a.not_sent ? `, ${a.not_sent} tidak dikirim` : "")),
+    h("td", {}, h("a", { href: `/api/community/alerts/${a.alert_id}/cap.xml`, target: "_blank" }, "CAP XML"), " ",
+      a.state === "active" || a.state === "done" ? h("button", { class: "small", onclick: () => cancelAlert(a) }, "Batalkan") : ""))));
+}
+
+async function cancelAlert(alert) {
+  const reason = prompt("Alasan pembatalan", "");
+  if (reason === null) return;
+  try {
+    const done = await api(`/api/community/alerts/${alert.alert_id}/cancel`, { method: "POST", body: { reason } });
+    toast(`Peringatan ${done.number} dibatalkan: ${done.not_sent} penerima tidak akan dikirimi.`);
+    loadCommunity();
+  } catch (error) { toast(error.message, true); }
+}
+
+async function saveVisit(event) {
+  event.preventDefault();
+  const body = { nrp: $("visit-officer").value, village_code: $("visit-village").value, rw: $("visit-rw").value,
+                 place_kind: $("visit-place").value, concerns: $("visit-concerns").value,
+                 report: $("visit-report").checked, category: $("visit-category").value,
+                 request_id: state.visitRequest || (state.visitRequest = requestId()) };
+  try {
+    const visit = await api("/api/community/visits", { method: "POST", body });
+    toast(`Kunjungan #${visit.number} tercatat${visit.report ? " dan dilaporkan" : ""}.`);
+    $("visit-concerns").value = "";
+    state.visitRequest = null;
+    loadCommunity();
+  } catch (error) { toast(error.message, true); }
+}
+
+async function saveRws(event) {
+  event.preventDefault();
+  try {
+    await api("/api/community/rws", { method: "POST", body: { village_code: $("rws-village").value, rw_count: $("rws-count").value } });
+    toast("Jumlah RW disimpan.");
+    loadCommunity();
+  } catch (error) { toast(error.message, true); }
+}
+
+async function savePost(event) {
+  event.preventDefault();
+  const body = { name: $("post-name").value, village_code: $("post-village").value, rw: $("post-rw").value,
+                 leader_name: $("post-leader").value, leader_phone: $("post-phone").value };
+  try {
+    const post = await api("/api/community/posts", { method: "POST", body });
+    toast(`Pos ${post.name} terdaftar.`);
+    loadCommunity();
+  } catch (error) { toast(error.message, true); }
+}
+
+function alertBody() {
+  const kind = $("alert-kind").value;
+  return { area_kind: kind, area_code: kind === "district" ? communityPolsek().code : $("alert-village").value,
+           rw: $("alert-rw").value, category: $("alert-category").value, urgency: $("alert-urgency").value,
+           expires_minutes: $("alert-minutes").value, text: $("alert-text").value, request_id: state.alertRequest };
+}
+
+async function previewAlert() {
+  $("alert-send").disabled = true;
+  state.alertRequest = requestId();  // the alert this preview shows: sending it twice issues it once
+  try {
+    const preview = await api("/api/community/alerts/preview", { method: "POST", body: alertBody() });
+    const r = preview.recipients;
+    $("alert-sms").hidden = false;
+    $("alert-sms").textContent = preview.sms_text;
+    $("alert-summary").textContent = `${r.total} penerima (${r.residents} warga, ${r.posts} pos) × ` +
+      `${preview.segments} SMS = ${preview.sms_total} SMS ${preview.encoding}, biaya ` +
+      `Rp ${Math.round(preview.price_total).toLocaleString("id-ID")} (tarif per operator). ` +
+      (preview.refusal ? `Tidak bisa dikirim: ${preview.refusal}` : `Sisa ${preview.room} karakter. ` +
+       `Terkirim semua dalam ±${preview.seconds_to_send} detik.`);
+    $("alert-send").disabled = Boolean(preview.refusal) || r.total === 0;
+  } catch (error) { toast(error.message, true); }
+}
+
+async function sendAlert(event) {
+  event.preventDefault();
+  try {
+    const alert = await api("/api/community/alerts", { method: "POST", body: alertBody() });
+    toast(`Peringatan ${alert.number} dikirim ke ${alert.recipients} penerima.`);
+    $("alert-send").disabled = true;
+    loadCommunity();
+  } catch (error) { toast(error.message, true); }
+}
+
 /* ---------------------------------------------------------------- start */
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -551,8 +739,19 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!note.value.trim() && $("dialog-outcome-label").hidden) { event.preventDefault(); note.focus(); toast("Isi dulu alasannya / hasilnya.", true); }
   });
   for (const tab of document.querySelectorAll(".tabs button")) tab.addEventListener("click", () => switchView(tab.dataset.view));
+  $("community-refresh").addEventListener("click", loadCommunity);
+  $("community-polsek").addEventListener("change", () => { fillCommunityForms(); loadCommunity(); });
+  $("visit-form").addEventListener("submit", saveVisit);
+  $("rws-form").addEventListener("submit", saveRws);
+  $("post-form").addEventListener("submit", savePost);
+  $("alert-preview").addEventListener("click", previewAlert);
+  $("alert-form").addEventListener("submit", sendAlert);
+  for (const id of ["alert-kind", "alert-village", "alert-rw", "alert-text", "alert-minutes"]) {
+    $(id).addEventListener("input", () => { $("alert-send").disabled = true; });
+  }
   setInterval(tick, 1000);
   setInterval(() => { if (state.me && state.view !== "board") loadRoster(); }, 15000);
+  setInterval(() => { if (state.me && state.view === "community") loadCommunity(); }, 30000);
   try {
     const me = await api("/api/me");
     if (me.logged_in) { state.me = me; showApp(); } else { showLogin(""); }
