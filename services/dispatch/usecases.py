@@ -15,7 +15,6 @@ which says report_cancelled again when the assignment appears.
 from __future__ import annotations
 
 import logging
-
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.notify import sms, templates
+from services.notify.spending import polsek_of
 from services.notify.templates import Template
 from services.notify.texts import (
     address_text,
@@ -23,7 +24,6 @@ from services.notify.texts import (
 )
 from shared.contract import ASSIGNMENT_ESCALATED
 from shared.envelope import Event, derived_id
-from services.notify.spending import polsek_of
 from shared.reply_matching import canonical_number
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +102,8 @@ def officer_assignment_sms(created: Event) -> list[dict[str, Any]]:
     phone = assignment["officer"]["phone"]
     return [message(sms_id_for(created, phone), phone, templates.OFFICER_ASSIGNMENT, text, report["priority"],
                     report_id=report["report_id"], assignment_id=assignment["assignment_id"],
-                    village_code=report.get("village_code"), answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
+                    village_code=report.get("village_code"),
+                    answerable={"nrp": assignment["officer"]["nrp"], "number": report["number"],
                                 "number_key": canonical_number(report["number"])})]
 
 

@@ -55,7 +55,8 @@ def test_the_assigned_officers_reply_acts_on_the_open_assignment(text):
 
 
 def test_a_reply_with_the_number_picks_that_assignment_among_several():
-    assert answers.reply_answer("SELESAI ABCDEF aman", [OPEN, OTHER_OPEN], PHONE, AT)["replied"]["assignment_id"] == "a2"
+    answer = answers.reply_answer("SELESAI ABCDEF aman", [OPEN, OTHER_OPEN], PHONE, AT)
+    assert answer["replied"]["assignment_id"] == "a2"
 
 
 @pytest.mark.parametrize("text, known, candidates", [

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import pytest
 
 from services.notify import spending
-from shared.sms_pricing import SmsPrices, operator_of, sms_price
 from shared.settings import load
+from shared.sms_pricing import SmsPrices, operator_of, sms_price
 
 PRICES = SmsPrices()
 
