@@ -37,8 +37,8 @@ class SmsPrices:
         "console warns, past 100% reporter updates are held while officers and duty desks still get theirs")
 
     recount_seconds: float = setting(
-        30.0, "how long a Polsek's month's spending is remembered before it is counted again (the budget may be "
-              "overrun by what is sent meanwhile)")
+        60.0, "how often notify counts every Polsek's spending this month, in one go (the budget may be overrun "
+              "by what is sent meanwhile; no SMS waits for a count)")
 
     def budget_of(self, polsek: str | None) -> float:
         return float(self.monthly_budget.get(polsek or "", self.monthly_budget.get("default", 0.0)))

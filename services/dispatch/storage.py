@@ -149,11 +149,11 @@ class DispatchStore(Store):
     def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
         """Assignments still waiting for the officer since before then, not yet said again (index state_due_at)."""
         return list(self.db.assignments.find({"state": "created", "created_at": {"$lte": created_before},
-                                              "reannounced_at": None}).limit(SWEEP_BATCH))
+                                              "reannounced_at": {"$exists": False}}).limit(SWEEP_BATCH))
 
     def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
         """Only one replica says an assignment again."""
-        result = self.db.assignments.update_one({"_id": assignment["_id"], "reannounced_at": None},
+        result = self.db.assignments.update_one({"_id": assignment["_id"], "reannounced_at": {"$exists": False}},
                                                 {"$set": {"reannounced_at": now}})
         return result.modified_count == 1
 

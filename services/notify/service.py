@@ -8,7 +8,8 @@ Consumes  reports.events   report_received, duplicate_reported, report_rejected
           community.events community_sms_requested (alerts and community's answers, sent like notify's own)
 Publishes notify.events    sms_requested, sms_failed, officer_replied, reply_unmatched
 RPC       sms_spending     a Polsek's SMS count and spend today and this month, against its budget (consoles)
-Timer     retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
+Timer     recount_spending every Polsek's spending this month, for the budget (SMS_PRICE.RECOUNT_SECONDS)
+          retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
                            and overdue receipts (a sweep: the gateway is asked again), from the database
                            (SMS.RETRY_POLL)
 """
@@ -180,13 +181,20 @@ class NotifyService:
 
     # ---- what SMS cost ---------------------------------------------------------------------------
 
+    @every(SmsPrices, "recount_seconds")
+    def recount_spending(self) -> None:
+        """Each Polsek's spending this month, counted in one go for the budget checks of the SMS that follow."""
+        self.notifications.recount(utcnow())
+
     @rpc
     def sms_spending(self, polsek: str) -> dict:
-        """A Polsek's SMS today and this month (count, segments, rupiah) against its budget, for its console."""
+        """A Polsek's SMS today and this month (count, segments, rupiah) against its budget, for its console;
+        `counted` is what the budget checks go by until the next count."""
         today, month = spending.periods(polsek, utcnow())
         return spending.summary(polsek, self.notifications.spent(polsek, today),
                                 self.notifications.spent(polsek, month),
-                                self.notifications.held_over_budget(polsek, month), self.prices)
+                                self.notifications.held_over_budget(polsek, month), self.prices) | {
+            "counted": self.notifications.month_spent(polsek)}
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -196,8 +204,7 @@ class NotifyService:
         now = utcnow()
         for message in messages:
             message = message | sms_price(message["to"], message["segments"], self.prices)
-            if spending.holds(message, lambda polsek: self.notifications.month_spent(
-                    polsek, now, self.prices.recount_seconds), self.prices):
+            if spending.holds(message, self.notifications.month_spent, self.prices):
                 log.warning("SMS %s to %s held: Polsek %s's SMS budget for the month is spent", message["kind"],
                             mask_phone(message["to"]), message["polsek"])
                 self.notifications.hold_over_budget(message, now)

@@ -17,6 +17,8 @@ WARN_SHARE = 0.8  # the console warns from here
 # Roles whose SMS keep flowing past the budget: without them a report is not handled.
 ESSENTIAL_ROLES = ("officer", "duty_desk")
 OVER_BUDGET = "over_budget"  # a reporter's update held because the Polsek's budget was spent
+# A district of each time zone (WIB, WITA, WIT): where a month starts first and last.
+ZONE_SAMPLES = ("31.71.01", "51.71.01", "94.71.01")
 
 
 def polsek_of(village_code: str | None) -> str | None:

@@ -31,7 +31,7 @@ REPLY_LOOKBACK = 20
 class NotificationStore(Store):
     def __init__(self, db):
         super().__init__(db)
-        self._spent_cache: dict[str, tuple[datetime, float]] = {}
+        self.month_spending: dict[str, float] = {}  # Polsek → rupiah this month, as last counted
 
     def ensure_indexes(self) -> None:
         self.db.notifications.create_index([("report_id", ASCENDING)], name="report_id")
@@ -90,7 +90,8 @@ class NotificationStore(Store):
     def ask_receipt(self, stored: dict[str, Any], changes: dict[str, Any]) -> bool:
         """Compare-and-set on the asks counted so far: one replica asks the gateway each time."""
         result = self.db.notifications.update_one(
-            {"_id": stored["_id"], "state": sending.SENT, "receipt_asks": stored.get("receipt_asks")},
+            {"_id": stored["_id"], "state": sending.SENT,
+             "receipt_asks": stored["receipt_asks"] if "receipt_asks" in stored else {"$exists": False}},
             {"$set": changes})
         return result.modified_count == 1
 
@@ -142,14 +143,21 @@ class NotificationStore(Store):
         return {"sms": found.get("sms", 0), "segments": found.get("segments", 0),
                 "rupiah": round(float(found.get("rupiah") or 0), 2)}
 
-    def month_spent(self, polsek: str, now: datetime, recount_seconds: float) -> float:
-        """This month's rupiah, remembered for a while: asked for every reporter's SMS, it must cost no round
-        trip on the main path (a budget overrun by what is sent meanwhile is the price of that)."""
-        cached = self._spent_cache.get(polsek)
-        if cached is None or (now - cached[0]).total_seconds() >= recount_seconds:
-            cached = (now, self.spent(polsek, spending.periods(polsek, now)[1])["rupiah"])
-            self._spent_cache[polsek] = cached
-        return cached[1]
+    def recount(self, now: datetime) -> None:
+        """Every Polsek's spending this month, in one aggregation, kept in memory: the budget check of each
+        reporter's SMS then costs no round trip (a Polsek may overrun by what it sends until the next count).
+        The month is counted from its earliest start (WIT's), so a WIB Polsek's first two hours of a month
+        also count what was sent in the last two of the month before."""
+        since = min(spending.periods(polsek, now)[1] for polsek in spending.ZONE_SAMPLES)
+        rows = self.db.notifications.aggregate([
+            {"$match": {"created_at": {"$gte": since}}},
+            {"$match": {"polsek": {"$ne": None}, "$or": [{"gateway_id": {"$exists": True}},
+                                                           {"delivery": {"$exists": True}}]}},
+            {"$group": {"_id": "$polsek", "rupiah": {"$sum": "$price"}}}])
+        self.month_spending = {row["_id"]: float(row["rupiah"] or 0) for row in rows}
+
+    def month_spent(self, polsek: str) -> float:
+        return self.month_spending.get(polsek, 0.0)
 
     def hold_over_budget(self, message: dict[str, Any], now: datetime) -> None:
         try:

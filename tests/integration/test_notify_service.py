@@ -463,12 +463,12 @@ def test_every_sms_records_its_segments_operator_price_and_polsek_and_the_polsek
 
 def test_past_the_monthly_budget_reporters_updates_are_held_and_officers_and_duty_desks_still_get_theirs(
         start_notify, outbox, send, db, amqp_uri):
-    start_notify(prices={"MONTHLY_BUDGET": {"31.71.06": 300}, "RECOUNT_SECONDS": 0}, **PATIENT)
+    start_notify(prices={"MONTHLY_BUDGET": {"31.71.06": 300}, "RECOUNT_SECONDS": 0.2}, **PATIENT)
     first = send(create_report_received())
     reporter_sms = outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_received"))
     send(create_sms_accepted(reporter_sms["data"]["sms_id"]))  # Rp 350 of a Rp 300 budget
-    eventually(lambda: db.notifications.find_one({"_id": reporter_sms["data"]["sms_id"]}),
-               lambda doc: doc["state"] == "sent")
+    with ServiceRpcProxy("notify", {"AMQP_URI": amqp_uri}, timeout=20) as notify:
+        eventually(lambda: notify.sms_spending("31.71.06"), lambda spent: spent["counted"] == 350.0)
 
     second = send(create_report_received())
     send(create_assignment_created(second))
