@@ -20,7 +20,7 @@ from shared.phones import mask_phone
 
 FIELDS = "siaga"
 # An Indonesian mobile number as people and gateways write it: +62812…, 62812…, 0812…
-PHONE = re.compile(r"(?<![\w+])(?:\+?62|0)8\d{7,12}(?!\d)")
+PHONE = re.compile(r"(?<![\w+\-./])(?:\+?62|0)8\d{7,12}(?![\w\-])")
 
 
 def masked(text: str) -> str:

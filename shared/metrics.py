@@ -198,8 +198,18 @@ class Metrics(DependencyProvider):
             CALL_SECONDS.labels(self.container.service_name, kind_of(worker_ctx.entrypoint),
                                 worker_ctx.entrypoint.method_name).observe(time.perf_counter() - started)
 
-    def get_dependency(self, worker_ctx):
-        return self.server
+    def get_dependency(self, worker_ctx) -> "ServiceMetrics":
+        return ServiceMetrics(self.container.service_name)
+
+
+class ServiceMetrics:
+    """What a worker counts itself: only what no event says."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def sms_priced(self, sms: dict[str, Any]) -> None:
+        observe_sms_priced(self.service, sms)
 
 
 def observe_message(service: str, queue: str, event: str, outcome: str, seconds: float | None) -> None:

@@ -25,13 +25,14 @@ from shared.contract import (
     OFFICER_LOCATION_UPDATED,
     OFFICER_REPLIED,
     OFFICER_STATUS_CHANGED,
-    REPORT_CANCELLED,
     REPLY_UNMATCHED,
+    REPORT_CANCELLED,
     REPORT_RECEIVED,
     SMS_FAILED,
 )
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
+from shared.metrics import Metrics
 from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class DispatchService:
 
     dispatch = Dispatch()
     publish = EventPublisher()
+    metrics = Metrics()  # /metrics and /healthz on METRICS.ADDRESS (shared/metrics.py)
     settings = SettingsProvider(Settings)
 
     def context(self) -> tuple:
