@@ -290,6 +290,11 @@ class DeadLetterHandler(ReliableConsumer):
     def decode(self, message) -> tuple[DeadLetter]:
         return (DeadLetter(message),)
 
+    @property
+    def event_name(self) -> str:
+        """Apart from the handler's own count of the event, which its dead letters are already in."""
+        return f"dead_letter.{self.event_type.name}"
+
 
 def _reasons_from(headers: dict) -> dict[str, Any]:
     """Whatever the headers say, as a dict: a dead letter may come from anyone who can publish."""
