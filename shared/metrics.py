@@ -10,7 +10,8 @@ Where each figure comes from, one home each:
 - what the events said (assignments by rule, their outcomes, escalations, SMS by state): the events
   themselves, counted where they are published or handled (`observe_published`, `observe_handled`);
 - what an SMS cost: notify, where it prices one (`observe_sms_priced`);
-- figures read when scraped (deadlines pending and overdue; the outage gate: held messages, seconds away): `MetricsServer.add_gauges`;
+- figures read when scraped (deadlines pending and overdue; the outage gate: held messages, seconds away):
+  `MetricsServer.add_gauges`;
 - the database's command time as the service sees it: a pymongo CommandListener (`DatabaseTimer`);
 - RPC, HTTP and timer call time: the `Metrics` dependency's worker hooks.
 A redelivered message is counted again: these count what was said and done, not distinct facts.

@@ -1,9 +1,12 @@
 """End to end: what each service's /metrics says while the pipeline runs is what it did, counted against
 the events it published; its /healthz says it reaches the broker and its database; its JSON log has one
-line per message, and no reporter's name or phone."""
+line per message, and no reporter's name or phone; `siaga trace` follows one of its reports."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
@@ -12,6 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.dispatch.roster import load_roster_file
+from shared.config import PROJECT_ROOT
+from shared.phones import mask_phone
 from siaga.system import System
 from tests.conftest import database_environment
 from tests.e2e.one_siaga import module_amqp_uri, module_db_names  # noqa: F401 (fixtures)
@@ -47,7 +52,8 @@ def scrape(address: str) -> dict[tuple[str, frozenset], float]:
 def total(samples: dict, name: str, **labels: str) -> float:
     """The sum of `name` over every sample whose labels include these."""
     wanted = set(labels.items())
-    return sum(value for (sample, sample_labels), value in samples.items() if sample == name and wanted <= sample_labels)
+    return sum(value for (sample, sample_labels), value in samples.items()
+               if sample == name and wanted <= sample_labels)
 
 
 def published(events: list[dict], event_type: str) -> int:
@@ -102,7 +108,8 @@ def test_each_service_counts_what_the_pipeline_did_while_it_runs(system, tap, pu
     eventually_equal(lambda: total(notify(), "siaga_sms_total", service="notify", state="requested"),
                      published(seen, "sms_requested"))
     eventually_equal(lambda: total(notify(), "siaga_sms_total", service="notify", state="delivered"),
-                     sum(1 for b in seen if b["type"] == "sms_delivery_reported" and b["data"]["status"] == "delivered"))
+                     sum(1 for b in seen if b["type"] == "sms_delivery_reported"
+                         and b["data"]["status"] == "delivered"))
     assert total(notify(), "siaga_sms_cost_rupiah_total", service="notify") > 0
     eventually_equal(lambda: total(console(), "siaga_messages_total", service="console", event="report_received",
                                    outcome="handled"), INCIDENTS)
@@ -134,3 +141,30 @@ def test_each_message_is_one_json_log_line_with_its_report_and_no_reporter_data(
     everything = "".join((system.log_dir / f"{s}.log").read_text() for s in lines)
     for private in ("Siti Aminah", "0812-7777-4321", "+6281277774321", "6281277774321", MISSING["description"]):
         assert private not in everything
+
+
+def test_siaga_trace_prints_a_reports_path_across_the_services_with_phones_masked(system, mongo_client, db_names):
+    """Runs after the pipeline test: one of its reports, assigned or escalated, with its SMS."""
+    report = mongo_client[db_names["reports"]].reports.find_one({"category": "missing_person"})
+    notify = mongo_client[db_names["notify"]].notifications
+    officer_sms = notify.find_one({"report_id": report["_id"], "recipient_role": {"$ne": "reporter"}})
+    result = subprocess.run([sys.executable, "-m", "siaga.cli", "trace", report["number"]], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60,
+                            env=os.environ | database_environment(db_names) | {"MONGO_URI": system.mongo_uri,
+                                                                              "COLUMNS": "250"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = result.stdout
+    assert f"report {report['number']}" in shown and "missing_person" in shown
+    assert "status received" in shown and "reports" in shown and "dispatch" in shown and "notify" in shown
+    assert "assignment" in shown or "escalated" in shown
+    assert "receipt: delivered" in shown
+    assert mask_phone(officer_sms["to"]) in shown and officer_sms["to"] not in shown
+    for private in ("Siti Aminah", "+6281277774321", MISSING["description"]):
+        assert private not in shown
+
+
+def test_siaga_trace_of_an_unknown_number_says_so(system, db_names):
+    result = subprocess.run([sys.executable, "-m", "siaga.cli", "trace", "000000"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60,
+                            env=os.environ | database_environment(db_names) | {"MONGO_URI": system.mongo_uri})
+    assert result.returncode == 1 and "No report numbered 000000" in result.stdout
