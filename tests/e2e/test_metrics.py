@@ -168,3 +168,17 @@ def test_siaga_trace_of_an_unknown_number_says_so(system, db_names):
                             capture_output=True, text=True, timeout=60,
                             env=os.environ | database_environment(db_names) | {"MONGO_URI": system.mongo_uri})
     assert result.returncode == 1 and "No report numbered 000000" in result.stdout
+
+
+def healthcheck(service: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "siaga.healthcheck", service], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=60, env=os.environ | env)
+
+
+def test_the_container_health_check_asks_the_service_itself(system, amqp_uri, db_names):
+    for service, address in system.metrics_addresses.items():
+        result = healthcheck(service, AMQP_URI=amqp_uri, MONGO_URI=system.mongo_uri,
+                             **{f"{service.upper()}_METRICS_ADDRESS": address})
+        assert result.returncode == 0, result.stderr
+    silent = healthcheck("notify", AMQP_URI=amqp_uri, MONGO_URI=system.mongo_uri, NOTIFY_METRICS_ADDRESS="127.0.0.1:9")
+    assert silent.returncode == 1 and "notify does not answer on http://127.0.0.1:9/healthz" in silent.stderr
