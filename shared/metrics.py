@@ -77,8 +77,8 @@ GAUGES = {
     "siaga_outage_active": ("1 while the database or broker does not answer and messages are held", (),
                             GaugeMetricFamily),
     "siaga_outage_held_messages": ("messages held now, waiting for the database or broker", (), GaugeMetricFamily),
-    "siaga_outage": ("seconds the database or broker did not answer, the current outage included", (),
-                     CounterMetricFamily),
+    "siaga_outage_seconds": ("seconds the database or broker did not answer, the current outage included", (),
+                             CounterMetricFamily),
     "siaga_assignment_deadlines": ("assignments waiting for their officer's acknowledgement: pending (before "
                                    "the deadline) or overdue (past it, nobody has acted yet)", ("state",),
                                    GaugeMetricFamily),
@@ -117,6 +117,7 @@ class _ScrapedGauges:
 
 SCRAPED = _ScrapedGauges()
 REGISTRY.register(SCRAPED)
+METRICS_APP = make_wsgi_app(REGISTRY)
 
 
 class MetricsServer(SharedExtension):
@@ -139,7 +140,7 @@ class MetricsServer(SharedExtension):
         status = self.gate.status()
         yield "siaga_outage_active", {}, 0.0 if status["ok"] else 1.0
         yield "siaga_outage_held_messages", {}, float(status.get("held", 0))
-        yield "siaga_outage", {}, self.gate.seconds_away()
+        yield "siaga_outage_seconds", {}, self.gate.seconds_away()
 
     def start(self):
         if not self.settings.address:
@@ -158,7 +159,7 @@ class MetricsServer(SharedExtension):
             start_response("200 OK" if health["ok"] else "503 Service Unavailable",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
-        return make_wsgi_app(REGISTRY)(environ, start_response)
+        return METRICS_APP(environ, start_response)
 
     def stop(self):
         for source in getattr(self, "_sources", []):
