@@ -25,8 +25,8 @@ from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
 from shared.metrics import MetricsSettings
 from shared.outage import OutageSettings
-from shared.sms_pricing import SmsPrices
 from shared.settings import config_key
+from shared.sms_pricing import SmsPrices
 from shared.webserver import WebServerSettings
 from siaga.kannel_bridge import BridgeSettings
 from siaga.settings import SERVICES, SiagaSettings
