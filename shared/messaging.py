@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from datetime import datetime, timezone
 from functools import partial
@@ -23,13 +24,16 @@ from nameko.containers import ContainerBeingKilled
 from nameko.events import EventDispatcher
 from nameko.messaging import Consumer, Publisher, QueueConsumer
 
-from shared import topology
+from shared import metrics, topology
 from shared.contract import UNKNOWN_PARTY, EventType, dump_event, load_event
 from shared.envelope import Event, InvalidMessage, decode_body, parse_json
+from shared.logs import FIELDS
 from shared.outage import OutageGate, is_outage
 from shared.trust import SENDER_HEADER, Senders, broker_user, party_named
 
 log = logging.getLogger(__name__)
+# One line per message taken, whatever became of it: what an engineer follows a report by (shared/logs.py).
+message_log = logging.getLogger("siaga.messages")
 
 REASON_HEADER = "x-siaga-reason"
 # A reason quotes field names from the body; a body of many bad fields must still fit in one AMQP header.
@@ -70,6 +74,7 @@ class ReliableConsumer(Consumer):
 
     queue_consumer = RawQueueConsumer()
     gate = OutageGate()
+    metrics_server = metrics.MetricsServer()
 
     def __init__(self, **kwargs):
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
@@ -79,6 +84,10 @@ class ReliableConsumer(Consumer):
 
     def decode(self, message) -> tuple:
         raise NotImplementedError
+
+    @property
+    def event_name(self) -> str:
+        return self.event_type.name
 
     def setup(self):
         self.queue = self.queue_for(self.container.service_name, self.method_name)
@@ -92,15 +101,16 @@ class ReliableConsumer(Consumer):
         try:
             args = self.decode(message)
         except InvalidMessage as exc:
-            self.dead_letter(message, exc.reasons)
+            self.dead_letter(message, exc.reasons, "invalid_message")
             return
         except Exception as exc:  # a body no rule foresaw still must not take the worker down with it
             log.exception("%s could not decode a message", self)
-            self.dead_letter(message, {"body": f"could not be decoded ({type(exc).__name__})"})
+            self.dead_letter(message, {"body": f"could not be decoded ({type(exc).__name__})"}, "undecodable")
             return
         if self.gate.is_open:
             self.run(message, args)
         else:
+            self.taken(message, args, metrics.HELD)
             self.container.spawn_managed_thread(partial(self.run_when_answered, message, args))
 
     def run(self, message, args: tuple, holds: int = 0) -> None:
@@ -108,7 +118,7 @@ class ReliableConsumer(Consumer):
             self.container.spawn_worker(
                 self, args, {},
                 context_data=self.unpack_message_headers(message),
-                handle_result=partial(self.handle_result, message, args, holds),
+                handle_result=partial(self.handle_result, message, args, holds, time.perf_counter()),
             )
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
@@ -118,13 +128,16 @@ class ReliableConsumer(Consumer):
         self.gate.wait()
         self.run(message, args, holds)
 
-    def handle_result(self, message, args, holds, worker_ctx, result=None, exc_info=None):
+    def handle_result(self, message, args, holds, started, worker_ctx, result=None, exc_info=None):
+        seconds = time.perf_counter() - started
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            self.taken(message, args, metrics.HANDLED, seconds)
             return result, exc_info
         if is_outage(exc_info[1]):
             if holds < self.gate.settings.max_holds:
                 self.gate.close(exc_info[1])
+                self.taken(message, args, metrics.HELD, seconds)
                 self.container.spawn_managed_thread(partial(self.run_when_answered, message, args, holds + 1))
                 return result, exc_info
             log.error("%s met an outage %d times while its dependencies answered in between: counted as the "
@@ -132,14 +145,29 @@ class ReliableConsumer(Consumer):
         attempt = int(message.headers.get("x-delivery-count") or 0) + 1
         if attempt >= topology.MAX_ATTEMPTS:
             reason = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
-            self.dead_letter(message, {"handler": f"failed {attempt} times: {reason}"})
+            self.dead_letter(message, {"handler": f"failed {attempt} times: {reason}"}, "handler_failed", args,
+                             seconds)
         else:
             log.warning("%s failed (attempt %d), retrying: %s", self, attempt, exc_info[1])
+            self.taken(message, args, metrics.RETRIED, seconds)
             eventlet.sleep(retry_backoff(attempt))
             self.queue_consumer.requeue_message(message)
         return result, exc_info
 
-    def dead_letter(self, message, reasons: dict[str, Any]) -> None:
+    def taken(self, message, args: tuple | None, outcome: str, seconds: float | None = None) -> None:
+        """Counted and logged, one line per outcome: identifiers only, never what the message says."""
+        service, event = self.container.service_name, self.event_name
+        metrics.observe_message(service, self.queue.name, event, outcome, seconds)
+        subject = args[0] if args else None
+        if outcome == metrics.HANDLED and isinstance(subject, Event):
+            metrics.observe_handled(service, event, subject.data)
+        fields = {"event": event, "outcome": outcome, "queue": self.queue.name,
+                  "ms": None if seconds is None else round(seconds * 1000, 1)} | identifiers(subject, message)
+        message_log.info("%s %s %s%s", event, outcome, fields["correlationid"] or "-",
+                         "" if seconds is None else f" in {fields['ms']} ms", extra={FIELDS: fields})
+
+    def dead_letter(self, message, reasons: dict[str, Any], why: str, args: tuple | None = None,
+                    seconds: float | None = None) -> None:
         """Republish the untouched body with the reason, then ack: the dead letter keeps it."""
         delivery = message.delivery_info
         headers = dict(message.headers or {})
@@ -165,8 +193,10 @@ class ReliableConsumer(Consumer):
             # The broker's own dead-lettering still keeps the message (reason: rejected).
             log.exception("could not publish a dead letter; rejecting to the broker's DLX")
             message.reject(requeue=False)
-            return
-        self.queue_consumer.ack_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+        metrics.observe_dead_letter(self.container.service_name, self.queue.name, self.event_name, why)
+        self.taken(message, args, metrics.DEAD_LETTERED, seconds)
 
     def sender_of(self, message) -> str:
         """Who sent a message that could not be taken, so that its answer reaches that party alone."""
@@ -189,6 +219,15 @@ def reason_header(reasons: dict[str, Any]) -> str:
 def _cut(value: Any, length: int) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= length else f"{text[:length]}… ({len(text)} characters, cut)"
+
+
+def identifiers(subject: Any, message) -> dict[str, str | None]:
+    """What a log line may say about a message: its ids, from the event, else from whatever its body holds."""
+    if isinstance(subject, Event):
+        return {"correlationid": subject.correlationid, "id": subject.id, "source": subject.source}
+    document = (subject.document if isinstance(subject, DeadLetter) else _best_effort_json(message.body)) or {}
+    return {key: value if isinstance(value, str) else None
+            for key, value in ((k, document.get(k)) for k in ("correlationid", "id", "source"))}
 
 
 def broker_answers(amqp_uri: str) -> None:
@@ -252,6 +291,11 @@ class DeadLetterHandler(ReliableConsumer):
     def decode(self, message) -> tuple[DeadLetter]:
         return (DeadLetter(message),)
 
+    @property
+    def event_name(self) -> str:
+        """Apart from the handler's own count of the event, which its dead letters are already in."""
+        return f"dead_letter.{self.event_type.name}"
+
 
 def _reasons_from(headers: dict) -> dict[str, Any]:
     """Whatever the headers say, as a dict: a dead letter may come from anyone who can publish."""
@@ -311,6 +355,7 @@ class EventPublisher(EventDispatcher):
             body = dump_event(event_type, data, source=source, **envelope)
             self.publisher.publish(body, exchange=self.exchange, routing_key=event_type.routing_key(to),
                                    extra_headers=headers, user_id=self.user_id)
+            metrics.observe_published(service_name, event_type.name, data)
             return body
 
         return publish

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Iterable
 
 import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient, WriteConcern
 from pymongo.database import Database
 
+from shared.metrics import DatabaseTimer, MetricsServer
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
 
@@ -20,12 +22,14 @@ MONGO_DATABASE_KEY = "MONGO_DATABASE"
 PROBE_WRITE_TIMEOUT_S = 5.0
 
 
-def connect(uri: str, server_selection_seconds: float = OutageSettings.server_selection_seconds) -> MongoClient:
+def connect(uri: str, server_selection_seconds: float = OutageSettings.server_selection_seconds,
+            service: str | None = None) -> MongoClient:
     """Clients store and return aware UTC datetimes. A write is acknowledged once a majority of the
     replica set has it in its journal, so no event announces a write that a crash or a failover could
-    still undo (on the embedded server, which syncs every commit itself, it is the same as w=1)."""
+    still undo (on the embedded server, which syncs every commit itself, it is the same as w=1).
+    A service's client times every command it sends (shared/metrics.py)."""
     return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=int(server_selection_seconds * 1000),
-                       w="majority")
+                       w="majority", event_listeners=[DatabaseTimer(service)] if service else [])
 
 
 class Store:
@@ -37,20 +41,26 @@ class Store:
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""
 
+    def gauges(self) -> Iterable[tuple[str, dict, float]]:
+        """(metric, labels, value) read from the database when the service's metrics are scraped."""
+        return ()
+
 
 class MongoStorage(DependencyProvider):
     """Hands every worker the service's `Store`, never the raw database."""
 
     store_class: type[Store] = Store
     gate = OutageGate()
+    metrics = MetricsServer()
 
     def setup(self):
         config = self.container.config
         settings = read(OutageSettings, config)
-        self.client = connect(config[MONGO_URI_KEY], settings.server_selection_seconds)
+        self.client = connect(config[MONGO_URI_KEY], settings.server_selection_seconds, self.container.service_name)
         self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
         self.wait_for_database(settings)
         self.gate.add_probe("database", self.takes_a_write)
+        self.metrics.add_gauges(self.store.gauges)
 
     def takes_a_write(self) -> None:
         """The outage probe: a server that answers a ping but takes no write (no primary, no majority, a

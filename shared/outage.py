@@ -60,6 +60,7 @@ class OutageGate(SharedExtension):
         self.down_since: float | None = None
         self.cause = ""
         self.held = 0
+        self.seconds_before = 0.0
         self._opened = GreenEvent()
         self._opened.send(None)
 
@@ -99,6 +100,15 @@ class OutageGate(SharedExtension):
         return {"ok": False, "outage": self.cause, "seconds": round(time.monotonic() - self.down_since, 1),
                 "held": self.held}
 
+    def seconds_away(self) -> float:
+        """Every outage's length since the container started, the current one included (a metric)."""
+        return self.seconds_before + (0.0 if self.is_open else time.monotonic() - self.down_since)
+
+    def health(self) -> dict:
+        """`status()`, and whether each dependency answers now (its probe asked once): a health endpoint's body."""
+        answers = {name: _answer(probe) for name, probe in self.probes.items()}
+        return self.status() | {"ok": self.is_open and all(a == "ok" for a in answers.values())} | answers
+
     def _probe_until_answered(self) -> None:
         while True:
             eventlet.sleep(self.settings.probe_seconds)
@@ -109,6 +119,7 @@ class OutageGate(SharedExtension):
                         time.monotonic() - self.down_since)
         log.warning("%s: dependencies answer again after %.1f s; running %d held messages",
                     self.container.service_name, time.monotonic() - self.down_since, self.held)
+        self.seconds_before += time.monotonic() - self.down_since
         self.down_since, self.cause = None, ""
         self._opened.send(None)
 
@@ -119,6 +130,14 @@ class OutageGate(SharedExtension):
             except Exception as exc:  # any failure: still away
                 return f"{name} ({type(exc).__name__})"
         return None
+
+
+def _answer(probe: Probe) -> str:
+    try:
+        probe()
+    except Exception as exc:  # any failure: does not answer; say how
+        return f"does not answer ({type(exc).__name__})"
+    return "ok"
 
 
 class OutageStatus(DependencyProvider):

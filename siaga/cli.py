@@ -4,6 +4,7 @@
     siaga roster import FILE        load a roster file into dispatch's database
     siaga incident --category laka --village 31.71.06.1001 --rw 5
     siaga watch                     every event, as a readable stream
+    siaga trace 3F2A9C              a report's whole path across the services, from their databases
     siaga declare                   declare the broker topology and exit
 
 Broker and database come from AMQP_URI and MONGO_URI, as everywhere else; SIAGA_INSTANCE picks
@@ -154,6 +155,33 @@ def describe(event: dict) -> str:
         details.insert(0, f"to {mask_phone(data['to'])}")
     time = str(event.get("time", ""))[11:19]
     return f"[dim]{time}[/] [bold]{event.get('type')}[/] [cyan]{event.get('source')}[/] " + " · ".join(details)
+
+
+@app.command()
+def trace(number: str = typer.Argument(..., help="the report's number (as SMS and consoles show it), or its id")
+          ) -> None:
+    """Print a report's path: reports' history, dispatch's assignments, notify's SMS (phones masked)."""
+    from pymongo.errors import PyMongoError
+    from rich.table import Table
+
+    from siaga.trace import read_traces, summary, timeline
+
+    try:
+        traces = read_traces(number)
+    except PyMongoError as exc:
+        uri = service_config("reports")["MONGO_URI"]
+        raise Unreachable(f"Could not reach MongoDB at {uri} ({type(exc).__name__}).\n"
+                          "Start the system (`make demo`) or set MONGO_URI to a running MongoDB.") from None
+    if not traces:
+        console.print(f"[red]No report numbered {number}[/] in {service_config('reports')['MONGO_DATABASE']}.")
+        raise typer.Exit(1)
+    for found in traces:
+        table = Table(title=summary(found.report), title_justify="left")
+        for column in ("when (UTC)", "service", "what"):
+            table.add_column(column, overflow="fold")
+        for step in timeline(found):
+            table.add_row(step.at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if step.at else "-", step.service, step.what)
+        console.print(table)
 
 
 @app.command()

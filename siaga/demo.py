@@ -268,6 +268,8 @@ def describe_start(system: System, settings: SiagaSettings, console: Console) ->
              if service not in settings.http_addresses and address != DEMO_HTTP[service]]
     if moved:
         console.print(f"[yellow]{'; '.join(moved)}[/]")
+    console.print("Metrics (Prometheus) and health: " + ", ".join(
+        f"{service} http://{address}/metrics" for service, address in system.metrics_addresses.items()))
     console.print(f"Open311 GeoReport v2: http://{system.http_addresses['reports']}/open311/v2/services.json")
     month = datetime.now(timezone(timedelta(hours=wilayah.time_zone(DEMO_POLSEK)[1]))).strftime("%Y-%m")
     console.print(f"Open figures (public): "

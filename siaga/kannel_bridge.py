@@ -46,7 +46,9 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from kombu import Connection, Consumer, Producer
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from shared import metrics
 from shared.contract import (
     SMS_ACCEPTED,
     SMS_DELIVERY_REPORTED,
@@ -186,6 +188,7 @@ class Publisher:
             except Exception:
                 self.close()
                 raise
+        metrics.observe_published("sms-gateway", event_type.name, data)
         log.info("  %s %s", event_type.name, {k: v for k, v in data.items() if k in ("sms_id", "status", "reason")})
 
     def close(self) -> None:
@@ -385,6 +388,9 @@ def _handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             path, _, raw = self.path.partition("?")
             route = routes.get(path)
+            if path == "/metrics":  # what it published (shared/metrics.py), for Prometheus
+                self.send_metrics()
+                return
             if route is None:
                 status = 404
             else:
@@ -397,6 +403,14 @@ def _handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        def send_metrics(self) -> None:
+            body = generate_latest(REGISTRY)
+            self.send_response(200)
+            self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("http: " + format, *args)

@@ -24,6 +24,7 @@ from services.notify.settings import SendPolicy
 from services.reports.settings import IntakeSettings, Open311Settings, SweepSettings
 from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
+from shared.metrics import MetricsSettings
 from shared.outage import OutageSettings
 from shared.settings import config_key
 from shared.sms_pricing import SmsPrices
@@ -34,11 +35,11 @@ from siaga.settings import SERVICES, SiagaSettings
 README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
 SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
-                        OutageSettings),
-            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings),
-            "notify": (SendPolicy, SmsPrices, OutageSettings),
-            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings),
-            "community": (CommunitySettings, SmsPrices, OutageSettings)}
+                        OutageSettings, MetricsSettings),
+            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings, MetricsSettings),
+            "notify": (SendPolicy, SmsPrices, OutageSettings, MetricsSettings),
+            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings, MetricsSettings),
+            "community": (CommunitySettings, SmsPrices, OutageSettings, MetricsSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {
     "MONGO_DATABASE": "the service's own database",
@@ -57,6 +58,8 @@ def rows() -> Iterator[tuple[str, str, str]]:
                f"Kannel bridge: {field.metadata['doc']}")
     yield "`SIAGA_<PARTY>_AMQP_PASSWORD`", "generated", "a party's broker password (`python -m siaga.broker_users`)"
     yield "`LOG_LEVEL`", "`INFO`", "every service's log level"
+    yield ("`LOG_FORMAT`", "`plain`", "every service's log lines: plain (for people) or json (one object per line, "
+           "for a log collector); phones masked in both")
     for service in SERVICES:
         raw = yaml.load(config_path(service).read_text(), Loader=yaml.BaseLoader)  # ${VAR:} as written
         for key, meaning in NAMEKO_KEYS.items():

@@ -54,6 +54,16 @@ def choose_http_addresses(given: Mapping[str, str], preferred: Mapping[str, str]
     return chosen
 
 
+def metrics_variable(service: str) -> str:
+    """The variable a service's config.yml reads its /metrics and /healthz address from."""
+    return f"{service.upper()}_METRICS_ADDRESS"
+
+
+def choose_metrics_addresses(env: Mapping[str, str]) -> dict[str, str]:
+    """Each service its own metrics port: the one the user set, else a free one (systems share a machine)."""
+    return {service: env.get(metrics_variable(service)) or f"127.0.0.1:{free_port()}" for service in SERVICES}
+
+
 class System:
     """The services' `nameko run` processes against one broker and one MongoDB (each service its own database)."""
 
@@ -81,6 +91,7 @@ class System:
                                     auto_reply=kannel_reply) if kannel_gateway else None
         self.preferred_http = preferred_http or {}
         self.http_addresses: dict[str, str] = {}
+        self.metrics_addresses: dict[str, str] = {}
         # Each service as its own least-privilege broker user (needs the management API or rabbitmqctl).
         self.least_privilege = least_privilege
         self.amqp_uris: dict[str, str] = {}
@@ -89,6 +100,7 @@ class System:
 
     def start(self, timeout: float = 60.0) -> "System":
         self.http_addresses = choose_http_addresses(self.settings.http_addresses, self.preferred_http)
+        self.metrics_addresses = choose_metrics_addresses(self.env)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.least_privilege:
             from siaga.broker_users import ensure_vhost
@@ -169,6 +181,7 @@ class System:
         }
         if service in HTTP_VARIABLES:
             env[HTTP_VARIABLES[service]] = self.http_addresses[service]
+        env[metrics_variable(service)] = self.metrics_addresses[service]
         log = open(self.log_dir / f"{service}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(PROJECT_ROOT / "services" / service / "config.yml"),

@@ -25,6 +25,7 @@ from services.community.storage import Community
 from shared.contract import REPORT_REJECTED, SMS_RECEIVED
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
+from shared.metrics import Metrics
 from shared.settings import SettingsProvider, every
 from shared.sms_pricing import SmsPrices
 
@@ -39,6 +40,7 @@ class CommunityService:
     settings = SettingsProvider(CommunitySettings)
     prices = SettingsProvider(SmsPrices)
     roster = DispatchRoster()
+    metrics = Metrics()  # /metrics and /healthz on METRICS.ADDRESS (shared/metrics.py)
 
     # ------------------------------------------------------------ SMS from phones
 

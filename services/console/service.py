@@ -55,6 +55,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, utcnow
 from shared.messaging import handles
+from shared.metrics import Metrics
 from shared.outage import OutageStatus
 from shared.settings import SettingsProvider
 
@@ -72,6 +73,7 @@ class ConsoleService:
     files = web.static_files()
     atlas = AtlasProvider()
     outage = OutageStatus()
+    metrics = Metrics()  # /metrics and /healthz on METRICS.ADDRESS (shared/metrics.py)
 
     # ------------------------------------------------------------ the board, from events
 

@@ -33,6 +33,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
+from shared.metrics import Metrics
 from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class DispatchService:
 
     dispatch = Dispatch()
     publish = EventPublisher()
+    metrics = Metrics()  # /metrics and /healthz on METRICS.ADDRESS (shared/metrics.py)
     settings = SettingsProvider(Settings)
 
     def context(self) -> tuple:

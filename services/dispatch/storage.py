@@ -9,7 +9,7 @@ report finds its own claim instead of taking a second officer. What to do with t
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
@@ -145,6 +145,14 @@ class DispatchStore(Store):
     def overdue(self, now: datetime) -> list[dict[str, Any]]:
         """Unacknowledged assignments past their deadline (index state_due_at)."""
         return list(self.db.assignments.find({"state": "created", "due_at": {"$lte": now}}).limit(SWEEP_BATCH))
+
+    def gauges(self) -> Iterable[tuple[str, dict, float]]:
+        """Assignments waiting for their officer, before and past the deadline (index state_due_at): what
+        an engineer is woken for is an overdue one that stays overdue (the sweep did not act)."""
+        now = datetime.now(timezone.utc)
+        for state, due in (("pending", {"$gt": now}), ("overdue", {"$lte": now})):
+            yield "siaga_assignment_deadlines", {"state": state}, float(
+                self.db.assignments.count_documents({"state": "created", "due_at": due}))
 
     def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
         """Assignments still waiting for the officer since before then, not yet said again (index state_due_at)."""

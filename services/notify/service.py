@@ -24,6 +24,7 @@ from services.notify.storage import Notifications
 from shared import contract, sms_commands
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
+from shared.metrics import Metrics
 from shared.phones import mask_phone
 from shared.settings import SettingsProvider, every
 from shared.sms_pricing import SmsPrices, sms_price
@@ -38,6 +39,7 @@ class NotifyService:
     policy = SettingsProvider(SendPolicy)
     prices = SettingsProvider(SmsPrices)
     publish = EventPublisher()
+    metrics = Metrics()  # /metrics and /healthz on METRICS.ADDRESS (shared/metrics.py)
 
     # ---- who gets what -------------------------------------------------------------------------
 
@@ -210,7 +212,9 @@ class NotifyService:
                 self.notifications.hold_over_budget(message, now)
                 continue
             stored, fresh = self.notifications.add(message, now, self.policy)
-            if not fresh and (stored["state"], stored["attempt"]) != (sending.REQUESTED, 1):
+            if fresh:
+                self.metrics.sms_priced(stored)
+            elif (stored["state"], stored["attempt"]) != (sending.REQUESTED, 1):
                 continue
             log.info("SMS %s to %s (%s): %s, %d segment(s)", stored["kind"], mask_phone(stored["to"]),
                      stored["recipient_role"], stored["encoding"], stored["segments"])

@@ -74,6 +74,11 @@ class NotificationStore(Store):
                                           {"$set": {"state": sending.GROUPED, "digest_id": digest_id},
                                            "$unset": {"next_attempt_at": ""}})
 
+    def about(self, report_id: str) -> list[dict[str, Any]]:
+        """Every SMS about a report (a duplicate's reporter's too: it follows the original), oldest first."""
+        return sorted(self.db.notifications.find({"$or": [{"report_id": report_id}, {"correlationid": report_id}]}),
+                      key=lambda sms: sms["created_at"])
+
     def get(self, sms_id: str) -> dict[str, Any] | None:
         return self.db.notifications.find_one({"_id": sms_id})
 

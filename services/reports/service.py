@@ -58,6 +58,7 @@ from shared.contract import (
 )
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
+from shared.metrics import Metrics
 from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class ReportsService:
     open311_settings = SettingsProvider(Open311Settings)
     sweep_settings = SettingsProvider(SweepSettings)
     publish = EventPublisher()
+    metrics = Metrics()  # /metrics and /healthz on METRICS.ADDRESS (shared/metrics.py)
 
     # ------------------------------------------------------------ intake
 

@@ -9,6 +9,7 @@ atomically, or for a report no step has touched yet the same result in plain upd
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,12 @@ class ReportStore(Store):
 
     def get(self, report_id: str) -> dict[str, Any] | None:
         return self.db.reports.find_one({"_id": report_id})
+
+    def numbered(self, number: str) -> list[dict[str, Any]]:
+        """Reports with this number (the id's first six hex digits: a prefix of `_id`, read on its index)."""
+        prefix = re.escape(number.strip().lower())
+        return [report for report in self.db.reports.find({"_id": {"$regex": f"^{prefix}"}}).limit(20)
+                if report["number"] == number.strip().upper()]
 
     # --- an anonymous reporter's sealed contact (anonymity.py) and the audit of its reveals ----------
 

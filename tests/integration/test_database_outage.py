@@ -2,7 +2,12 @@
 when it answers again it takes them all; nothing is rejected or dead-lettered for the outage."""
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo.errors import AutoReconnect
 
 from services.reports.service import ReportsService
@@ -10,6 +15,7 @@ from services.reports.storage import ReportStore
 from shared import topology
 from shared.embedded_db import EmbeddedMongo
 from shared.messaging import retry_backoff
+from shared.metrics import MetricsServer
 from shared.outage import OutageGate
 from tests.factories import create_incident, eventually, read_queue
 
@@ -20,6 +26,22 @@ SELECTION_SECONDS = 0.2
 # server it cannot select, then backs off (about 53 s at the default 10 s selection timeout).
 OLD_BUDGET_SECONDS = topology.MAX_ATTEMPTS * SELECTION_SECONDS + sum(
     retry_backoff(attempt) for attempt in range(1, topology.MAX_ATTEMPTS))
+
+
+def scraped(port: int, name: str, **labels: str) -> float:
+    """The sum of a metric's samples with these labels, as Prometheus would read it from the service."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and set(labels.items()) <= set(sample.labels.items()))
+
+
+def health(port: int) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 @pytest.fixture
@@ -35,9 +57,13 @@ def test_an_outage_longer_than_the_retry_budget_rejects_nothing_and_drains(
     outcomes = tap(("reports.events", "#"))
     container = container_factory(ReportsService, config_for(
         "reports", MONGO_URI=database.uri, OUTAGE={"SERVER_SELECTION_SECONDS": SELECTION_SECONDS,
-                                                    "PROBE_SECONDS": 0.2}))
+                                                    "PROBE_SECONDS": 0.2}, METRICS={"ADDRESS": "127.0.0.1:0"}))
     container.start()
     gate = container.shared_extensions[OutageGate]
+    port = container.shared_extensions[MetricsServer].port
+    handled = {"service": "reports", "event": "incident_reported", "outcome": "handled"}
+    handled_before = scraped(port, "siaga_messages_total", **handled)
+    held_before = scraped(port, "siaga_messages_total", service="reports", outcome="held")
 
     database.kill()
     incidents = [create_incident() for _ in range(3)]
@@ -46,6 +72,12 @@ def test_an_outage_longer_than_the_retry_budget_rejects_nothing_and_drains(
     eventually(gate.status, lambda status: not status["ok"] and status["seconds"] > OLD_BUDGET_SECONDS + 1,
                timeout=OLD_BUDGET_SECONDS + 20)
     assert gate.status()["held"] == len(incidents)
+    assert scraped(port, "siaga_outage_held_messages", service="reports") == len(incidents)
+    assert scraped(port, "siaga_outage_active", service="reports") == 1
+    assert scraped(port, "siaga_messages_total", service="reports", outcome="held") - held_before == len(incidents)
+    status, said = health(port)
+    assert status == 503 and said["broker"] == "ok" and said["database"].startswith("does not answer")
+    assert said["held"] == len(incidents)
 
     database.start()
     for incident in incidents:  # received, or linked to the first as its duplicate
@@ -53,6 +85,10 @@ def test_an_outage_longer_than_the_retry_budget_rejects_nothing_and_drains(
     assert not [body for body in outcomes.drain(idle=0.5) if body["type"] == "report_rejected"]
     assert read_queue(amqp_uri, topology.DEAD_LETTER_QUEUE, lambda taken: taken, timeout=0.5) == []
     assert gate.status() == {"ok": True}
+    assert scraped(port, "siaga_messages_total", **handled) - handled_before == len(incidents)
+    assert scraped(port, "siaga_outage_seconds_total", service="reports") > OLD_BUDGET_SECONDS
+    assert scraped(port, "siaga_outage_active", service="reports") == 0
+    assert health(port) == (200, {"ok": True, "broker": "ok", "database": "ok"})
 
 
 def test_a_message_that_meets_an_outage_every_time_while_the_database_answers_does_not_wait_forever(

@@ -177,3 +177,34 @@ def test_rabbitmq_has_the_file_handles_its_quorum_queues_reserve(services):
     accepting connections (tests/vhost_pool.py measured it); RabbitMQ's own advice is 65,536."""
     nofile = services["rabbitmq"]["ulimits"]["nofile"]
     assert min(nofile["soft"], nofile["hard"]) >= 65536
+
+
+def test_prometheus_scrapes_each_service_on_the_metrics_port_it_serves_and_loads_the_alert_rules(services):
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus:") and "healthcheck" in prometheus
+    mounted = dict(bind_mounts(prometheus))
+    config = yaml.safe_load((PROJECT_ROOT / "monitoring" / "prometheus.yml").read_text())
+    assert set(config["rule_files"]) <= set(mounted)
+    assert os.path.samefile(mounted["/etc/prometheus/alerts.yml"], PROJECT_ROOT / "monitoring" / "alerts.yml")
+    assert os.path.samefile(mounted["/etc/prometheus/prometheus.yml"], PROJECT_ROOT / "monitoring" / "prometheus.yml")
+    targets = {target for job in config["scrape_configs"] for static in job["static_configs"]
+               for target in static["targets"]}
+    for service in SERVICES:
+        port = services[service]["environment"][f"{service.upper()}_METRICS_ADDRESS"].rsplit(":", 1)[1]
+        assert f"{service}:{port}" in targets, service
+        assert not any(p == int(port) for _, p in published_ports(services[service])), "metrics stay inside"
+    assert published_ports(prometheus) == [("127.0.0.1", 9090)]
+
+
+def bind_mounts(service: dict) -> list[tuple[str, str]]:
+    """(target, source) of each host path mounted, whichever syntax this Compose resolves to."""
+    mounts = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            if volume.get("type") == "bind":
+                mounts.append((volume["target"], volume["source"]))
+        else:  # "source:target[:mode]"
+            source, target = str(volume).split(":")[:2]
+            if source.startswith(("/", ".")):
+                mounts.append((target, source))
+    return mounts

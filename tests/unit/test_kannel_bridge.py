@@ -205,3 +205,22 @@ def test_a_request_said_again_for_an_overdue_receipt_gets_the_receipt_again_and_
     assert after.types() == ["sms_accepted", "sms_delivery_reported"]
     assert after.published[-1] == first_receipt  # the same receipt under the same id
     assert len(kannel.requests) == 1
+
+
+def test_the_bridges_http_server_shows_its_metrics_for_prometheus(tmp_path):
+    """What it said is counted where it is published; the Publisher is the real one, never connected here."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    bridge = Bridge("amqp://unused", BridgeSettings(address="127.0.0.1:0", retry_base=0),
+                    State(tmp_path / "bridge.sqlite3"), submit=Kannel(0), publisher=Recorder())
+    server = bridge.serve_http()
+    try:
+        with urlopen(f"http://127.0.0.1:{server.server_address[1]}/metrics", timeout=5) as answer:
+            assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
+            names = {family.name for family in text_string_to_metric_families(answer.read().decode())}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert {"siaga_events_published", "siaga_sms"} <= names
