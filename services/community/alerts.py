@@ -31,7 +31,11 @@ EVENT_NAMES = {"keamanan": "Peringatan keamanan", "keselamatan": "Peringatan kes
 URGENCIES = {"segera": "Immediate", "diperkirakan": "Expected", "nanti": "Future"}
 PRIORITY_OF_URGENCY = {"Immediate": "P1", "Expected": "P2", "Future": "P3"}
 ACTIVE, CANCELLED, EXPIRED, DONE = "active", "cancelled", "expired", "done"
-PENDING, REQUESTED, SKIPPED = "pending", "requested", "skipped"
+# A delivery is pending, then taken by one worker (requested), then handed to notify (handed); a worker that
+# died in between leaves it taken: after HANDOVER_GRACE_SECONDS it is handed over again (notify drops a repeat
+# by its id), or skipped if the alert closed meanwhile.
+PENDING, REQUESTED, HANDED, SKIPPED = "pending", "requested", "handed", "skipped"
+HANDOVER_GRACE_SECONDS = 30.0
 ALERT_TEXT_LIMIT = 160
 
 

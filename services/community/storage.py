@@ -163,6 +163,22 @@ class CommunityStore(Store):
             self.db.alerts.update_one({"_id": delivery["alert_id"]}, {"$inc": {"sent": 1}})
         return result.modified_count == 1
 
+    def mark_handed(self, delivery: dict[str, Any]) -> None:
+        self.db.deliveries.update_one({"_id": delivery["_id"], "state": alerts.REQUESTED},
+                                      {"$set": {"state": alerts.HANDED}})
+
+    def taken_not_handed(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """Deliveries a worker took before then and never handed over (it died in between)."""
+        return list(self.db.deliveries.find({"state": alerts.REQUESTED, "requested_at": {"$lte": before}})
+                    .limit(limit))
+
+    def skip_taken(self, delivery: dict[str, Any]) -> None:
+        """A taken delivery of an alert that closed before it was handed over: never sent."""
+        result = self.db.deliveries.update_one({"_id": delivery["_id"], "state": alerts.REQUESTED},
+                                               {"$set": {"state": alerts.SKIPPED}})
+        if result.modified_count:
+            self.db.alerts.update_one({"_id": delivery["alert_id"]}, {"$inc": {"sent": -1, "not_sent": 1}})
+
     def unmark_requested(self, delivery: dict[str, Any]) -> None:
         """Its publish failed: pending again, for the next tick (unless the alert closed meanwhile)."""
         result = self.db.deliveries.update_one({"_id": delivery["_id"], "state": alerts.REQUESTED},

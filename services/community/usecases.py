@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from services.community import alerts, cap, commands, texts, visits
@@ -363,10 +363,23 @@ def alert_cap_xml(store: CommunityStore, settings: CommunitySettings, polseks: l
 
 def send_due_alert_sms(store: CommunityStore, publish: Callable, settings: CommunitySettings, now: datetime) -> int:
     """Hand notify the next alert SMS, no faster than the gateway sends them. Each is taken (compare-and-set)
-    before it is published: an alert cancelled or expired meanwhile has no SMS left to take. Returns how many."""
+    before it is published: an alert cancelled or expired meanwhile has no SMS left to take. One a worker took
+    and died before handing over is handed over again after a grace period (same id: notify drops a repeat),
+    unless its alert closed meanwhile. Returns how many."""
     budget = max(1, int(settings.alert_sms_per_second * settings.alert_tick_seconds))
     handed = 0
+    for one in store.taken_not_handed(now - timedelta(seconds=alerts.HANDOVER_GRACE_SECONDS), budget):
+        alert = store.alert(one["alert_id"])
+        if alert["state"] not in (alerts.ACTIVE, alerts.DONE) or alerts.closing_state(alert, now):
+            store.skip_taken(one)
+            continue
+        log.warning("alert %s: an SMS taken %s ago was never handed to notify; handing it over now",
+                    alert["_id"], now - one["requested_at"])
+        hand_over(store, publish, alert, one)
+        handed += 1
     for alert in sorted(store.active_alerts(), key=lambda a: a["issued_at"]):
+        if handed >= budget:
+            break
         if state := alerts.closing_state(alert, now):
             store.close_alert(alert, state, {"closed_at": now})
             continue
@@ -374,13 +387,16 @@ def send_due_alert_sms(store: CommunityStore, publish: Callable, settings: Commu
             if not store.mark_requested(one, now):
                 continue
             try:
-                publish(COMMUNITY_SMS_REQUESTED, alerts.sms_for(alert, one),
-                        id=derived_id(one["_id"], COMMUNITY_SMS_REQUESTED.name), correlationid=alert["_id"])
+                hand_over(store, publish, alert, one)
             except Exception:
                 store.unmark_requested(one)
                 raise
             handed += 1
         store.finish_if_done(alert)
-        if handed >= budget:
-            break
     return handed
+
+
+def hand_over(store: CommunityStore, publish: Callable, alert: dict[str, Any], one: dict[str, Any]) -> None:
+    publish(COMMUNITY_SMS_REQUESTED, alerts.sms_for(alert, one),
+            id=derived_id(one["_id"], COMMUNITY_SMS_REQUESTED.name), correlationid=alert["_id"])
+    store.mark_handed(one)

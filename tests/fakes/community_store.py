@@ -102,9 +102,24 @@ class FakeCommunityStore:
         stored = self.deliveries[delivery["_id"]]
         if stored["state"] != alerts.PENDING:
             return False
-        stored["state"] = alerts.REQUESTED
+        stored.update(state=alerts.REQUESTED, requested_at=now)
         self.alerts[delivery["alert_id"]]["sent"] += 1
         return True
+
+    def mark_handed(self, delivery: dict[str, Any]) -> None:
+        if self.deliveries[delivery["_id"]]["state"] == alerts.REQUESTED:
+            self.deliveries[delivery["_id"]]["state"] = alerts.HANDED
+
+    def taken_not_handed(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        return [copy.deepcopy(d) for d in self.deliveries.values()
+                if d["state"] == alerts.REQUESTED and d["requested_at"] <= before][:limit]
+
+    def skip_taken(self, delivery: dict[str, Any]) -> None:
+        stored = self.deliveries[delivery["_id"]]
+        if stored["state"] == alerts.REQUESTED:
+            stored["state"] = alerts.SKIPPED
+            self.alerts[delivery["alert_id"]]["sent"] -= 1
+            self.alerts[delivery["alert_id"]]["not_sent"] += 1
 
     def unmark_requested(self, delivery: dict[str, Any]) -> None:
         self.deliveries[delivery["_id"]]["state"] = alerts.PENDING

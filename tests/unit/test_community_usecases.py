@@ -161,3 +161,32 @@ def test_a_concern_reported_twice_is_one_incident(world):
         usecases.report_concern(store, publish, NOW, ["31.71.06"], visit["visit_id"], "disturbance", None)
     said = [(data, envelope["id"]) for kind, data, envelope in publish if kind == "concern_reported"]
     assert len(said) == 2 and said[0] == said[1] and said[0][0]["source_kind"] == "patrol_dialog"
+
+
+def crash_after_taking_one(store, alert) -> dict:
+    """A worker took an SMS (compare-and-set) and died before it handed it to notify."""
+    [one] = store.pending(alert["alert_id"], 1)
+    assert store.mark_requested(one, NOW)
+    return one
+
+
+def test_an_alert_sms_taken_by_a_worker_that_died_before_handing_it_over_is_handed_over_later(world):
+    store, publish, _, _ = world
+    alert, settings = issue(world)
+    lost = crash_after_taking_one(store, alert)
+    later = NOW + timedelta(seconds=alerts.HANDOVER_GRACE_SECONDS + 1)
+    for tick in range(4):
+        usecases.send_due_alert_sms(store, publish, settings, later + timedelta(seconds=tick))
+    handed = [d for d in publish.of("community_sms_requested") if d.get("alert_id")]
+    assert sorted(d["to"] for d in handed) == sorted(d["to"] for d in store.deliveries.values())  # each once
+    assert lost["to"] in [d["to"] for d in handed]
+
+
+def test_an_alert_sms_taken_by_a_worker_that_died_is_not_sent_once_the_alert_is_cancelled(world):
+    store, publish, _, _ = world
+    alert, settings = issue(world)
+    lost = crash_after_taking_one(store, alert)
+    usecases.cancel_alert(store, publish, NOW, ["31.71.06"], alert["alert_id"], "salah", "piket.menteng")
+    usecases.send_due_alert_sms(store, publish, settings, NOW + timedelta(seconds=alerts.HANDOVER_GRACE_SECONDS + 1))
+    assert lost["to"] not in [d["to"] for d in publish.of("community_sms_requested") if d.get("alert_id")]
+    assert store.alert(alert["alert_id"])["sent"] == 0
