@@ -176,9 +176,9 @@ def healthcheck(service: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_the_container_health_check_asks_the_service_itself(system, amqp_uri, db_names):
-    for service, address in system.metrics_addresses.items():
-        result = healthcheck(service, AMQP_URI=amqp_uri, MONGO_URI=system.mongo_uri,
-                             **{f"{service.upper()}_METRICS_ADDRESS": address})
-        assert result.returncode == 0, result.stderr
+    """One service's (the command is the same for each; their /healthz answers are checked above)."""
+    result = healthcheck("notify", AMQP_URI=amqp_uri, MONGO_URI=system.mongo_uri,
+                         NOTIFY_METRICS_ADDRESS=system.metrics_addresses["notify"])
+    assert result.returncode == 0, result.stderr
     silent = healthcheck("notify", AMQP_URI=amqp_uri, MONGO_URI=system.mongo_uri, NOTIFY_METRICS_ADDRESS="127.0.0.1:9")
     assert silent.returncode == 1 and "notify does not answer on http://127.0.0.1:9/healthz" in silent.stderr

@@ -8,6 +8,7 @@ from kombu import Connection, Queue
 
 from services.reports.service import ReportsService
 from shared import topology
+from shared.contract import SERVICES
 from siaga.settings import SiagaSettings
 from siaga.system import System
 
@@ -41,4 +42,4 @@ def test_a_siaga_that_fails_to_start_leaves_no_service_running(amqp_uri, mongo_u
     system = Recorded(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=tmp_path)
     with pytest.raises(RuntimeError, match="did not start consuming"):
         system.start(timeout=0.0)
-    assert len(system.spawned) == 4 and all(process.poll() is not None for process in system.spawned)
+    assert len(system.spawned) == len(SERVICES) and all(process.poll() is not None for process in system.spawned)
