@@ -326,7 +326,7 @@ def broker_findings(chaos: Chaos) -> dict[str, int]:
 
 def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: str | None = None,
         mongo_uri: str | None = None, extra_env: dict[str, str] | None = None,
-        database_outages: tuple[float, ...] = ()) -> dict[str, int]:
+        database_outages: tuple[float, ...] = (), quiet: float = 15.0) -> dict[str, int]:
     """Without `amqp_uri`, on a private RabbitMQ node of its own; only that one may be restarted.
     `database_outages` (seconds each) need the embedded server of the run's own, on disk: no `mongo_uri`."""
     if broker_restart and amqp_uri:
@@ -344,11 +344,12 @@ def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: s
         system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=storage, log_dir=log_dir,
                         extra_env={"LOG_LEVEL": "WARNING", **DESK_WINDOW} | (extra_env or {}), gateway_simulator=True)
         stack.enter_context(system)
-        return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart, database_outages)
+        return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart, database_outages,
+                                 quiet)
 
 
 def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, broker_restart: bool,
-                      database_outages: tuple[float, ...] = ()) -> dict[str, int]:
+                      database_outages: tuple[float, ...] = (), quiet: float = 15.0) -> dict[str, int]:
     from bench.bench_pipeline import bench_roster, bench_villages, load_roster
 
     villages = bench_villages(count)
@@ -385,7 +386,7 @@ def disturb_and_check(system: System, chaos: Chaos, count: int, kills: int, brok
     print(f"  all {count} incidents published in {time.monotonic() - began:.0f}s", flush=True)
     chaos.wait_for_broker()
     chaos.wait_for_database()
-    settle(chaos, sms)
+    settle(chaos, sms, quiet)
     print(f"  settled {time.monotonic() - began:.0f}s after the first incident", flush=True)
     drain_sms(system.amqp_uri, sms, idle=0.01)
     read_and_delete(system.amqp_uri, SMS_TAP_QUEUE)

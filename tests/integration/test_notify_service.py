@@ -107,7 +107,7 @@ def test_an_anonymous_reporter_or_one_without_a_phone_gets_nothing_and_the_offic
     start_notify()
     _, _, officer_sms = assigned(send, outbox, data={"reporter": reporter, "anonymous": anonymous})
     assert "Budi" not in officer_sms["data"]["text"] and "99991234" not in officer_sms["data"]["text"]
-    sent = outbox.drain(idle=1.5)
+    sent = outbox.drain(idle=1.0)
     assert [m["data"]["to"] for m in sent if m["type"] == "sms_requested"] == [OFFICER["phone"]]
 
 
@@ -163,7 +163,7 @@ def test_a_rejected_report_with_a_known_phone_gets_one_sms_however_often_it_is_r
     send(create_report_rejected(data={"original": first["data"]["original"]}))  # e.g. the dead-letter path too
     sms = outbox.wait_for(sms_to(REPORTER_PHONE, "reporter_rejected"))
     assert "lokasi" in sms["data"]["text"] and "110" in sms["data"]["text"]
-    sent = [m for m in outbox.drain(idle=1.5) if m["type"] == "sms_requested"]
+    sent = [m for m in outbox.drain(idle=1.0) if m["type"] == "sms_requested"]
     assert {m["id"] for m in sent} == {sms["id"]}
     assert db.notifications.count_documents({}) == 1
 
@@ -206,7 +206,7 @@ def test_a_burst_of_escalations_reaches_the_duty_desk_as_one_sms_and_one_digest(
     assert all(f"#{number}" in digest["data"]["text"] for number in grouped) and digest["data"]["segments"] == 1
     if alone != numbers[2]:  # the P1 waited: it is named first
         assert digest["data"]["text"].startswith(f"SIAGA ESKALASI 4 laporan lagi tanpa petugas: #{numbers[2]} P1")
-    outbox.drain(idle=1.5)
+    outbox.drain(idle=1.0)
     assert db.notifications.count_documents({"to": DUTY_DESK["phone"], "state": {"$ne": "grouped"}}) == 2
     grouped = list(db.notifications.find({"to": DUTY_DESK["phone"], "state": "grouped"}))
     assert len(grouped) == 4 and {held["digest_id"] for held in grouped} == {digest["data"]["sms_id"]}
@@ -221,7 +221,7 @@ def officer_sms(send, outbox) -> tuple[dict, dict, dict]:
 
 def attempts(outbox, sms_id: str) -> list[int]:
     """Every attempt of one SMS seen so far, after the queue stays quiet (longer than the answer timeout)."""
-    return [m["data"]["attempt"] for m in outbox.drain(idle=1.5)
+    return [m["data"]["attempt"] for m in outbox.drain(idle=1.0)
             if m["type"] == "sms_requested" and m["data"]["sms_id"] == sms_id]
 
 
@@ -306,7 +306,7 @@ def test_a_redelivered_assignment_after_acceptance_sends_no_second_sms(start_not
     eventually(lambda: db.notifications.find_one({"_id": sms["data"]["sms_id"]}), lambda d: d["state"] == "sent")
     send(created)  # the broker redelivers the cause
     send(created)
-    sent = [m for m in outbox.drain(idle=1.5) if m["type"] == "sms_requested"]
+    sent = [m for m in outbox.drain(idle=1.0) if m["type"] == "sms_requested"]
     assert [m["id"] for m in sent] == [sms["id"]]
     assert db.notifications.count_documents({"recipient_role": "officer"}) == 1
 
@@ -390,7 +390,7 @@ def test_a_late_reply_to_an_expired_assignment_acts_on_nothing(start_notify, out
                lambda closed: closed and closed["closed"] == "expired")
     send(create_sms_received(OFFICER["phone"], f"OK {received['data']['number']}"))
     outbox.wait_for(unmatched_from(OFFICER["phone"]))
-    assert not [m for m in outbox.drain(idle=1.5) if m["type"] == "officer_replied"]
+    assert not [m for m in outbox.drain(idle=1.0) if m["type"] == "officer_replied"]
 
 
 def test_an_officer_with_two_open_assignments_is_asked_which_once_dispatch_says_so(start_notify, outbox, send):
@@ -418,7 +418,7 @@ def test_one_help_sms_per_officer_and_kind_per_interval_and_one_neutral_answer_a
     send(create_reply_refused(stranger, "stranger", nrp=None))
     send(create_reply_refused(stranger, "stranger", nrp=None))
     outbox.wait_for(sms_to(stranger, "stranger_help"))
-    outbox.drain(idle=1.5)
+    outbox.drain(idle=1.0)
     assert db.notifications.count_documents({"to": stranger}) == 1
     assert db.notifications.count_documents({"to": OFFICER["phone"], "kind": "officer_reply_help"}) == 1
 
@@ -435,7 +435,7 @@ def test_an_inbound_sms_delivered_again_after_its_assignment_ended_is_answered_t
     eventually(lambda: db.closed_assignments.find_one({"_id": created["data"]["assignment_id"]}),
                lambda closed: closed is not None)
     send(reply)
-    replies = [m for m in outbox.drain(idle=2.0) if m["type"] == "officer_replied"]
+    replies = [m for m in outbox.drain(idle=1.0) if m["type"] == "officer_replied"]
     assert [m["id"] for m in replies] == [first["id"], first["id"]]
     assert replies[1]["data"] == first["data"]
     assert not [m for m in outbox.seen if m["type"] == "sms_requested" and m["data"]["to"] == OFFICER["phone"]
