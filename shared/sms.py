@@ -87,17 +87,22 @@ class DoesNotFit(ValueError):
 def fit(template: str, shrinkable: tuple[str, ...] = (), **values: object) -> str:
     """`template` filled as GSM-7 text in one segment, its `shrinkable` fields shortened in order ("...")."""
     filled = {key: gsm7_text(str(value)) for key, value in values.items()}
-    text = _fill(template, filled)
+    text = fill(template, filled)
     for field in shrinkable:
         while (excess := overflow(text)) > 0 and filled[field]:
             filled[field] = shorten(filled[field], excess)
-            text = _fill(template, filled)
+            text = fill(template, filled)
     if overflow(text) > 0:
         raise DoesNotFit(f"{text!r} needs more than one segment")
     return text
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
+def fit_attempt(template: str, **values: object) -> str:
+    """The text as filled before any shortening: what a refusal shows."""
+    return fill(template, {key: gsm7_text(str(value)) for key, value in values.items()})
+
+
+def fill(template: str, values: dict[str, str]) -> str:
     """A field emptied by shortening leaves no doubled space, dot or comma behind."""
     return " ".join(template.format(**values).split()).replace("....", "...").replace(" .", ".").replace(" ,", ",")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notify import sms, templates
+from services.notify import templates
 from services.notify.spending import polsek_of
 from services.notify.templates import Template
 from services.notify.texts import (
@@ -22,6 +22,7 @@ from services.notify.texts import (
     render_list,
     sentence,
 )
+from shared import sms
 from shared.contract import ASSIGNMENT_ESCALATED
 from shared.envelope import Event, derived_id
 from shared.reply_matching import canonical_number

@@ -4,13 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.notify import sms, templates
+from services.notify import templates
 from services.notify.exceptions import TemplateDoesNotFit
 from services.notify.templates import Template
-from shared import wilayah
-
-ELLIPSIS = "..."
-WORD_CUT_SLACK = 12  # characters given up to end a shortened text on a whole word
+from shared import sms, wilayah
 
 # ---------------------------------------------------------------------------------------------
 # Text pieces
@@ -83,20 +80,15 @@ def _paths(reasons: Any, prefix: str = "") -> list[str]:
 
 
 def render(template: Template, **values: Any) -> str:
-    """Fill `template` as GSM-7 text in one segment, shortening its `shrinkable` fields in order.
+    """Fill `template` as GSM-7 text in one segment, shortening its `shrinkable` fields in order (shared.sms.fit).
 
     Raises TemplateDoesNotFit when even every shrinkable field emptied leaves more than one
     segment: a template bug, which the one-segment test catches before anyone reads it.
     """
-    filled = {key: sms.gsm7_text(str(value)) for key, value in values.items()}
-    text = _fill(template.text, filled)
-    for field in template.shrinkable:
-        while (excess := overflow(text)) > 0 and filled[field]:
-            filled[field] = shorten(filled[field], excess)
-            text = _fill(template.text, filled)
-    if overflow(text) > 0:
-        raise TemplateDoesNotFit(template.name, text)
-    return text
+    try:
+        return sms.fit(template.text, template.shrinkable, **values)
+    except sms.DoesNotFit:
+        raise TemplateDoesNotFit(template.name, sms.fit_attempt(template.text, **values)) from None
 
 
 def render_list(template: Template, items: list[str], **values: Any) -> str:
@@ -107,29 +99,7 @@ def render_list(template: Template, items: list[str], **values: Any) -> str:
         rest = len(items) - shown
         listed = ", ".join(sms.gsm7_text(item) for item in items[:shown])
         listed = f"{listed} +{rest} lainnya".strip() if rest else listed
-        text = _fill(template.text, filled | {"items": listed})
-        if overflow(text) <= 0:
+        text = sms.fill(template.text, filled | {"items": listed})
+        if sms.overflow(text) <= 0:
             return text
     raise TemplateDoesNotFit(template.name, text)
-
-
-def _fill(text: str, values: dict[str, str]) -> str:
-    """A field emptied by shortening leaves no doubled space, dot or comma behind."""
-    return " ".join(text.format(**values).split()).replace("....", "...").replace(" .", ".").replace(" ,", ",")
-
-
-def overflow(text: str) -> int:
-    encoding, length, _ = sms.encode_info(text)
-    return length - sms.single_segment_limit(encoding)
-
-
-def shorten(value: str, by: int) -> str:
-    """`value` at least `by` characters shorter, ending in "..." after a whole word where one is near."""
-    keep = len(value) - by - len(ELLIPSIS)
-    if keep <= len(ELLIPSIS):
-        return ""
-    cut = value[:keep]
-    space = cut.rfind(" ")
-    if space > len(ELLIPSIS) and keep - space <= WORD_CUT_SLACK and not value[keep:keep + 1].isspace():
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:") + ELLIPSIS

@@ -12,9 +12,9 @@ from services.console import domain as console
 from services.console.exceptions import Forbidden, InvalidRequest, NotFound
 from services.dispatch import assignments as dispatch
 from services.notify import domain as notify
-from services.notify import sms
 from services.reports import cancellation as reports
 from services.reports.storage import cancel_update
+from shared import sms
 from shared.contract import REPORT_CANCELLED, dump_event, load_event
 from tests.unit.test_console_domain import OPERATOR, board_after, created, event, received, step
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notify import domain, sending, sms, templates, texts
+from services.notify import domain, sending, templates, texts
 from services.notify.exceptions import TemplateDoesNotFit
 from services.notify.settings import SendPolicy
-from shared import settings
+from shared import settings, sms
 from shared.contract import INCIDENT_REPORTED, load_event
 from tests.factories import (
     DUPLICATE_PHONE,
