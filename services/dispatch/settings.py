@@ -25,8 +25,10 @@ class Settings:
     follow_up_grace_s: float = setting(30.0, "a decline or expiry whose follow-up is not finished after this long "
                                              "(a worker died) is finished by a sweep (seconds)")
     reannounce_s: float = setting(
-        60.0, "an assignment still unacknowledged after this long (seconds) has its assignment_created said again, "
-              "once: a sweep that lets notify record an officer SMS it lost (the gateway never sends it twice)")
+        300.0, "an assignment still unacknowledged after this long (seconds) has its assignment_created said again, "
+               "once: a sweep that lets notify record an officer SMS it lost (the gateway never sends it twice); "
+               "past the P1 and P2 deadlines, whose expiry and next officer heal sooner, so a backlog is not "
+               "said twice")
     skipped_limit: int = setting(20, "at most this many passed-over officers are named in an event")
 
 

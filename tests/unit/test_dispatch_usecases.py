@@ -230,8 +230,9 @@ def test_a_number_that_is_no_officers_is_a_stranger_whatever_it_types(service, p
 
 
 def test_an_assignment_left_unacknowledged_is_said_again_once_as_stored(store, published):
+    """A P4 report: its officer has an hour to answer, longer than the wait before it is said again."""
     now = utcnow()
-    outcome = usecases.assign_report(store, published, SETTINGS, now, received())
+    outcome = usecases.assign_report(store, published, SETTINGS, now, received(data={"priority": "P4"}))
     first = published[-1]
     usecases.expire_overdue(store, published, SETTINGS, now + timedelta(seconds=SETTINGS.reannounce_s - 1))
     assert published.names() == ["assignment_created"]
