@@ -233,8 +233,8 @@ def test_a_cancelled_or_expired_alert_is_not_sent_to_anyone_not_yet_reached(star
     events.wait_for(lambda body: body["type"] == "community_sms_requested"
                     and body["data"].get("alert_id") == expiring["alert_id"])
     db.alerts.update_one({"_id": expiring["alert_id"]}, {"$set": {"expires_at": utcnow() - timedelta(seconds=1)}})
-    expired = eventually(lambda: db.alerts.find_one({"_id": expiring["alert_id"]}),
-                         lambda alert: alert["state"] == "expired")
+    expired = eventually(lambda: db.alerts.find_one({"_id": expiring["alert_id"]}),  # the state, then its counts
+                         lambda alert: alert["state"] == "expired" and alert["sent"] + alert["not_sent"] == 6)
     assert expired["not_sent"] >= 1 and expired["sent"] + expired["not_sent"] == 6
 
     events.drain(idle=1.5)
