@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter
 
@@ -20,7 +19,7 @@ from shared.phones import mask_phone
 from siaga.system import System
 from tests.conftest import database_environment
 from tests.e2e.one_siaga import module_amqp_uri, module_db_names  # noqa: F401 (fixtures)
-from tests.factories import DEMO_ROSTER, create_incident
+from tests.factories import DEMO_ROSTER, create_incident, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -61,10 +60,8 @@ def published(events: list[dict], event_type: str) -> int:
 
 
 def eventually_equal(read, expected, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while (value := read()) != expected:
-        assert time.monotonic() < deadline, f"{value!r} never became {expected!r}"
-        time.sleep(0.2)
+    """The project's poll with a deadline (tests.factories.eventually), for a count that must reach `expected`."""
+    eventually(read, lambda value: value == expected, timeout)
 
 
 def test_each_service_counts_what_the_pipeline_did_while_it_runs(system, tap, publish_raw, monkeypatch, db_names):
