@@ -5,6 +5,7 @@ the embedded database is SIGKILLed and stays away for a while before it comes ba
                                                 # database outages of 5 s, 40 s and 90 s
     CHAOS_INCIDENTS=300 CHAOS_KILLS=1 CHAOS_BROKER_RESTART=0 CHAOS_DB_OUTAGES= python -m bench.chaos
     CHAOS_AMQP_URI=amqp://... python -m bench.chaos   # a given broker: never restarted
+    CHAOS_REPLICAS=2 python -m bench.chaos            # two processes of each service on the same queues
 
 The broker it restarts is a private RabbitMQ node of its own (`bench/private_broker.py`), never
 the machine-wide one. Afterwards it checks, from the databases, from what the SMS gateway's
@@ -81,7 +82,7 @@ class Chaos:
         self.system.processes[service].send_signal(signal.SIGKILL)
         self.system.processes[service].wait()
         self.kills += 1
-        self.system.processes[service] = self.system._spawn(service)
+        self.system.respawn(service)
 
     def restart_broker(self) -> None:
         """In the background, so the publisher and the services meet the outage mid-flow."""
@@ -123,8 +124,7 @@ class Chaos:
             if process.poll() is not None:
                 print(f"  {service} exited on its own with code {process.returncode}; restarting it", flush=True)
                 self.exits.append(f"{service}:{process.returncode}")
-                self.system.processes[service] = (self.system._spawn_simulator() if service == SIMULATOR
-                                                  else self.system._spawn(service))
+                self.system.respawn(service)
 
 
 def publish_all(amqp_uri: str, incidents: list[dict], on_progress, chaos: Chaos) -> None:
@@ -326,8 +326,9 @@ def broker_findings(chaos: Chaos) -> dict[str, int]:
 
 def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: str | None = None,
         mongo_uri: str | None = None, extra_env: dict[str, str] | None = None,
-        database_outages: tuple[float, ...] = (), quiet: float = 15.0) -> dict[str, int]:
+        database_outages: tuple[float, ...] = (), quiet: float = 15.0, replicas: int = 1) -> dict[str, int]:
     """Without `amqp_uri`, on a private RabbitMQ node of its own; only that one may be restarted.
+    With `replicas`, each service runs that many processes on the same queues, and each is killed.
     `database_outages` (seconds each) need the embedded server of the run's own, on disk: no `mongo_uri`."""
     if broker_restart and amqp_uri:
         raise ValueError("a broker restart needs the private node: pass no amqp_uri")
@@ -342,7 +343,8 @@ def run(count: int, kills: int, broker_restart: bool, log_dir: Path, amqp_uri: s
         # unanswered SMS are a finding, not the normal course.
         storage = str((log_dir / "mongo").resolve()) if database_outages else ":memory:"
         system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, storage_path=storage, log_dir=log_dir,
-                        extra_env={"LOG_LEVEL": "WARNING", **DESK_WINDOW} | (extra_env or {}), gateway_simulator=True)
+                        extra_env={"LOG_LEVEL": "WARNING", **DESK_WINDOW} | (extra_env or {}), gateway_simulator=True,
+                        replicas=replicas)
         stack.enter_context(system)
         return disturb_and_check(system, Chaos(system, broker), count, kills, broker_restart, database_outages,
                                  quiet)
@@ -408,16 +410,17 @@ def main() -> int:
     broker = os.environ.get("CHAOS_BROKER_RESTART", "1") not in ("0", "")
     outages = tuple(float(s) for s in os.environ.get("CHAOS_DB_OUTAGES", "5,40,90").split(",") if s.strip())
     amqp_uri = os.environ.get("CHAOS_AMQP_URI") or None
+    replicas = int(os.environ.get("CHAOS_REPLICAS", "1"))
     if amqp_uri and broker:
         print("chaos: CHAOS_AMQP_URI names a broker that is not ours: it will NOT be restarted", flush=True)
         broker = False
     log_dir = Path("var/chaos") / datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir.mkdir(parents=True, exist_ok=True)
     where = amqp_uri or "a private RabbitMQ node"
-    print(f"chaos: {count} incidents, {kills} SIGKILLs per service, broker restart: {broker}, database outages: "
+    print(f"chaos: {count} incidents, {replicas} process(es) per service, {kills} SIGKILLs per process, broker restart: {broker}, database outages: "
           f"{', '.join(f'{s:.0f}s' for s in outages) or 'none'}, on {where}; logs in {log_dir}", flush=True)
     began = time.monotonic()
-    result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri, database_outages=outages)
+    result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri, database_outages=outages, replicas=replicas)
     for name, value in result.items():
         print(f"  {name:<52} {value}")
     print(f"chaos: took {time.monotonic() - began:.0f}s")

@@ -59,9 +59,22 @@ def metrics_variable(service: str) -> str:
     return f"{service.upper()}_METRICS_ADDRESS"
 
 
-def choose_metrics_addresses(env: Mapping[str, str]) -> dict[str, str]:
-    """Each service its own metrics port: the one the user set, else a free one (systems share a machine)."""
-    return {service: env.get(metrics_variable(service)) or f"127.0.0.1:{free_port()}" for service in SERVICES}
+def choose_metrics_addresses(env: Mapping[str, str], names: list[str]) -> dict[str, str]:
+    """Each process its own metrics port: a service's first the one the user set, else a free one
+    (systems and replicas share a machine)."""
+    return {name: (env.get(metrics_variable(name)) if name in SERVICES else None) or f"127.0.0.1:{free_port()}"
+            for name in names}
+
+
+def process_names(replicas: int) -> list[str]:
+    """`reports`, then `reports-2`, `reports-3`…: a service's first process keeps the service's name."""
+    return [service if replica == 1 else f"{service}-{replica}"
+            for service in SERVICES for replica in range(1, replicas + 1)]
+
+
+def service_of(name: str) -> str:
+    """The service a process (`dispatch-2`) runs."""
+    return name if name in SERVICES else name.rsplit("-", 1)[0]
 
 
 class System:
@@ -73,7 +86,7 @@ class System:
                  gateway_simulator: bool = False, simulator_args: tuple[str, ...] = (),
                  kannel_gateway: bool = False, kannel_reply: str | None = None,
                  preferred_http: dict[str, str] | None = None, least_privilege: bool = False,
-                 fresh_databases: bool = False, settings: SiagaSettings | None = None):
+                 fresh_databases: bool = False, settings: SiagaSettings | None = None, replicas: int = 1):
         self.settings = settings or siaga_settings()
         self.amqp_uri = amqp_uri or self.settings.broker_uri
         self.mongo_uri = mongo_uri or self.settings.mongo_uri or None
@@ -97,10 +110,12 @@ class System:
         self.amqp_uris: dict[str, str] = {}
         # Only ever the embedded server's own demo data: never a MongoDB given by MONGO_URI.
         self.fresh_databases = fresh_databases
+        # Processes per service, competing for the same queues as replicas on several machines would.
+        self.replicas = replicas
 
     def start(self, timeout: float = 60.0) -> "System":
         self.http_addresses = choose_http_addresses(self.settings.http_addresses, self.preferred_http)
-        self.metrics_addresses = choose_metrics_addresses(self.env)
+        self.metrics_addresses = choose_metrics_addresses(self.env, process_names(self.replicas))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.least_privilege:
             from siaga.broker_users import ensure_vhost
@@ -120,8 +135,8 @@ class System:
                 self.mongo_uri = self.mongo.uri
                 if self.fresh_databases:
                     self._drop_service_databases()
-            for service in SERVICES:
-                self.processes[service] = self._spawn(service)
+            for name in process_names(self.replicas):
+                self.processes[name] = self._spawn(name)
             if self.kannel:
                 self.processes[SIMULATOR] = self.kannel.start(self._gateway_env())
             elif self.gateway_simulator:
@@ -172,7 +187,14 @@ class System:
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
-    def _spawn(self, service: str) -> subprocess.Popen:
+    def respawn(self, name: str) -> None:
+        """Start a process again under its name (the gateway simulator, or a service's replica)."""
+        self.processes[name] = self._spawn_simulator() if name == SIMULATOR else self._spawn(name)
+
+    def _spawn(self, name: str) -> subprocess.Popen:
+        """`name` is a service (`reports`) or one of its replicas (`reports-2`): a replica serves HTTP on a
+        port of its own, as one behind a load balancer would."""
+        service = service_of(name)
         env = self.env | {
             "AMQP_URI": self.amqp_uris.get(service, self.amqp_uri),
             "MONGO_URI": self.mongo_uri,
@@ -180,9 +202,10 @@ class System:
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
         }
         if service in HTTP_VARIABLES:
-            env[HTTP_VARIABLES[service]] = self.http_addresses[service]
-        env[metrics_variable(service)] = self.metrics_addresses[service]
-        log = open(self.log_dir / f"{service}.log", "ab")
+            env[HTTP_VARIABLES[service]] = (self.http_addresses[service] if name == service
+                                            else self.http_addresses.setdefault(name, f"127.0.0.1:{free_port()}"))
+        env[metrics_variable(service)] = self.metrics_addresses[name]
+        log = open(self.log_dir / f"{name}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(PROJECT_ROOT / "services" / service / "config.yml"),
              f"services.{service}.service"],
@@ -206,10 +229,10 @@ class System:
                 time.sleep(0.2)
 
     def _fail_if_exited(self) -> None:
-        for service, process in self.processes.items():
+        for name, process in self.processes.items():
             if process.poll() is not None:
-                raise RuntimeError(f"service {service} exited with code {process.returncode}; "
-                                   f"see {self.log_dir / (service + '.log')}")
+                raise RuntimeError(f"service {name} exited with code {process.returncode}; "
+                                   f"see {self.log_dir / (name + '.log')}")
 
     def stop(self, grace: float = 15.0) -> None:
         """Graceful first; a service still running after `grace` seconds is killed, which loses

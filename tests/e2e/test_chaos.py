@@ -1,5 +1,6 @@
-"""A short chaos run: services killed with SIGKILL mid-flow, and the database killed and kept away
-longer than a message's old retry budget, lose nothing, double nothing and reject nothing."""
+"""A short chaos run: two processes of each service on the same queues (replicas, as on two machines),
+each killed with SIGKILL mid-flow, and the database killed and kept away longer than a message's old
+retry budget, lose nothing, double nothing and reject nothing."""
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ def test_sigkilled_services_and_database_lose_no_incident_double_no_claim_and_se
         "MONGO_SERVER_SELECTION_SECONDS": str(SELECTION_SECONDS), "OUTAGE_PROBE_SECONDS": "0.5",
         "NOTIFY_SMS_DESK_WINDOW": "1"}  # a digest goes out well within the quiet spell the run waits for
     result = run(120, kills=1, broker_restart=False, log_dir=tmp_path, amqp_uri=amqp_uri, extra_env=env,
-                 database_outages=(OLD_BUDGET_SECONDS + 1,), quiet=5.0)
+                 database_outages=(OLD_BUDGET_SECONDS + 1,), quiet=5.0, replicas=2)
     assert result["database outages (SIGKILL, then restarted)"] == 1
+    assert result["services killed with SIGKILL"] == 2 * 5
     assert result["stored reports"] == result["incidents"] == 120
     assert {name: result[name] for name in VIOLATIONS} == dict.fromkeys(VIOLATIONS, 0)
     assert result["dead letters"] == 0

@@ -187,13 +187,30 @@ def test_prometheus_scrapes_each_service_on_the_metrics_port_it_serves_and_loads
     assert set(config["rule_files"]) <= set(mounted)
     assert os.path.samefile(mounted["/etc/prometheus/alerts.yml"], PROJECT_ROOT / "monitoring" / "alerts.yml")
     assert os.path.samefile(mounted["/etc/prometheus/prometheus.yml"], PROJECT_ROOT / "monitoring" / "prometheus.yml")
-    targets = {target for job in config["scrape_configs"] for static in job["static_configs"]
+    targets = {target for job in config["scrape_configs"] for static in job.get("static_configs", [])
                for target in static["targets"]}
     for service in SERVICES:
         port = services[service]["environment"][f"{service.upper()}_METRICS_ADDRESS"].rsplit(":", 1)[1]
         assert f"{service}:{port}" in targets, service
         assert not any(p == int(port) for _, p in published_ports(services[service])), "metrics stay inside"
     assert published_ports(prometheus) == [("127.0.0.1", 9090)]
+
+
+def test_the_replicas_profile_runs_a_second_process_of_each_service_as_the_first_runs_it(compose):
+    """Same broker user, database user and settings; Open311 and the console on ports of their own, on
+    127.0.0.1 like every port; Prometheus finds each replica by its name."""
+    services = resolved_services(compose, COMPOSE_PROFILES="replicas")
+    config = yaml.safe_load((PROJECT_ROOT / "monitoring" / "prometheus.yml").read_text())
+    discovered = {name for job in config["scrape_configs"] for sd in job.get("dns_sd_configs", [])
+                  for name in sd["names"]}
+    for service in SERVICES:
+        replica = services[f"{service}-2"]
+        assert "replicas" in replica["profiles"] and "replicas" not in services[service].get("profiles", [])
+        assert replica["environment"] == services[service]["environment"]
+        assert replica["command"] == services[service]["command"] and "healthcheck" in replica
+        assert f"{service}-2" in discovered
+        for host_ip, port in published_ports(replica):
+            assert host_ip == "127.0.0.1" and port not in {p for _, p in published_ports(services[service])}
 
 
 def bind_mounts(service: dict) -> list[tuple[str, str]]:
