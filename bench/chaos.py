@@ -417,7 +417,8 @@ def main() -> int:
     log_dir = Path("var/chaos") / datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir.mkdir(parents=True, exist_ok=True)
     where = amqp_uri or "a private RabbitMQ node"
-    print(f"chaos: {count} incidents, {replicas} process(es) per service, {kills} SIGKILLs per process, broker restart: {broker}, database outages: "
+    print(f"chaos: {count} incidents, {replicas} process(es) per service, {kills} SIGKILLs per process, "
+          f"broker restart: {broker}, database outages: "
           f"{', '.join(f'{s:.0f}s' for s in outages) or 'none'}, on {where}; logs in {log_dir}", flush=True)
     began = time.monotonic()
     result = run(count, kills, broker, log_dir, amqp_uri=amqp_uri, database_outages=outages, replicas=replicas)
