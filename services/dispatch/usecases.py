@@ -46,16 +46,16 @@ def assign_report(store: DispatchStore, publish: Publish, settings: Settings, no
 
 
 def assign(store: DispatchStore, settings: Settings, now: datetime, request: dict[str, Any], assignment_id: str,
-           cause: Event, *, attempt: int = 1, tried: Iterable[str] = (), after: str | None = None,
-           looked_up: bool = False) -> Outcome:
+           cause: Event, *, attempt: int = 1, tried: Iterable[str] = (), after: str | None = None) -> Outcome:
     """Claim the best free officer for a report and store the assignment, or say why nobody.
 
-    Decided once: a redelivered report (or a repeated follow-up) finds the stored decision, so it
-    neither claims anyone again nor escalates a report whose officer has since become free
-    (`looked_up`: the caller has just read it and found none; a race after that read is settled
-    by the insert, as between two deliveries)."""
-    decided = None if looked_up else store.decision(assignment_id)
-    if decided is not None:
+    Decided once, by the insert rather than by a read before it: the id is derived from the cause, so a
+    redelivered report (or a repeated follow-up) meets the decision stored first, takes it, and frees
+    the officer it claimed meanwhile. It neither keeps a second officer nor escalates a report whose
+    officer has since become free; and a report's first delivery, nearly every one, spends no round
+    trip looking for a decision that is not there. Except where the officer who reported it on patrol may
+    be taken: his claim takes him whatever his status, which undoing it could not give back."""
+    if request.get("reporting_officer_nrp") and (decided := store.decision(assignment_id)) is not None:
         return assignments.outcome_of(decided)
     place, tried = request["place"], list(tried)
     area = store.officers_by_keys(choice.request_keys(request))
@@ -75,10 +75,9 @@ def assign(store: DispatchStore, settings: Settings, now: datetime, request: dic
     assignment = assignments.new_assignment(assignment_id, request, winner, chosen.skipped, now, cause,
                                             settings=settings, attempt=attempt, tried=tried)
     stored = store.add_assignment(assignment)
-    if stored is not assignment and not winner.own and (
-            stored["state"] == assignments.ESCALATED or stored["officer"]["nrp"] != winner.nrp
-            or stored["state"] in assignments.TERMINAL):
-        store.release(winner.nrp, assignment_id)  # a concurrent delivery decided first: undo this claim
+    if stored is not assignment and (stored["state"] == assignments.ESCALATED or stored["officer"]["nrp"] != winner.nrp
+                                     or stored["state"] in assignments.TERMINAL):
+        store.release(winner.nrp, assignment_id)  # decided before (or by a concurrent delivery): undo this claim
     return assignments.outcome_of(stored)
 
 
@@ -139,7 +138,7 @@ def next_decision(store: DispatchStore, settings: Settings, now: datetime, ended
     if ended["attempt"] >= settings.max_tries:
         return engage_duty_desk(store, now, ended, request)
     return assign(store, settings, now, request, successor, cause,
-                  attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"], looked_up=True)
+                  attempt=ended["attempt"] + 1, tried=ended["tried"], after=ended["_id"])
 
 
 def engage_duty_desk(store: DispatchStore, now: datetime, ended: dict[str, Any], request: dict[str, Any]) -> Outcome:

@@ -49,6 +49,39 @@ def test_a_redelivered_report_received_says_the_same_assignment_again_and_claims
     assert len(claimed(store)) == 1 and len(store.assignments) == 1
 
 
+def test_a_report_is_decided_without_first_reading_for_a_stored_decision(store, published):
+    """The insert is the fence: a read before it is a round trip spent on every report for a rare redelivery."""
+    reads = []
+    store.decision = lambda decision_id: reads.append(decision_id)
+    usecases.assign_report(store, published, SETTINGS, utcnow(), received())
+    assert reads == [] and len(published.of("assignment_created")) == 1
+
+
+def test_a_report_redelivered_after_its_officer_finished_says_the_assignment_again_and_leaves_him_free(
+        store, published):
+    event = received()
+    first = usecases.assign_report(store, published, SETTINGS, utcnow(), event).assignment
+    usecases.act(store, published, SETTINGS, utcnow(), first["_id"], "complete", "sms")
+    usecases.assign_report(store, published, SETTINGS, utcnow(), event)
+    created = published.of("assignment_created")
+    assert len(created) == 2 and created[0] == created[1] and len(store.assignments) == 1
+    assert claimed(store) == {} and store.officer(first["officer"]["nrp"])["status"] == "available"
+
+
+def test_a_report_redelivered_after_it_was_escalated_is_escalated_again_and_claims_an_officer_freed_since_not(
+        store, published):
+    busy = {nrp for nrp, officer in store.officers.items() if officer["status"] == "available"}
+    for nrp in busy:
+        store.officers[nrp]["status"] = "off_duty"
+    event = received()
+    usecases.assign_report(store, published, SETTINGS, utcnow(), event)
+    for nrp in busy:
+        store.officers[nrp]["status"] = "available"
+    usecases.assign_report(store, published, SETTINGS, utcnow(), event)
+    first, again = published.of("assignment_escalated")
+    assert first == again and published.of("assignment_created") == [] and claimed(store) == {}
+
+
 def test_a_declined_assignments_officer_is_free_and_the_next_candidate_is_claimed(service, published, store):
     service.handle_report_received(received())
     first = published.of("assignment_created")[0]["assignment_id"]
