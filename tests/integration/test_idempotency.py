@@ -84,8 +84,9 @@ def test_correlation_id_is_the_report_id_through_the_whole_chain(
 
 def test_report_received_again_after_its_officer_was_freed_or_after_an_escalation_decides_nothing_anew(
         declared, roster, publish_raw, tap, container_factory, config_for, mongo_client, db_names):
-    """The decision is stored and said again, same id and time: a repeat never claims the officer once
-    more (nor touches claimed_at), nor assigns an escalated report to an officer free by now."""
+    """The decision is stored and said again, same id and time: a repeat leaves the officer free (the
+    claim it made before its insert met the stored decision is undone), and never assigns an escalated
+    report to an officer free by now."""
     events = tap(("dispatch.events", "#"))
     start(container_factory, config_for, DispatchService)
     db = mongo_client[db_names["dispatch"]]
@@ -94,7 +95,6 @@ def test_report_received_again_after_its_officer_was_freed_or_after_an_escalatio
     publish_raw(assigned, exchange="reports.events", routing_key="report_received")
     created = events.wait_for(of_type("assignment_created"))
     nrp = created["data"]["officer"]["nrp"]
-    claimed_at = db.officers.find_one({"_id": nrp})["claimed_at"]
     db.assignments.update_one({"_id": created["data"]["assignment_id"]}, {"$set": {"state": "completed"}})
     roster.release(nrp, created["data"]["assignment_id"])  # the assignment ended; the officer is free
 
@@ -111,5 +111,6 @@ def test_report_received_again_after_its_officer_was_freed_or_after_an_escalatio
     told = Counter((e["id"], e["time"]) for e in decisions)  # the tap keeps the first telling too
     assert told == {(created["id"], created["time"]): 2, (escalated["id"], escalated["time"]): 2}
     officer = db.officers.find_one({"_id": nrp})
-    assert officer["status"] == "available" and officer["claimed_at"] == claimed_at
+    assert officer["status"] == "available" and officer["assignment_id"] is None
+    assert db.officers.count_documents({"assignment_id": {"$ne": None}}) == 0
     assert db.assignments.count_documents({"state": {"$ne": "escalated"}}) == 1
