@@ -92,16 +92,16 @@ class DispatchStore(Store):
             found.setdefault(officer["_id"], officer)
         return [officer for officer in found.values() if needed <= set(officer.get("skills", ()))]
 
-    def claim(self, nrp: str, assignment_id: str, now: datetime, on_scene: bool = False) -> bool:
+    def claim(self, nrp: str, assignment_id: str, on_scene: bool = False) -> bool:
         """Atomically take a free officer. The officer who reported on patrol is taken unless on another
-        assignment, whatever the status: he is working and already there."""
+        assignment, whatever the status: he is working and already there. Undone by `release` to exactly
+        the officer as he was (a repeated report claims before its insert meets the stored decision)."""
         condition: dict[str, Any] = {"_id": nrp, "assignment_id": None}
         if not on_scene:
             condition["status"] = "available"
         status = (lifecycle.ON_SCENE if on_scene else lifecycle.CREATED).officer_status
         result = self.db.officers.update_one(condition, {"$set": {
-            "status": status, "assignment_id": assignment_id, "claimed_at": now,
-            "free_cell": claim_marker(assignment_id)}})
+            "status": status, "assignment_id": assignment_id, "free_cell": claim_marker(assignment_id)}})
         return result.matched_count == 1
 
     def release(self, nrp: str, assignment_id: str) -> None:

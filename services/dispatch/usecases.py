@@ -63,11 +63,11 @@ def assign(store: DispatchStore, settings: Settings, now: datetime, request: dic
     rules = dict(now=now, skills=request["skills"], settings=settings, exclude=tried, taken=taken,
                  reporting_nrp=request.get("reporting_officer_nrp"))
     chosen = choice.choose(place, area, assignment_id, **rules)
-    winner = claim_first(store, chosen, assignment_id, now, taken)
+    winner = claim_first(store, chosen, assignment_id, taken)
     if winner is None and choice.origin(place) is not None:
         nearby = store.officers_near(place, request["skills"], assignment_id)
         chosen = choice.choose(place, area, assignment_id, nearby=nearby, **rules)
-        winner = claim_first(store, chosen, assignment_id, now, taken)
+        winner = claim_first(store, chosen, assignment_id, taken)
     if winner is None:
         return escalate(store, now, assignment_id, assignments.escalation_event_data(
             request, chosen.duty_desk, choice.escalation_rules(chosen, request), chosen.skipped,
@@ -81,11 +81,11 @@ def assign(store: DispatchStore, settings: Settings, now: datetime, request: dic
     return assignments.outcome_of(stored)
 
 
-def claim_first(store: DispatchStore, chosen: choice.Choice, assignment_id: str, now: datetime,
+def claim_first(store: DispatchStore, chosen: choice.Choice, assignment_id: str,
                 taken: dict[str, str]) -> choice.Candidate | None:
     """The first candidate whose claim succeeds; the others lost to another report are noted in `taken`."""
     for candidate in chosen.candidates:
-        if candidate.own or store.claim(candidate.nrp, assignment_id, now,
+        if candidate.own or store.claim(candidate.nrp, assignment_id,
                                         on_scene=candidate.rule == choice.REPORTING_RULE):
             return candidate
         taken[candidate.nrp] = "was taken by another report meanwhile"
@@ -159,7 +159,7 @@ def assign_named(store: DispatchStore, settings: Settings, now: datetime, reques
     except OfficerNotFound:
         return None
     own = officer.get("assignment_id") == assignment_id  # a repeated follow-up finds its own claim
-    if not own and not store.claim(nrp, assignment_id, now):
+    if not own and not store.claim(nrp, assignment_id):
         return None
     assignment = assignments.new_assignment(assignment_id, request, assignments.named_candidate(officer, reason, own),
                                             [], now, cause, settings=settings, attempt=attempt, tried=tried)

@@ -52,13 +52,13 @@ class FakeDispatchStore:
         return [copy.deepcopy(o) for o in self.officers.values()
                 if (o["free_cell"] in cells or homes & set(o["keys"])) and needed <= set(o.get("skills", ()))]
 
-    def claim(self, nrp: str, assignment_id: str, now: datetime, on_scene: bool = False) -> bool:
+    def claim(self, nrp: str, assignment_id: str, on_scene: bool = False) -> bool:
         officer = self.officers.get(nrp)
         if officer is None or officer["assignment_id"] is not None or (
                 not on_scene and officer["status"] != "available"):
             return False
         officer.update(status=(lifecycle.ON_SCENE if on_scene else lifecycle.CREATED).officer_status,
-                       assignment_id=assignment_id, claimed_at=now, free_cell=claim_marker(assignment_id))
+                       assignment_id=assignment_id, free_cell=claim_marker(assignment_id))
         return True
 
     def release(self, nrp: str, assignment_id: str) -> None:

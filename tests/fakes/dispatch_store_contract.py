@@ -36,7 +36,7 @@ class DispatchStoreContract:
         store.replace_roster([create_officer(FIRST, **located), create_officer(SECOND, **located)])
 
     def test_an_officer_is_claimed_once_and_released_only_by_the_assignment_that_holds_him(self, store):
-        assert store.claim(FIRST, "a1", NOW) and not store.claim(FIRST, "a2", NOW)
+        assert store.claim(FIRST, "a1") and not store.claim(FIRST, "a2")
         assert store.officer(FIRST)["status"] == "assigned"
         near = {o["_id"] for o in store.officers_near(MENTENG, [], "a2")}
         assert near == {SECOND}  # a claimed officer is out of the spatial index, except for his own claim
@@ -47,11 +47,11 @@ class DispatchStoreContract:
         assert store.officer(FIRST)["status"] == "en_route"
         store.release(FIRST, "a1")
         assert (store.officer(FIRST)["status"], store.officer(FIRST)["assignment_id"]) == ("available", None)
-        assert store.claim(FIRST, "a2", NOW)
+        assert store.claim(FIRST, "a2")
 
     def test_an_officer_on_patrol_who_reported_is_claimed_whatever_his_status(self, store):
         store.update_status(SECOND, "unavailable", NOW)
-        assert not store.claim(SECOND, "a1", NOW) and store.claim(SECOND, "a1", NOW, on_scene=True)
+        assert not store.claim(SECOND, "a1") and store.claim(SECOND, "a1", on_scene=True)
         assert store.officer(SECOND)["status"] == "on_scene"
 
     def test_an_assignment_is_inserted_once_and_a_second_insert_gets_the_first(self, store):
@@ -103,7 +103,7 @@ class DispatchStoreContract:
     def test_status_and_location_change_only_with_newer_news_and_never_under_an_assignment(self, store):
         assert store.update_status(FIRST, "off_duty", NOW) and not store.update_status(FIRST, "available", NOW)
         assert store.officers_near(MENTENG, [], "") == [store.officer(SECOND)]
-        assert store.claim(SECOND, "a1", NOW) and not store.update_status(SECOND, "off_duty", NOW + timedelta(1))
+        assert store.claim(SECOND, "a1") and not store.update_status(SECOND, "off_duty", NOW + timedelta(1))
         assert store.update_location(FIRST, -6.2, 106.8, NOW + timedelta(minutes=1))
         assert not store.update_location(FIRST, -6.3, 106.9, NOW)
         assert not store.update_location("00000000", -6.3, 106.9, NOW)
@@ -113,7 +113,7 @@ class DispatchStoreContract:
 
     def test_a_roster_reload_keeps_live_state_and_the_roster_lists_the_current_assignment(self, store):
         stored_assignment(store)
-        store.claim(FIRST, "a1", NOW)
+        store.claim(FIRST, "a1")
         store.replace_roster([create_officer(FIRST, name="Bripka Baru", status="off_duty")])
         first = store.officer(FIRST)
         assert (first["name"], first["status"], first["assignment_id"]) == ("Bripka Baru", "assigned", "a1")
