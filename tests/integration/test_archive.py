@@ -12,13 +12,13 @@ from nameko.testing.services import entrypoint_waiter
 from services.dispatch.service import DispatchService
 from services.dispatch.storage import DispatchStore
 from services.notify.service import NotifyService
+from services.reports.figures import MIN_REPORTS
 from services.reports.service import ReportsService
 from services.reports.storage import ReportStore
 from shared import archive
 from shared.archive import ArchiveSettings
-from services.reports.figures import MIN_REPORTS
 from shared.lifecycle import CLOSED_STATUSES, RESOLVED
-from tests.factories import create_delivery_reported, create_incident, of_type, wait_until
+from tests.factories import create_delivery_reported, create_incident, wait_until
 
 pytestmark = pytest.mark.integration
 
