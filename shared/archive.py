@@ -34,6 +34,9 @@ from shared.settings import setting
 log = logging.getLogger(__name__)
 
 SUFFIX = "_archive"
+# Documents per copy and per delete: the embedded server runs a bulk write under its one storage lock, so a
+# sweep's whole batch in one bulk would hold up the live work behind it.
+MOVE_CHUNK = 50
 # How far a sender's clock may run ahead of ours and its event still be recognised as old enough to have
 # had its document archived; half the archive age when that is shorter (a test's age of seconds).
 CLOCK_MARGIN = timedelta(days=1)
@@ -101,9 +104,10 @@ def sweep(store: Archivable, settings: ArchiveSettings, now: datetime) -> dict[s
         return {}
     moved = {}
     for collection, documents in store.archivable(now - settings.after, settings.batch).items():
-        if documents:
-            store.copy_to_archive(collection, documents)
-            moved[collection] = store.delete_archived(collection, documents)
+        for start in range(0, len(documents), MOVE_CHUNK):
+            chunk = documents[start:start + MOVE_CHUNK]
+            store.copy_to_archive(collection, chunk)
+            moved[collection] = moved.get(collection, 0) + store.delete_archived(collection, chunk)
     if moved:
         log.info("archive: %s moved to the archive (final for more than %s)",
                  ", ".join(f"{n} from {collection}" for collection, n in moved.items()), settings.after)

@@ -11,14 +11,23 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.dispatch.service import DispatchService
 from services.dispatch.storage import DispatchStore
+from services.notify import domain, sending
 from services.notify.service import NotifyService
+from services.notify.settings import SendPolicy
+from services.notify.storage import NotificationStore
 from services.reports.figures import MIN_REPORTS
 from services.reports.service import ReportsService
 from services.reports.storage import ReportStore
 from shared import archive
 from shared.archive import ArchiveSettings
 from shared.lifecycle import CLOSED_STATUSES, RESOLVED
-from tests.factories import create_delivery_reported, create_incident, wait_until
+from tests.factories import (
+    as_event,
+    create_delivery_reported,
+    create_incident,
+    create_report_received,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +83,22 @@ def test_a_sweep_stopped_between_its_copy_and_its_delete_is_finished_by_the_next
     assert store.db.reports.count_documents({}) == 0
     assert list(store.db.reports_archive.find({}, {"note": 1})) == [{"_id": report["_id"], "note": "a late write"}]
     assert archive.sweep(store, ArchiveSettings(after=DAY), T0) == {}
+
+
+def test_a_report_that_outlived_its_reporters_first_sms_still_finds_whom_to_tell(mongo_client, db_names):
+    """The SMS that says whom to tell when the report resolves settled a month ago and was archived."""
+    store = NotificationStore(mongo_client[db_names["notify"]])
+    store.ensure_indexes()
+    received = as_event(create_report_received())
+    (message,) = domain.report_received_sms(received)
+    stored, _ = store.add(message, T0, SendPolicy())
+    store.record_delivery(stored["_id"], "delivered", "GW-1", T0, sending.after_delivery("delivered", T0))
+    reporters = store.followed(received.data["report_id"])
+
+    assert archive.sweep(store, ArchiveSettings(after=DAY), T0 + 2 * DAY) == {"notifications": 1}
+    assert store.get(stored["_id"]) is None
+    assert store.followed(received.data["report_id"]) == reporters is not None
+    assert [sms["_id"] for sms in store.about(received.data["report_id"])] == [stored["_id"]]
 
 
 # ---- the services: archived while running, read, and said again --------------------------------------
