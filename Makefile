@@ -64,7 +64,7 @@ bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatc
 bench-kannel: setup system-packages  ## the Kannel bridge's sustained rate against a real Kannel (KANNEL_BENCH_COUNT, KANNEL_BENCH_THROUGHPUT)
 	$(BIN)/python -m bench.kannel
 
-soak: setup  ## 100k incidents at 30/s (~56 min) with archiving on: first vs last 10k, memory (SOAK_* to shrink)
+soak: setup  ## 100k incidents at 12/s (~2 h 20 min) with archiving on: first vs last 10k, memory (SOAK_* to shrink)
 	$(BIN)/python -m bench soak
 
 chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restarts (CHAOS_* to shrink)

@@ -2,7 +2,7 @@
 
     python -m bench                 # all
     python -m bench dedup dispatch  # bench_dedup.py, bench_dispatch.py
-    python -m bench soak            # bench/soak.py: an hour long, so only when named
+    python -m bench soak            # bench/soak.py: hours long, so only when named
 
 A `main()` that returns a non-zero status makes this exit with it (after the others ran).
 """
