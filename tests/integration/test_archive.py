@@ -21,6 +21,7 @@ from services.reports.storage import ReportStore
 from shared import archive
 from shared.archive import ArchiveSettings
 from shared.lifecycle import CLOSED_STATUSES, RESOLVED
+from siaga.trace import read_traces
 from tests.factories import (
     as_event,
     create_delivery_reported,
@@ -112,7 +113,7 @@ def running(store, declared, container_factory, config_for):
 
 
 def test_resolved_reports_their_assignments_and_sms_move_out_answer_still_and_said_again_change_nothing(
-        running, tap, publish_raw, amqp_uri, mongo_client, db_names):
+        running, tap, publish_raw, amqp_uri, mongo_uri, mongo_client, db_names, monkeypatch):
     said = tap(("reports.events", "#"), ("dispatch.events", "#"), ("notify.events", "sms_requested"))
     for container in running.values():
         container.start()
@@ -150,6 +151,11 @@ def test_resolved_reports_their_assignments_and_sms_move_out_answer_still_and_sa
     assert menteng["resolved_share"] == 1.0  # shown for MIN_REPORTS reports or more: the archived five
     with ServiceRpcProxy("dispatch", {"AMQP_URI": amqp_uri}, timeout=20) as rpc:
         assert rpc.get_assignment(assignment_id)["state"] == "completed"
+    for service, name in db_names.items():
+        monkeypatch.setenv(f"{service.upper()}_MONGO_DATABASE", name)  # where `siaga trace` looks
+    (trace,) = read_traces(created["data"]["report"]["number"], mongo_uri)
+    assert trace.report["_id"] == report_id and [a["_id"] for a in trace.assignments] == [assignment_id]
+    assert {sms["recipient_role"] for sms in trace.sms} >= {"reporter", "officer"}
 
     before = len(said.drain(idle=0.5))
     with entrypoint_waiter(running["reports"], "handle_incident_reported"):
