@@ -196,9 +196,10 @@ class DispatchStore(MongoArchive, Store):
         return result.matched_count == 1
 
     def finish_follow_up(self, ended: dict[str, Any], successor: str, at: datetime) -> None:
-        """The follow-up is done: never due again, what came of it is recorded, and the assignment is over."""
+        """The follow-up is done: never due again, what came of it is recorded, and the assignment is over (since
+        the first time: a follow-up finished again keeps it)."""
         self.db.assignments.update_one({"_id": ended["_id"], "state": ended["state"]},
-                                       {"$set": {"due_at": None, "successor": successor, "ended_at": at}})
+                                       {"$set": {"due_at": None, "successor": successor}, "$min": {"ended_at": at}})
 
     def end_escalation(self, escalation_id: str, at: datetime) -> None:
         """The duty desk acted on the escalation (or its report was cancelled): it is over, since the first time."""

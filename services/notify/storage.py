@@ -133,9 +133,14 @@ class NotificationStore(MongoArchive, Store):
 
     def record_delivery(self, sms_id: str, status: str, gateway_id: str, at: datetime,
                         changes: dict[str, Any]) -> bool:
-        """Keep the receipt with its state change; an SMS already given up on stays given up on."""
+        """Keep the receipt with its state change; an SMS already given up on stays given up on. A receipt said
+        again leaves the time the SMS settled as it was."""
+        changes = dict(changes)
+        settled = {"settled_at": changes.pop("settled_at")} if "settled_at" in changes else {}
         update: dict[str, Any] = {"$set": {"delivery": {"status": status, "gateway_id": gateway_id, "at": at},
                                            **changes}}
+        if settled:
+            update["$min"] = settled
         if "next_attempt_at" not in changes:
             update["$unset"] = {"next_attempt_at": ""}
         states = [sending.REQUESTED, sending.RETRYING, sending.SENT, sending.UNCONFIRMED, "delivered", "unknown"]

@@ -150,7 +150,7 @@ class FakeDispatchStore:
     def finish_follow_up(self, ended: dict[str, Any], successor: str, at: datetime) -> None:
         stored = self.assignments.get(ended["_id"])
         if stored is not None and stored["state"] == ended["state"]:
-            stored.update(due_at=None, successor=successor, ended_at=at)
+            stored.update(due_at=None, successor=successor, ended_at=min(stored.get("ended_at") or at, at))
 
     def end_escalation(self, escalation_id: str, at: datetime) -> None:
         stored = self.assignments.get(escalation_id)

@@ -149,7 +149,9 @@ class DispatchStoreContract:
         later = NOW + timedelta(seconds=1)
         assert [a["_id"] for a in store.archivable(later, 10)["assignments"]] == ["a1"]
         store.finish_follow_up(declined, "a4", NOW)  # the next officer was decided: now it is over
-        assert {a["_id"] for a in store.archivable(later, 10)["assignments"]} == {"a1", "a2"}
+        store.finish_follow_up(declined, "a4", later)  # finished again (a sweep after a crash): over since NOW
+        assert {(a["_id"], a["ended_at"]) for a in store.archivable(later, 10)["assignments"]} == {
+            ("a1", NOW), ("a2", NOW)}
         assert store.archivable(NOW, 10)["assignments"] == []  # not ended before then
         assert len(store.archivable(later, 1)["assignments"]) == 1
 
