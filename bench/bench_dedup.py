@@ -20,9 +20,8 @@ overflow cache"). On disk the cache only holds what is being worked on.
 
 Loading: the indexes are made first, as the service makes them, and the reports go in with insert_many
 in batches of 1,000, each a transaction of its own. Building an index over reports already stored is
-faster for a small collection, but it is one transaction, and a transaction's unwritten entries must stay
-in the cache until it commits: over 1M reports (4M dedup keys) that is past what the server allows one
-transaction.
+faster for a small collection, but the server builds it in one go, holding every entry (4M dedup keys at 1M
+reports) in memory and in one transaction until the end; the chunked inserts never hold more than a batch.
 """
 from __future__ import annotations
 
