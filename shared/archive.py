@@ -65,9 +65,6 @@ class ArchiveSettings:
         return self.after > timedelta(0)
 
 
-NEVER = ArchiveSettings(after=timedelta(0))
-
-
 def archive_name(collection: str) -> str:
     return f"{collection}{SUFFIX}"
 
