@@ -17,7 +17,8 @@ its id, Open311 lists, the open figures, `siaga trace`, an SMS budget) fall back
 An idempotency fence that relies on finding the document its event made (an insert under a deterministic
 id) looks in the archive only for an event old enough to have had its document archived
 (`may_be_archived`): a fresh event never costs a round trip there. What such a fence finds in the archive
-was said long ago and is not said again.
+was said long ago and is not said again. Its time is all the fence goes by: a sender that says a month-old
+fact again under its old id but a new time is taken as saying something new.
 """
 from __future__ import annotations
 
