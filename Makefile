@@ -10,7 +10,7 @@ PIP    := $(BIN)/pip install --quiet -c constraints.txt
 JOBS   ?= 3
 SHARDS := $(BIN)/python scripts/test-shards.py $(JOBS)
 
-.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench bench-kannel chaos fuzz replay contract lint clean
+.PHONY: setup system-packages broker-api demo test test-durations unit integration e2e security bench bench-kannel soak chaos fuzz replay contract lint clean
 
 setup: $(VENV)/.installed
 
@@ -63,6 +63,9 @@ bench: setup  ## printed figures: pipeline vs nameko floor, round trips, dispatc
 
 bench-kannel: setup system-packages  ## the Kannel bridge's sustained rate against a real Kannel (KANNEL_BENCH_COUNT, KANNEL_BENCH_THROUGHPUT)
 	$(BIN)/python -m bench.kannel
+
+soak: setup  ## 100k incidents at 12/s (~2 h 20 min) with archiving on: first vs last 10k, memory (SOAK_* to shrink)
+	$(BIN)/python -m bench soak
 
 chaos: setup  ## 10k incidents while services are SIGKILLed and RabbitMQ restarts (CHAOS_* to shrink)
 	$(BIN)/python -m bench.chaos

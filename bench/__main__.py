@@ -2,6 +2,9 @@
 
     python -m bench                 # all
     python -m bench dedup dispatch  # bench_dedup.py, bench_dispatch.py
+    python -m bench soak            # bench/soak.py: hours long, so only when named
+
+A `main()` that returns a non-zero status makes this exit with it (after the others ran).
 """
 from __future__ import annotations
 
@@ -17,13 +20,19 @@ import eventlet  # noqa: E402  (benchmarks that run nameko containers need it pa
 eventlet.monkey_patch()
 
 
+# Benchmarks too long for `make bench`: run only when named.
+NAMED_ONLY = ("soak",)
+
+
 def main(names: list[str]) -> int:
     modules = sorted(path.stem for path in Path(__file__).parent.glob("bench_*.py"))
     chosen = [m for m in modules if not names or m.removeprefix("bench_") in names]
+    chosen += [m for m in NAMED_ONLY if m in names]
+    status = 0
     for module in chosen:
         print(f"\n=== {module} ===", flush=True)
-        importlib.import_module(f"bench.{module}").main()
-    return 0
+        status = importlib.import_module(f"bench.{module}").main() or status
+    return status
 
 
 if __name__ == "__main__":

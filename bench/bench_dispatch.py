@@ -1,6 +1,6 @@
 """How long choosing an officer takes at 1k, 10k and 100k officers.
 
-    python -m bench dispatch
+    python -m bench dispatch        # about 45 s on 2 cores, the 100k roster loaded in about 30 s
 
 Two figures per roster size, because they have different owners:
 - the pure choice (CPU): the area lookup, the H3 ring around the report, and `choice.choose` over
@@ -116,10 +116,13 @@ def main() -> None:
                   f"   ({in_ring:.0f} officers in the ring on average)", flush=True)
             store = DispatchStore(client[f"bench_dispatch_{n}"], SETTINGS)
             store.ensure_indexes()
+            loading = time.perf_counter()
             for start in range(0, len(officers), 5_000):
                 store.db.officers.insert_many(officers[start:start + 5_000], ordered=False)
+            loaded = time.perf_counter() - loading
             area_times, ring_times = bench_db(store, places)
-            print(f"{'':>7}  {'':<21} area query    {figures(area_times)}")
+            print(f"{'':>7}  {'':<21} area query    {figures(area_times)}   (roster loaded, indexed, in "
+                  f"{loaded:.0f} s)")
             print(f"{'':>7}  {'':<21} ring query    {figures(ring_times)}", flush=True)
             client.drop_database(store.db.name)
         client.close()

@@ -143,6 +143,17 @@ def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchang
     """Publish at `rate`/s for `seconds` (as `publisher_uri`'s user, else the admin); measure latency to
     the watched event, matched by key."""
     total = int(rate * seconds)
+    sent, done = steady_load(amqp_uri, make, exchange, routing_key, watch, key_of, rate, total, publisher_uri)
+    return {"offered": rate, **latencies(sent, done)}
+
+
+def steady_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchange: str, routing_key: str,
+                watch: tuple[str, str], key_of: Callable[[dict], str], rate: float, total: int,
+                publisher_uri: str | None = None, on_sent: Callable[[int], None] | None = None,
+                patience: float = 60.0) -> tuple[dict[str, float], dict[str, float]]:
+    """Publish `total` bodies at `rate`/s and wait (`patience` s past the last) for each one's watched event:
+    (key → when sent, key → when its watched event arrived), on perf_counter's clock. `on_sent(i)` after
+    each publish, from the publishing green thread (a long run reports its progress there)."""
     sent: dict[str, float] = {}
     done: dict[str, float] = {}
     with Connection(amqp_uri) as consumer_conn, Connection(publisher_uri or amqp_uri) as publisher_conn:
@@ -165,9 +176,11 @@ def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchang
                     producer.publish(json.dumps(body), exchange=target, routing_key=routing_key,
                                      content_type="application/json", delivery_mode=2,
                                      user_id=publisher_conn.userid)
+                    if on_sent:
+                        on_sent(i)
 
             publisher = eventlet.spawn(publish_all)
-            deadline = time.perf_counter() + seconds + 60
+            deadline = time.perf_counter() + total / rate + patience
             while (len(done) < total or not publisher.dead) and time.perf_counter() < deadline:
                 try:
                     consumer_conn.drain_events(timeout=0.2)
@@ -176,10 +189,17 @@ def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchang
                 except OSError:
                     pass
             publisher.wait()
-    latencies = sorted(1000 * (done[k] - sent[k]) for k in done)
-    first, last = min(sent.values()), max(done.values(), default=time.perf_counter())
-    return {"offered": rate, "sent": total, "completed": len(done), "rate": len(done) / (last - first),
-            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)}
+    return sent, done
+
+
+def latencies(sent: dict[str, float], done: dict[str, float]) -> dict:
+    """Of the bodies sent: how many arrived, the rate they arrived at (first send to last arrival) and the
+    latency percentiles in ms."""
+    arrived = sorted(1000 * (done[k] - sent[k]) for k in sent if k in done)
+    first = min(sent.values(), default=time.perf_counter())
+    last = max((done[k] for k in sent if k in done), default=time.perf_counter())
+    return {"sent": len(sent), "completed": len(arrived), "rate": len(arrived) / max(last - first, 1e-9),
+            "p50": percentile(arrived, 50), "p95": percentile(arrived, 95), "p99": percentile(arrived, 99)}
 
 
 def percentile(values: list[float], pct: float) -> float:

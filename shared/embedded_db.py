@@ -47,8 +47,9 @@ class EmbeddedMongo:
     while it runs without (the server has no localhost exception), then it is restarted with auth."""
 
     def __init__(self, storage_path: str, port: int | None = None, log_path: str | None = None,
-                 auth: bool = False, sync_on_commit: bool | None = None):
+                 auth: bool = False, sync_on_commit: bool | None = None, cache_size: str | None = None):
         self.storage_path = storage_path
+        self.cache_size = cache_size  # WiredTiger's cache, e.g. "256M" (the server's default: 1G)
         self.auth = auth
         self.sync_on_commit = storage_path != MEMORY if sync_on_commit is None else sync_on_commit
         self.port = port or free_port()
@@ -72,7 +73,8 @@ class EmbeddedMongo:
         self.process = subprocess.Popen(
             [server_command(), "--host", "127.0.0.1", "--port", str(self.port), "--standalone",
              "--storage-path", self.storage_path, "--log-level", "WARNING", *(["--auth"] if self.auth else []),
-             *(["--sync-on-commit"] if self.sync_on_commit else [])],
+             *(["--sync-on-commit"] if self.sync_on_commit else []),
+             *(["--cache-size", self.cache_size] if self.cache_size else [])],
             stdout=log, stderr=log, start_new_session=True,
         )
         self._wait_until_ready(timeout)

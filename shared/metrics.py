@@ -10,6 +10,7 @@ Where each figure comes from, one home each:
 - what the events said (assignments by rule, their outcomes, escalations, SMS by state): the events
   themselves, counted where they are published or handled (`observe_published`, `observe_handled`);
 - what an SMS cost: notify, where it prices one (`observe_sms_priced`);
+- documents moved to an archive: each service's archive timer (`ServiceMetrics.archived`);
 - figures read when scraped (deadlines pending and overdue; the outage gate: held messages, seconds away):
   `MetricsServer.add_gauges`;
 - the database's command time as the service sees it: a pymongo CommandListener (`DatabaseTimer`);
@@ -68,6 +69,8 @@ SMS_SEGMENTS = Counter("siaga_sms_segments", "SMS segments stored to send, by re
                        ["service", "recipient_role"])
 SMS_COST = Counter("siaga_sms_cost_rupiah", "what stored SMS cost, by operator (or priced prefix)",
                    ["service", "operator"])
+ARCHIVED = Counter("siaga_archived_documents", "final documents moved to <collection>_archive by the archive "
+                   "sweep (shared/archive.py)", ["service", "collection"])
 DB_SECONDS_HISTOGRAM = Histogram("siaga_db_command_seconds", "database commands as the service sees them",
                                  ["service", "command"], buckets=DB_SECONDS)
 DB_FAILURES = Counter("siaga_db_command_failures", "database commands that failed", ["service", "command"])
@@ -212,6 +215,11 @@ class ServiceMetrics:
 
     def sms_priced(self, sms: dict[str, Any]) -> None:
         observe_sms_priced(self.service, sms)
+
+    def archived(self, moved: dict[str, int]) -> None:
+        """What an archive sweep moved, per collection."""
+        for collection, count in moved.items():
+            ARCHIVED.labels(self.service, collection).inc(count)
 
 
 def observe_message(service: str, queue: str, event: str, outcome: str, seconds: float | None) -> None:

@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient, WriteConcern
 from pymongo.database import Database
 
+from shared.archive import ArchiveSettings
 from shared.metrics import DatabaseTimer, MetricsServer
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
@@ -33,7 +34,10 @@ def connect(uri: str, server_selection_seconds: float = OutageSettings.server_se
 
 
 class Store:
-    """Base of each service's storage wrapper: domain methods over its own database."""
+    """Base of each service's storage wrapper: domain methods over its own database. `archive`: when its
+    final documents leave the hot collections (shared/archive.py), read from the service's config."""
+
+    archive: ArchiveSettings = ArchiveSettings()
 
     def __init__(self, db: Database):
         self.db = db
@@ -58,6 +62,7 @@ class MongoStorage(DependencyProvider):
         settings = read(OutageSettings, config)
         self.client = connect(config[MONGO_URI_KEY], settings.server_selection_seconds, self.container.service_name)
         self.store = self.store_class(self.client[config[MONGO_DATABASE_KEY]])
+        self.store.archive = read(ArchiveSettings, config)
         self.wait_for_database(settings)
         self.gate.add_probe("database", self.takes_a_write)
         self.metrics.add_gauges(self.store.gauges)

@@ -22,6 +22,7 @@ from services.console.settings import ConsoleSettings
 from services.dispatch.settings import Settings as DispatchSettings
 from services.notify.settings import SendPolicy
 from services.reports.settings import IntakeSettings, Open311Settings, SweepSettings
+from shared.archive import ArchiveSettings
 from shared.boundaries import PlaceSettings
 from shared.config import PROJECT_ROOT, config_path
 from shared.metrics import MetricsSettings
@@ -34,10 +35,10 @@ from siaga.settings import SERVICES, SiagaSettings
 
 README = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- settings table: python -m siaga.settings_table --write -->", "<!-- end of settings table -->"
-SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, PlaceSettings, WebServerSettings,
-                        OutageSettings, MetricsSettings),
-            "dispatch": (DispatchSettings, PlaceSettings, OutageSettings, MetricsSettings),
-            "notify": (SendPolicy, SmsPrices, OutageSettings, MetricsSettings),
+SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, ArchiveSettings, PlaceSettings,
+                        WebServerSettings, OutageSettings, MetricsSettings),
+            "dispatch": (DispatchSettings, ArchiveSettings, PlaceSettings, OutageSettings, MetricsSettings),
+            "notify": (SendPolicy, SmsPrices, ArchiveSettings, OutageSettings, MetricsSettings),
             "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings, MetricsSettings),
             "community": (CommunitySettings, SmsPrices, OutageSettings, MetricsSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.

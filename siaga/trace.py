@@ -2,9 +2,9 @@
 
 An operator's command like the roster import, beside the services rather than one of them: it reads each
 service's database through that service's own store (reports' report and its history, dispatch's
-assignments and escalations, notify's SMS with their states) and merges them into one timeline. It shows
-what an engineer needs to follow a report, never what the report says: no description, no address, no
-reporter's name, phones masked.
+assignments and escalations, notify's SMS with their states), archived ones too (shared/archive.py), and
+merges them into one timeline. It shows what an engineer needs to follow a report, never what the report
+says: no description, no address, no reporter's name, phones masked.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from services.dispatch.assignments import ESCALATED
 from services.dispatch.storage import DispatchStore
 from services.notify.storage import NotificationStore
 from services.reports.storage import ReportStore
@@ -88,8 +89,15 @@ def _time(value: Any) -> str:
     return value.strftime("%H:%M:%S") if isinstance(value, datetime) else "-"
 
 
+def trace_of(report: dict[str, Any], decisions: list[dict[str, Any]], sms: list[dict[str, Any]]) -> Trace:
+    """A report with dispatch's decisions about it (assignments and escalations apart) and its SMS."""
+    escalated = [d for d in decisions if d["state"] == ESCALATED]
+    return Trace(report, [d for d in decisions if d["state"] != ESCALATED], escalated, sms)
+
+
 def read_traces(number: str, mongo_uri: str | None = None) -> list[Trace]:
-    """The traces of every report with this number (or this report id), from the three databases."""
+    """The traces of every report with this number (or this report id), from the three databases, their
+    archives included."""
     configs = {service: service_config(service) for service in ("reports", "dispatch", "notify")}
     client = connect(mongo_uri or configs["reports"]["MONGO_URI"], server_selection_seconds=5)
     try:
@@ -97,7 +105,7 @@ def read_traces(number: str, mongo_uri: str | None = None) -> list[Trace]:
         dispatch = DispatchStore(client[configs["dispatch"]["MONGO_DATABASE"]])
         notify = NotificationStore(client[configs["notify"]["MONGO_DATABASE"]])
         found = reports.numbered(number) or [report for report in [reports.get(number)] if report]
-        return [Trace(report, dispatch.assignments_for(report["_id"]), dispatch.escalations_for(report["_id"]),
-                      notify.about(report["_id"])) for report in found]
+        return [trace_of(report, dispatch.decisions_about(report["_id"]), notify.about(report["_id"]))
+                for report in found]
     finally:
         client.close()

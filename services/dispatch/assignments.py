@@ -255,16 +255,21 @@ def step(assignment: Mapping[str, Any], target: str, now: datetime, via: str,
 
 
 def moved(assignment: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The assignment after a step (what the store wrote with its compare-and-set)."""
+    """The assignment after a step (what the store wrote with its compare-and-set). `ended_at` once nothing
+    follows it any more (completed, or ended with its report's cancellation; a decline or expiry gets it when
+    its follow-up is decided, an escalation when the duty desk acts): the archive's clock (shared/archive.py)."""
     cancelled = bool(entry.get("report_cancelled"))
     ended = entry["state"] in lifecycle.ENDING and not cancelled
-    return dict(assignment) | {
+    after = dict(assignment) | {
         "state": entry["state"],
         "history": [*assignment["history"], dict(entry)],
         # a declined/expired assignment stays due until its follow-up (next officer or duty desk) is done;
         # one ended because its report was cancelled has no follow-up at all
         "due_at": entry["at"] if ended else None,
     } | ({"successor": CANCELLED_SUCCESSOR} if cancelled else {})
+    if entry["state"] in TERMINAL and after["due_at"] is None:
+        after["ended_at"] = entry["at"]
+    return after
 
 
 def step_event_data(assignment: Mapping[str, Any], state: str) -> dict[str, Any]:

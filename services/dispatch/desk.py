@@ -87,6 +87,7 @@ def send_officer(store: DispatchStore, publish, settings: Settings, now: datetim
             store.release(nrp, decision_id)  # another operator decided first
     if done["rule"] != NAMED_RULE or done["officer"]["nrp"] != nrp:
         raise InvalidTransition(already_decided(done))
+    store.end_escalation(escalation["_id"], now)
     usecases.publish_outcome(publish, assignments.outcome_of(done), desk_cause(escalation, "sent"))
     return done
 
@@ -107,6 +108,7 @@ def close(store: DispatchStore, publish, now: datetime, report_id: str, outcome:
     stored = store.add_assignment(record)
     if stored.get("desk_outcome") != outcome:
         raise InvalidTransition(already_decided(stored))
+    store.end_escalation(escalation["_id"], now)
     usecases.publish_step(publish, stored)
     return stored
 

@@ -4,6 +4,8 @@ Consumes  reports.events   report_received, report_cancelled
           intake.events    officer_location_updated, officer_status_changed   (officer apps)
           notify.events    officer_replied, reply_unmatched, sms_failed
           timer            expire_overdue_assignments (every DISPATCH.SWEEP_SECONDS, on every replica)
+                           archive_ended_assignments (every ARCHIVE.SECONDS): assignments over long ago move
+                           to assignments_archive (shared/archive.py)
 RPC       acknowledge_assignment, decline_assignment, mark_assignment_en_route, mark_assignment_on_scene,
           complete_assignment, reassign_assignment, get_assignment, list_officers, get_officer, save_officer,
           find_officer_by_phone (community),
@@ -22,6 +24,8 @@ from services.dispatch.exceptions import DispatchError
 from services.dispatch.officers import officer_view
 from services.dispatch.settings import Settings
 from services.dispatch.storage import Dispatch
+from shared import archive
+from shared.archive import ArchiveSettings
 from shared.contract import (
     OFFICER_LOCATION_UPDATED,
     OFFICER_REPLIED,
@@ -72,6 +76,11 @@ class DispatchService:
     def expire_overdue_assignments(self) -> None:
         """Runs on every replica; the database decides which one expires each assignment."""
         usecases.expire_overdue(*self.context())
+
+    @every(ArchiveSettings, "interval")
+    def archive_ended_assignments(self) -> None:
+        """Assignments and escalations over long ago leave the live collection."""
+        self.metrics.archived(archive.sweep(self.dispatch, self.dispatch.archive, utcnow()))
 
     @handles(SMS_FAILED)
     def handle_sms_failed(self, failed: Event) -> None:
@@ -151,7 +160,8 @@ class DispatchService:
 
     @rpc(expected_exceptions=DispatchError)
     def get_assignment(self, assignment_id: str) -> dict:
-        return assignment_view(self.dispatch.assignment(assignment_id))
+        """Live or archived: a console may look at an assignment that ended long ago (and act on none)."""
+        return assignment_view(self.dispatch.assignment(assignment_id, archived=True))
 
     # ------------------------------------------------------------ the roster
 

@@ -6,6 +6,10 @@ an officer is claimed only while `available` with no assignment; an assignment m
 the state it was read in. The officer remembers the claiming assignment, so a redelivered
 report finds its own claim instead of taking a second officer. What to do with these answers
 (who next, when to release) is the use cases' (usecases.py).
+
+Assignments and escalation records over for longer than ARCHIVE.AFTER_SECONDS (`ended_at`) move to
+`assignments_archive` (shared/archive.py); only a console's look at one and `siaga trace` read it there, and
+a report_received old enough to have had its decision archived (usecases.assign_report).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from services.dispatch import assignments, choice, geo, officers
 from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
 from shared import boundaries, lifecycle
+from shared.archive import MongoArchive, archive_of, find_both, find_one_anywhere
 from shared.boundaries import Atlas, PlaceSettings
 from shared.mongo import MongoStorage, Store
 from shared.settings import read
@@ -34,7 +39,9 @@ REPLY_LOOKBACK = 20
 ROSTER_BATCH = 250
 
 
-class DispatchStore(Store):
+class DispatchStore(MongoArchive, Store):
+    FINAL_FIELD = {"assignments": "ended_at"}  # set once, when nothing follows the assignment any more
+
     def __init__(self, db, settings: Settings = DEFAULT_SETTINGS, atlas: Atlas | None = None):
         super().__init__(db)
         self.settings = settings  # the spatial index's geometry: H3 resolution and the search radius
@@ -55,6 +62,8 @@ class DispatchStore(Store):
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
         self.db.assignments.create_index([("officer.nrp", ASCENDING), ("created_at", DESCENDING)], name="officer")
         self.db.officers.create_index([("phone", ASCENDING)], name="phone")
+        self.db.assignments.create_index([("ended_at", ASCENDING)], name="ended_at", sparse=True)
+        archive_of(self.db.assignments).create_index([("report_id", ASCENDING)], name="report_id")
 
     # ------------------------------------------------------------ decisions and claims
 
@@ -115,11 +124,17 @@ class DispatchStore(Store):
 
     # ------------------------------------------------------------ assignments
 
-    def assignment(self, assignment_id: str) -> dict[str, Any]:
-        found = self.db.assignments.find_one({"_id": assignment_id})
+    def assignment(self, assignment_id: str, archived: bool = False) -> dict[str, Any]:
+        """A live assignment (what an action moves); `archived`: or its archived copy (to look at)."""
+        query = {"_id": assignment_id}
+        found = find_one_anywhere(self.db.assignments, query) if archived else self.db.assignments.find_one(query)
         if found is None or found["state"] == assignments.ESCALATED:
             raise AssignmentNotFound(assignment_id)
         return found
+
+    def decisions_about(self, report_id: str) -> list[dict[str, Any]]:
+        """Every assignment and escalation of a report, live and archived, oldest first (`siaga trace`)."""
+        return find_both(self.db.assignments, {"report_id": report_id}, [("created_at", ASCENDING)], 1000)
 
     def escalations_for(self, report_id: str) -> list[dict[str, Any]]:
         return list(self.db.assignments.find({"report_id": report_id, "state": assignments.ESCALATED}))
@@ -138,7 +153,8 @@ class DispatchStore(Store):
         result = self.db.assignments.update_one(
             {"_id": assignment["_id"], "state": assignment["state"]},
             {"$set": {"state": after["state"], "due_at": after["due_at"]}
-                     | ({"successor": after["successor"]} if entry.get("report_cancelled") else {}),
+                     | ({"successor": after["successor"]} if entry.get("report_cancelled") else {})
+                     | ({"ended_at": after["ended_at"]} if "ended_at" in after else {}),
              "$push": {"history": entry}})
         return after if result.matched_count == 1 else None
 
@@ -179,10 +195,25 @@ class DispatchStore(Store):
             {"$set": {"due_at": now}})
         return result.matched_count == 1
 
-    def finish_follow_up(self, ended: dict[str, Any], successor: str) -> None:
-        """The follow-up is done: never due again, and what came of it is recorded."""
+    def finish_follow_up(self, ended: dict[str, Any], successor: str, at: datetime) -> None:
+        """The follow-up is done: never due again, what came of it is recorded, and the assignment is over (since
+        the first time: a follow-up finished again keeps it)."""
         self.db.assignments.update_one({"_id": ended["_id"], "state": ended["state"]},
-                                       {"$set": {"due_at": None, "successor": successor}})
+                                       {"$set": {"due_at": None, "successor": successor}, "$min": {"ended_at": at}})
+
+    def end_escalation(self, escalation_id: str, at: datetime) -> None:
+        """The duty desk acted on the escalation (or its report was cancelled): it is over, since the first time."""
+        self.db.assignments.update_one({"_id": escalation_id, "state": assignments.ESCALATED,
+                                        "ended_at": {"$exists": False}}, {"$set": {"ended_at": at}})
+
+    def archived_decision(self, decision_id: str) -> dict[str, Any] | None:
+        """The decision stored under this id, if it is in the archive."""
+        return archive_of(self.db.assignments).find_one({"_id": decision_id})
+
+    def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
+        """Assignments and escalations over since before then, the longest first (index ended_at)."""
+        return {"assignments": list(self.db.assignments.find({"ended_at": {"$lt": before}})
+                                    .sort([("ended_at", ASCENDING)]).limit(limit))}
 
     def remember_cancellation(self, report_id: str, now: datetime) -> None:
         try:

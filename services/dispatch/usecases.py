@@ -6,11 +6,13 @@ Every decision is stored under an id derived from its cause before it is said, s
 a follow-up a sweep finishes after a crash) finds it and says the same events again instead of
 deciding anew.
 
-Round trips from report_received to assignment_created: one read by id for a decision already
-taken; one indexed query for the area officers, duty desk and reporting officer; one ring query
-only when no area officer could be claimed; one update per claim attempt; one insert. No read of
+Round trips from report_received to assignment_created: one indexed query for the area officers,
+duty desk and reporting officer; one ring query only when no area officer could be claimed; one
+update per claim attempt; one insert, which meets a decision already taken (no read for it first,
+see `assign`). No read of
 the cancellations: a report cancelled before its report_received arrived is caught by reports,
-which says report_cancelled again when the assignment appears.
+which says report_cancelled again when the assignment appears. No read of the archive either, but for a
+report_received old enough to have had its decision archived (shared/archive.py).
 """
 from __future__ import annotations
 
@@ -24,9 +26,9 @@ from services.dispatch.exceptions import DispatchError, OfficerNotFound, Officer
 from services.dispatch.roster import parse_officer
 from services.dispatch.settings import Settings
 from services.dispatch.storage import DispatchStore
-from shared import lifecycle, reply_matching
+from shared import archive, lifecycle, reply_matching
 from shared.contract import ASSIGNMENT_ARRIVED, ASSIGNMENT_CREATED, ASSIGNMENT_ESCALATED, REPLY_REFUSED
-from shared.envelope import Event, derived_id
+from shared.envelope import Event, derived_id, to_millisecond
 
 log = logging.getLogger(__name__)
 Publish = Callable[..., Any]  # EventPublisher's: publish(event_type, data, cause=…, time=…)
@@ -38,9 +40,14 @@ ATTEMPTS = 3
 
 def assign_report(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,
                   received: Event) -> Outcome:
-    """Claim the best free officer for the report, or hand it to the Polsek duty desk."""
+    """Claim the best free officer for the report, or hand it to the Polsek duty desk. A report whose
+    decision was archived was decided and said long ago: nothing is claimed or said again."""
+    assignment_id = derived_id(received, "assignment")
+    if archive.may_be_archived(received.time, now, store.archive) and store.archived_decision(assignment_id):
+        log.info("report_received %s: its decision %s is archived, nothing to do", received.id, assignment_id)
+        return Outcome()
     request = assignments.request_from_report(received.data, store.atlas)
-    outcome = assign(store, settings, now, request, derived_id(received, "assignment"), received)
+    outcome = assign(store, settings, now, request, assignment_id, received)
     publish_outcome(publish, outcome, received)
     return outcome
 
@@ -114,11 +121,11 @@ def follow_up(store: DispatchStore, publish: Publish, settings: Settings, now: d
     last, so a sweep finishes a follow-up a dead worker left half done."""
     update_officer(store, ended)  # again, when finishing what a dead worker left
     if store.is_cancelled(ended["report_id"]):
-        store.finish_follow_up(ended, assignments.CANCELLED_SUCCESSOR)
+        store.finish_follow_up(ended, assignments.CANCELLED_SUCCESSOR, now)
         return Outcome()
     outcome = next_decision(store, settings, assignments.after_end_of(ended, now), ended)
     publish_outcome(publish, outcome, assignments.step_cause(ended, ended["state"]))
-    store.finish_follow_up(ended, assignments.successor_of(outcome))
+    store.finish_follow_up(ended, assignments.successor_of(outcome), now)
     return outcome
 
 
@@ -318,6 +325,8 @@ def cancel_report(store: DispatchStore, publish: Publish, now: datetime, report_
     assignments, freeing their officers. Says every assignment the cancellation ended, including ones an
     earlier delivery ended (the same event again, same id)."""
     store.remember_cancellation(report_id, now)
+    for escalation in store.escalations_for(report_id):
+        store.end_escalation(escalation["_id"], now)
     ended = []
     for assignment in store.assignments_for(report_id):
         for _ in range(ATTEMPTS):
@@ -380,9 +389,11 @@ def roster(store: DispatchStore, now: datetime, polsek: str, village: str | None
 # ---------------------------------------------------------------- saying it
 
 def publish_step(publish: Publish, assignment: dict[str, Any]) -> None:
+    """Said again after a redelivery: same id, same data, and the time the step was taken."""
     state = assignment["state"]
-    publish(assignments.STEP_EVENTS[state], assignments.step_event_data(assignment, state),
-            cause=assignments.assignment_cause(assignment))
+    data = assignments.step_event_data(assignment, state)
+    publish(assignments.STEP_EVENTS[state], data, cause=assignments.assignment_cause(assignment),
+            time=to_millisecond(data["at"]))
 
 
 def publish_outcome(publish: Publish, outcome: Outcome, cause: Event) -> None:

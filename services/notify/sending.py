@@ -23,6 +23,11 @@ UNCONFIRMED = "unconfirmed"  # accepted, but no receipt came however often the g
 UNREACHED = ("undelivered", "expired", "rejected")  # the recipient never got it
 WAITING = (REQUESTED, RETRYING, FAILING)
 DUE = (*WAITING, SENT, HELD)  # the states whose next_attempt_at the timer acts on
+# Receipts after which nothing is sent, retried or asked any more (a receipt that says the phone never got it
+# makes the SMS failing first).
+SETTLING_RECEIPTS = ("delivered", "unknown")
+# `settled_at`: since when the SMS is in one of these (or told in a digest, or held over budget): nothing
+# moves it on, and it is the archive's clock (shared/archive.py).
 
 
 def retry_delay(attempt: int, policy: SendPolicy, rand: Callable[[], float] = random.random) -> float:
@@ -80,7 +85,12 @@ def after_delivery(status: str, now: datetime) -> dict[str, Any]:
     """A receipt saying the phone never got it is a failure like a refusal: the recipient is unreachable."""
     if status in UNREACHED:
         return {"state": FAILING, "next_attempt_at": now, "failure": f"not delivered: {status}"}
-    return {"state": status}
+    return {"state": status, "settled_at": now}
+
+
+def failed(now: datetime) -> dict[str, Any]:
+    """Given up on, and sms_failed said: settled."""
+    return {"state": FAILED, "failed_at": now, "settled_at": now}
 
 
 def after_refusal(attempt: int, refusal: dict[str, Any], now: datetime, policy: SendPolicy,
@@ -112,11 +122,11 @@ def due_step(stored: dict[str, Any], now: datetime, policy: SendPolicy,
     if stored["state"] == SENT:
         asked = stored.get("receipt_asks", 0)
         if asked >= policy.receipt_asks:
-            return {"state": UNCONFIRMED, "next_attempt_at": None, "unconfirmed_at": now}
+            return {"state": UNCONFIRMED, "next_attempt_at": None, "unconfirmed_at": now, "settled_at": now}
         return {"receipt_asks": asked + 1, "next_attempt_at": now + timedelta(seconds=policy.receipt_window)}
     if stored["state"] == REQUESTED:  # the gateway never answered this attempt
         return after_no_success(stored["attempt"], now, policy,
                                 f"no answer from the gateway within {policy.answer_timeout:g}s", rand)
     if stored["state"] == RETRYING:
         return next_attempt(stored["attempt"], now, policy)
-    return {"state": FAILED, "failed_at": now}
+    return failed(now)

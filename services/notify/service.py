@@ -12,6 +12,8 @@ Timer     recount_spending every Polsek's spending this month, for the budget (S
           retry_due_sms    retries, answer timeouts, failure reports, duty desks' digests of held escalations
                            and overdue receipts (a sweep: the gateway is asked again), from the database
                            (SMS.RETRY_POLL)
+          archive_settled_sms every SMS settled long ago moves to notifications_archive (ARCHIVE.SECONDS,
+                           shared/archive.py)
 """
 import logging
 from datetime import timedelta
@@ -21,7 +23,8 @@ from nameko.rpc import rpc
 from services.notify import answers, community, domain, sending, spending, templates
 from services.notify.settings import SendPolicy
 from services.notify.storage import Notifications
-from shared import contract, sms_commands
+from shared import archive, contract, sms_commands
+from shared.archive import ArchiveSettings
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.metrics import Metrics
@@ -151,6 +154,12 @@ class NotifyService:
             if self.notifications.move(stored, changes):
                 self.settle(stored | changes)
 
+    @every(ArchiveSettings, "interval")
+    def archive_settled_sms(self) -> None:
+        """SMS settled long ago leave the live collection (a reporter's first SMS is read there later, and the
+        spending counts both)."""
+        self.metrics.archived(archive.sweep(self.notifications, self.notifications.archive, utcnow()))
+
     # ---- officers' replies ---------------------------------------------------------------------
 
     @handles(contract.SMS_RECEIVED)
@@ -202,9 +211,12 @@ class NotifyService:
 
     def send(self, messages: list[dict], cause: Event) -> None:
         """Store each SMS once, priced, then publish it; a redelivered cause republishes an unanswered first
-        attempt. A reporter's update past the Polsek's monthly budget is stored, held, not published."""
+        attempt. A reporter's update past the Polsek's monthly budget is stored, held, not published. A cause
+        old enough for its SMS to have been archived finds them there: sent long ago, not sent again."""
         now = utcnow()
         for message in messages:
+            if self.archived_long_ago(message, cause, now):
+                continue
             message = message | sms_price(message["to"], message["segments"], self.prices)
             if spending.holds(message, self.notifications.month_spent, self.prices):
                 log.warning("SMS %s to %s held: Polsek %s's SMS budget for the month is spent", message["kind"],
@@ -225,6 +237,8 @@ class NotifyService:
         """An escalation goes to the duty desk at once, unless one went within the desk's window: then it is
         held and told in one digest SMS when the window closes (a burst of 80 is two SMS, not 80)."""
         now = utcnow()
+        if self.archived_long_ago(message, cause, now):
+            return
         if self.policy.desk_window > 0 and self.notifications.get(message["sms_id"]) is None:
             until = self.notifications.desk_window(message["to"], now, now + timedelta(seconds=self.policy.desk_window))
             if until is not None:
@@ -238,7 +252,12 @@ class NotifyService:
         if held:
             digest = domain.duty_desk_digest_sms(phone, held)
             self.send([digest], domain.digest_cause(held))
-            self.notifications.group(digest["grouped"], digest["sms_id"])
+            self.notifications.group(digest["grouped"], digest["sms_id"], now)
+
+    def archived_long_ago(self, message: dict, cause: Event, now) -> bool:
+        """The SMS was made long ago and archived (only an old cause is looked up there: shared/archive.py)."""
+        return archive.may_be_archived(cause.time, now, self.notifications.archive) and (
+            self.notifications.archived(message["sms_id"]) is not None)
 
     def settle(self, moved: dict) -> None:
         """Publish what a state change means: the next attempt, or the failure."""
@@ -248,7 +267,7 @@ class NotifyService:
                          correlationid=correlation(moved))
         elif moved["state"] == sending.FAILING:
             self.publish_failure(moved)
-            self.notifications.move(moved, {"state": sending.FAILED, "failed_at": utcnow()})
+            self.notifications.move(moved, sending.failed(utcnow()))
 
     def sweep_receipt(self, stored: dict, changes: dict) -> None:
         """An accepted SMS whose receipt is overdue: its request said again (same id), which the gateway

@@ -11,6 +11,10 @@
 - `not_taken`: per report, the assignments declined or left unanswered, for the duty desk.
 - `inbound`: how each inbound SMS was answered, so a redelivered one is answered the same way even
   after the assignment it acted on has moved on.
+
+SMS settled for longer than ARCHIVE.AFTER_SECONDS (`settled_at`) move to `notifications_archive`
+(shared/archive.py). A reporter's first SMS is still read there when a report outlived it, the spending
+counts both, `siaga trace` reads both; a cause old enough to have had its SMS archived finds them there.
 """
 from __future__ import annotations
 
@@ -22,13 +26,16 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notify import domain, sending, spending, templates
 from services.notify.settings import SendPolicy
+from shared.archive import MongoArchive, aggregate_both, archive_of, count_both, find_both
 from shared.mongo import MongoStorage, Store
 
 # The newest assignments of one phone a reply is matched against: closed ones explain a late reply.
 REPLY_LOOKBACK = 20
 
 
-class NotificationStore(Store):
+class NotificationStore(MongoArchive, Store):
+    FINAL_FIELD = {"notifications": "settled_at"}  # rewritten by every settling step, unset by a late acceptance
+
     def __init__(self, db):
         super().__init__(db)
         self.month_spending: dict[str, float] = {}  # Polsek → rupiah this month, as last counted
@@ -38,6 +45,11 @@ class NotificationStore(Store):
         self.db.notifications.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
         self.db.notifications.create_index([("to", ASCENDING), ("created_at", DESCENDING)], name="to_created")
         self.db.notifications.create_index([("polsek", ASCENDING), ("created_at", ASCENDING)], name="polsek_created")
+        self.db.notifications.create_index([("settled_at", ASCENDING)], name="settled_at", sparse=True)
+        archived = archive_of(self.db.notifications)  # what reads that answer for archived SMS look up
+        archived.create_index([("report_id", ASCENDING)], name="report_id")
+        archived.create_index([("polsek", ASCENDING), ("created_at", ASCENDING)], name="polsek_created")
+        archived.create_index([("created_at", ASCENDING)], name="created_at")
 
     # ---- outgoing SMS -----------------------------------------------------------------------
 
@@ -69,18 +81,24 @@ class NotificationStore(Store):
     def held_for(self, phone: str, now: datetime) -> list[dict[str, Any]]:
         return list(self.db.notifications.find({"state": sending.HELD, "next_attempt_at": {"$lte": now}, "to": phone}))
 
-    def group(self, held_ids: list[str], digest_id: str) -> None:
+    def group(self, held_ids: list[str], digest_id: str, now: datetime) -> None:
         self.db.notifications.update_many({"_id": {"$in": held_ids}, "state": sending.HELD},
-                                          {"$set": {"state": sending.GROUPED, "digest_id": digest_id},
+                                          {"$set": {"state": sending.GROUPED, "digest_id": digest_id,
+                                                    "settled_at": now},
                                            "$unset": {"next_attempt_at": ""}})
 
     def about(self, report_id: str) -> list[dict[str, Any]]:
-        """Every SMS about a report (a duplicate's reporter's too: it follows the original), oldest first."""
-        return sorted(self.db.notifications.find({"$or": [{"report_id": report_id}, {"correlationid": report_id}]}),
-                      key=lambda sms: sms["created_at"])
+        """Every SMS about a report (a duplicate's reporter's too: it follows the original), oldest first,
+        live and archived."""
+        return find_both(self.db.notifications, {"$or": [{"report_id": report_id}, {"correlationid": report_id}]},
+                         [("created_at", ASCENDING)], 1000)
 
     def get(self, sms_id: str) -> dict[str, Any] | None:
         return self.db.notifications.find_one({"_id": sms_id})
+
+    def archived(self, sms_id: str) -> dict[str, Any] | None:
+        """The SMS if it is in the archive: the fence of a cause old enough for it to be there."""
+        return archive_of(self.db.notifications).find_one({"_id": sms_id})
 
     def accept(self, sms_id: str, gateway_id: str, at: datetime, receipt_due: datetime) -> bool:
         """Sent only now; a late acceptance still counts (the gateway has it) unless a receipt came first.
@@ -89,7 +107,7 @@ class NotificationStore(Store):
             # A receipt may overtake its acceptance (two queues): once one is kept, it decides the state.
             {"_id": sms_id, "state": {"$in": list(sending.WAITING) + [sending.FAILED]}, "delivery": {"$exists": False}},
             {"$set": {"state": sending.SENT, "gateway_id": gateway_id, "accepted_at": at,
-                      "next_attempt_at": receipt_due}})
+                      "next_attempt_at": receipt_due}, "$unset": {"settled_at": ""}})
         return result.modified_count == 1
 
     def ask_receipt(self, stored: dict[str, Any], changes: dict[str, Any]) -> bool:
@@ -115,9 +133,14 @@ class NotificationStore(Store):
 
     def record_delivery(self, sms_id: str, status: str, gateway_id: str, at: datetime,
                         changes: dict[str, Any]) -> bool:
-        """Keep the receipt with its state change; an SMS already given up on stays given up on."""
+        """Keep the receipt with its state change; an SMS already given up on stays given up on. A receipt said
+        again leaves the time the SMS settled as it was."""
+        changes = dict(changes)
+        settled = {"settled_at": changes.pop("settled_at")} if "settled_at" in changes else {}
         update: dict[str, Any] = {"$set": {"delivery": {"status": status, "gateway_id": gateway_id, "at": at},
                                            **changes}}
+        if settled:
+            update["$min"] = settled
         if "next_attempt_at" not in changes:
             update["$unset"] = {"next_attempt_at": ""}
         states = [sending.REQUESTED, sending.RETRYING, sending.SENT, sending.UNCONFIRMED, "delivered", "unknown"]
@@ -138,15 +161,15 @@ class NotificationStore(Store):
 
     def spent(self, polsek: str, since: datetime) -> dict[str, float]:
         """SMS the gateway took for the Polsek since then (accepted, or with a receipt: what is charged): how
-        many, their segments, their price."""
-        rows = list(self.db.notifications.aggregate([
+        many, their segments, their price; live and archived."""
+        rows = aggregate_both(self.db.notifications, [
             {"$match": {"polsek": polsek, "created_at": {"$gte": since},
                         "$or": [{"gateway_id": {"$exists": True}}, {"delivery": {"$exists": True}}]}},
             {"$group": {"_id": None, "sms": {"$sum": 1}, "segments": {"$sum": "$segments"},
-                        "rupiah": {"$sum": "$price"}}}]))
-        found = rows[0] if rows else {}
-        return {"sms": found.get("sms", 0), "segments": found.get("segments", 0),
-                "rupiah": round(float(found.get("rupiah") or 0), 2)}
+                        "rupiah": {"$sum": "$price"}}}])
+        return {"sms": sum(row.get("sms", 0) for row in rows),
+                "segments": sum(row.get("segments", 0) for row in rows),
+                "rupiah": round(sum(float(row.get("rupiah") or 0) for row in rows), 2)}
 
     def recount(self, now: datetime) -> None:
         """Every Polsek's spending this month, in one aggregation, kept in memory: the budget check of each
@@ -154,12 +177,15 @@ class NotificationStore(Store):
         The month is counted from its earliest start (WIT's), so a WIB Polsek's first two hours of a month
         also count what was sent in the last two of the month before."""
         since = min(spending.periods(polsek, now)[1] for polsek in spending.ZONE_SAMPLES)
-        rows = self.db.notifications.aggregate([
+        rows = aggregate_both(self.db.notifications, [
             {"$match": {"created_at": {"$gte": since}}},
             {"$match": {"polsek": {"$ne": None}, "$or": [{"gateway_id": {"$exists": True}},
                                                            {"delivery": {"$exists": True}}]}},
             {"$group": {"_id": "$polsek", "rupiah": {"$sum": "$price"}}}])
-        self.month_spending = {row["_id"]: float(row["rupiah"] or 0) for row in rows}
+        counted: dict[str, float] = {}
+        for row in rows:  # live, then archived
+            counted[row["_id"]] = counted.get(row["_id"], 0.0) + float(row["rupiah"] or 0)
+        self.month_spending = counted
 
     def month_spent(self, polsek: str) -> float:
         return self.month_spending.get(polsek, 0.0)
@@ -167,22 +193,32 @@ class NotificationStore(Store):
     def hold_over_budget(self, message: dict[str, Any], now: datetime) -> None:
         try:
             self.db.notifications.insert_one({"_id": message["sms_id"], **message, "state": spending.OVER_BUDGET,
-                                              "attempt": 0, "created_at": now})
+                                              "attempt": 0, "created_at": now, "settled_at": now})
         except DuplicateKeyError:
             pass
 
     def held_over_budget(self, polsek: str, since: datetime) -> int:
-        return self.db.notifications.count_documents(
-            {"polsek": polsek, "created_at": {"$gte": since}, "state": spending.OVER_BUDGET})
+        return count_both(self.db.notifications,
+                          {"polsek": polsek, "created_at": {"$gte": since}, "state": spending.OVER_BUDGET})
 
     # ---- reports and their reporters --------------------------------------------------------
 
     def followed(self, report_id: str) -> dict[str, Any] | None:
-        """The report's summary and reporters, from the first SMS each reporter got about it."""
-        first_sms = self.db.notifications.find(
-            {"report_id": report_id, "kind": {"$in": list(domain.FOLLOWING_KINDS)}},
-            {"to": 1, "kind": 1, "report": 1}).sort("created_at", ASCENDING)
-        return domain.followed(list(first_sms))
+        """The report's summary and reporters, from the first SMS each reporter got about it: live, or, for a
+        report that outlived them (or has no reporter to tell), archived."""
+        query = {"report_id": report_id, "kind": {"$in": list(domain.FOLLOWING_KINDS)}}
+        fields = {"to": 1, "kind": 1, "report": 1, "created_at": 1}
+        first_sms = list(self.db.notifications.find(query, fields).sort("created_at", ASCENDING))
+        if not first_sms and self.archive.enabled:
+            first_sms = list(archive_of(self.db.notifications).find(query, fields).sort("created_at", ASCENDING))
+        return domain.followed(first_sms)
+
+    # ---- the archive (shared/archive.py)
+
+    def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
+        """SMS settled before then, the longest settled first (index settled_at)."""
+        return {"notifications": list(self.db.notifications.find({"settled_at": {"$lt": before}})
+                                      .sort([("settled_at", ASCENDING)]).limit(limit))}
 
     def count_not_taken(self, report_id: str, assignment_id: str) -> None:
         """An assignment declined or left unanswered; a set, so a redelivery counts once."""

@@ -4,6 +4,8 @@ validate, find the village → (rejected) | normalise → seal an anonymous repo
 store once → publish the stored outcome.
 A redelivery finds the report stored the first time and republishes its outcome with the same id;
 a crash after the insert is healed the same way (linking a duplicate to its original is idempotent).
+An incident old enough for its report to have been archived is looked up there first: found, it was
+taken and answered long ago, and nothing is said again.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from services.reports.places import Locator
 from services.reports.reasons import Explanation
 from services.reports.settings import IntakeSettings
 from services.reports.storage import ReportStore
+from shared import archive
 from shared.contract import DUPLICATE_REPORTED, REPORT_RECEIVED, REPORT_REJECTED
 from shared.envelope import Event, utcnow
 from shared.lifecycle import DUPLICATE, RECEIVED
@@ -42,6 +45,9 @@ def take_incident(incident: Event, reports: ReportStore, rules: IntakeSettings, 
         publish(REPORT_REJECTED, domain.rejection(incident.source, incident.id, explanations, incident.data),
                 cause=incident, to=incident.sender)
         return Outcome(explanations=explanations)
+    if archive.may_be_archived(incident.time, now, reports.archive) and (
+            archived := reports.archived(domain.report_id_for(incident))):
+        return Outcome(report=archived)
     report, contact = anonymity.sealed(domain.new_report(incident, rules, now, placed.fields),
                                        incident.data.get("reporter"), now)
     if contact:

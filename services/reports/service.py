@@ -13,6 +13,8 @@ HTTP      Open311 GeoReport v2 under /open311/v2/ (WEB_SERVER_ADDRESS): services
           open figures under /figures/: the page, and {polsek|village}/{code}/{YYYY-MM}[.json|.csv|.html]
 Timer     sweep_unanswered_reports (every SWEEP.SECONDS): a report still received past its deadline is
           said to dispatch again (sweeps.py)
+          archive_closed_reports (every ARCHIVE.SECONDS): closed reports received long ago move to
+          reports_archive (shared/archive.py)
 Publishes reports.events   report_received, report_rejected, duplicate_reported, report_cancelled
 """
 import logging
@@ -39,7 +41,8 @@ from services.reports.lifecycle import LIVE_STATUSES, step_from
 from services.reports.schemas import ReportFilterSchema, ReportViewSchema, RevealSchema
 from services.reports.settings import Open311Settings, SweepSettings
 from services.reports.storage import Reports
-from shared import wilayah
+from shared import archive, wilayah
+from shared.archive import ArchiveSettings
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
     ASSIGNMENT_ARRIVED,
@@ -118,13 +121,19 @@ class ReportsService:
         """A report dispatch never answered is said again (same id): its stored decision, or a fresh one."""
         sweeps.redrive_unanswered(self.reports, self.publish, self.sweep_settings, utcnow())
 
+    @every(ArchiveSettings, "interval")
+    def archive_closed_reports(self) -> None:
+        """Closed reports received long ago leave the live collection; reads that answer for them look in both."""
+        self.metrics.archived(archive.sweep(self.reports, self.reports.archive, utcnow()))
+
     @handles(ASSIGNMENT_CREATED)
     def handle_assignment_created(self, event: Event) -> None:
         """Record the step; an assignment for a report cancelled meanwhile gets report_cancelled again.
 
         Dispatch does not look for a cancellation before claiming (a read per report saved), so this
         is where a cancellation that overtook its report_received is caught: dispatch ends the
-        assignment and frees the officer, notify stands the officer down."""
+        assignment and frees the officer, notify stands the officer down. An archived report is read too
+        (a late assignment for a report cancelled long ago), but no step is written to it."""
         step = step_from(event)
         if not self.reports.apply_step(step, LIVE_STATUSES, quiet=True, first=True):
             report = self.reports.get(step.report_id)

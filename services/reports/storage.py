@@ -5,6 +5,10 @@ key error is the idempotency fence), and for a duplicate one conditional update 
 Each dispatch event is one update_one (two when an assignment_created finds its report already
 touched by another step): an aggregation pipeline that runs lifecycle's rules inside the database,
 atomically, or for a report no step has touched yet the same result in plain update operators.
+
+Closed reports received more than ARCHIVE.AFTER_SECONDS ago move to `reports_archive`
+(shared/archive.py): a report by its id or origin, Open311 lists, the open figures and `siaga trace`
+read both; the duplicate check and the lifecycle's updates only the live collection.
 """
 from __future__ import annotations
 
@@ -19,10 +23,12 @@ from pymongo.errors import DuplicateKeyError
 from services.reports import lifecycle
 from services.reports.dedup import DedupQuery, duplicate_link
 from services.reports.lifecycle import AssignmentStep, status_of, transition
+from shared.archive import MongoArchive, archive_of, find_both, find_one_anywhere
 from shared.categories import categorise
 from shared.lifecycle import (
     AWAITING_OFFICER,
     CANCELLED,
+    CLOSED_STATUSES,
     COMPLETED,
     FINAL_STATUSES,
     NEEDS_REVIEW,
@@ -37,7 +43,9 @@ log = logging.getLogger(__name__)
 _CANDIDATE_FIELDS = {"_id": 1, "number": 1, "category": 1, "status": 1, "place": 1, "received_at": 1}
 
 
-class ReportStore(Store):
+class ReportStore(MongoArchive, Store):
+    FINAL_FIELD = {"reports": "status"}  # a closed report never opens again
+
     def ensure_indexes(self) -> None:
         reports = self.db.reports
         reports.create_index([("dedup_keys", ASCENDING)], name="dedup_keys")
@@ -45,6 +53,10 @@ class ReportStore(Store):
         reports.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
                              name="village_received_at")
         reports.create_index([("origin.id", ASCENDING)], name="origin_id")
+        archived = archive_of(reports)  # what the reads that answer for archived reports look up
+        archived.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
+                              name="village_received_at")
+        archived.create_index([("origin.id", ASCENDING)], name="origin_id")
         self.db.reveals.create_index([("polsek", ASCENDING), ("at", DESCENDING)], name="polsek_at")
         self.db.visits.create_index([("village_code", ASCENDING), ("visited_at", ASCENDING)],
                                     name="village_visited_at")
@@ -58,13 +70,20 @@ class ReportStore(Store):
             return self.db.reports.find_one({"_id": report["_id"]})
 
     def get(self, report_id: str) -> dict[str, Any] | None:
-        return self.db.reports.find_one({"_id": report_id})
+        """The report, live or archived."""
+        return find_one_anywhere(self.db.reports, {"_id": report_id})
+
+    def archived(self, report_id: str) -> dict[str, Any] | None:
+        """The report if it is in the archive: intake's fence for an incident old enough to be there."""
+        return archive_of(self.db.reports).find_one({"_id": report_id})
 
     def numbered(self, number: str) -> list[dict[str, Any]]:
-        """Reports with this number (the id's first six hex digits: a prefix of `_id`, read on its index)."""
+        """Reports with this number (the id's first six hex digits: a prefix of `_id`, read on its index),
+        live or archived."""
         prefix = re.escape(number.strip().lower())
-        return [report for report in self.db.reports.find({"_id": {"$regex": f"^{prefix}"}}).limit(20)
-                if report["number"] == number.strip().upper()]
+        query = {"_id": {"$regex": f"^{prefix}"}}
+        found = find_both(self.db.reports, query, [("_id", ASCENDING)], 20)
+        return [report for report in found if report["number"] == number.strip().upper()]
 
     # --- an anonymous reporter's sealed contact (anonymity.py) and the audit of its reveals ----------
 
@@ -134,7 +153,8 @@ class ReportStore(Store):
         return result.modified_count == 1
 
     def find(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        return list(self.db.reports.find(query).sort([("received_at", DESCENDING)]).limit(limit))
+        """Newest first, live and archived."""
+        return find_both(self.db.reports, query, [("received_at", DESCENDING)], limit)
 
     def listed(self, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Newest first, as a console filters them (ReportFilterSchema)."""
@@ -146,14 +166,29 @@ class ReportStore(Store):
                     .sort([("received_at", ASCENDING)]).limit(limit))
 
     def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
-        return self.db.reports.find_one({"origin.id": origin_id})
+        return find_one_anywhere(self.db.reports, {"origin.id": origin_id})
 
     def received_in(self, villages: list[str], start: datetime, end: datetime,
                     not_counted: tuple[str, ...]) -> list[dict[str, Any]]:
         """The open figures' input (figures.py): the facts of each report of these villages received in
-        [start, end) (the village_received_at index)."""
-        return list(self.db.reports.aggregate(figures_pipeline(villages, start, end, not_counted)))
+        [start, end), live and archived: one aggregation per village and collection, each on the
+        village_received_at index ($unionWith, on the embedded server, reads the other collection whole).
+        A report in both (a sweep stopped between its copy and its delete) counts twice until the next sweep."""
+        return [facts for collection in (self.db.reports, archive_of(self.db.reports)) for village in villages
+                for facts in collection.aggregate(figures_pipeline(village, start, end, not_counted))]
 
+    # ---- the archive (shared/archive.py)
+
+    def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
+        """Closed reports received before then, oldest first (one query per status: the status_received_at
+        index takes an equality and a range, not `$in` beside a range)."""
+        found: list[dict[str, Any]] = []
+        for status in CLOSED_STATUSES:
+            found += self.db.reports.find({"status": status, "received_at": {"$lt": before}}).sort(
+                [("received_at", ASCENDING)]).limit(limit - len(found))
+            if len(found) >= limit:
+                break
+        return {"reports": found}
 
     # ---- visits (community's visit_recorded), for the open figures
 
@@ -189,18 +224,21 @@ def list_filter(filters: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def figures_pipeline(villages: list[str], start: datetime, end: datetime,
+def figures_pipeline(village: str, start: datetime, end: datetime,
                      not_counted: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Each report reduced inside the database to what the figures read — village, category, status,
-    received_at, whether an officer raised it, each assignment's step times — so no reporter,
-    description, place, officer or note ever leaves the store for the public figures."""
-    match = {"place.village_code": {"$in": villages}, "received_at": {"$gte": start, "$lt": end},
-             "status": {"$nin": list(not_counted)}}
+    """Each report of a village reduced inside the database to what the figures read — village, category,
+    status, received_at, whether an officer raised it, each assignment's step times — so no reporter,
+    description, place, officer or note ever leaves the store for the public figures.
+
+    It opens with an equality on the village and a range on received_at alone, which the embedded server
+    reads on village_received_at: a `$in` of villages beside the range, or the status in the same $match,
+    makes it scan the collection (and the archive grows without end)."""
     facts = {"_id": 0, "village_code": "$place.village_code", "category": 1, "status": 1, "received_at": 1,
              "by_officer": {"$ne": [{"$ifNull": ["$reporting_officer_nrp", None]}, None]},
              "steps": {"$map": {"input": {"$objectToArray": {"$ifNull": ["$assignments", {}]}}, "as": "a",
                                 "in": {"$ifNull": ["$$a.v.steps", {}]}}}}
-    return [{"$match": match}, {"$project": facts}]
+    return [{"$match": {"place.village_code": village, "received_at": {"$gte": start, "$lt": end}}},
+            {"$match": {"status": {"$nin": list(not_counted)}}}, {"$project": facts}]
 
 
 def cancel_update(cancellation: dict[str, Any]) -> dict[str, Any]:

@@ -15,14 +15,18 @@ from services.dispatch.exceptions import AssignmentNotFound, OfficerNotFound
 from services.dispatch.settings import DEFAULT_SETTINGS, Settings
 from services.dispatch.storage import REPLY_LOOKBACK, ROSTER_FIELDS, SWEEP_BATCH, claim_marker
 from shared import boundaries, lifecycle
+from shared.archive import ArchiveSettings
 
 
 class FakeDispatchStore:
+    archive = ArchiveSettings()
+
     def __init__(self, settings: Settings = DEFAULT_SETTINGS):
         self.settings = settings
         self.atlas = boundaries.atlas()
         self.officers: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, dict[str, Any]] = {}
+        self.archived: dict[str, dict[str, Any]] = {}  # assignments_archive
         self.cancelled_reports: dict[str, datetime] = {}
 
     def ensure_indexes(self) -> None:
@@ -75,11 +79,18 @@ class FakeDispatchStore:
 
     # ------------------------------------------------------------ assignments
 
-    def assignment(self, assignment_id: str) -> dict[str, Any]:
+    def assignment(self, assignment_id: str, archived: bool = False) -> dict[str, Any]:
         found = self.assignments.get(assignment_id)
+        if found is None and archived:
+            found = self.archived.get(assignment_id)
         if found is None or found["state"] == assignments.ESCALATED:
             raise AssignmentNotFound(assignment_id)
         return copy.deepcopy(found)
+
+    def decisions_about(self, report_id: str) -> list[dict[str, Any]]:
+        found = {a["_id"]: a for a in self.archived.values() if a["report_id"] == report_id}
+        found |= {a["_id"]: a for a in self.assignments.values() if a["report_id"] == report_id}
+        return copy.deepcopy(sorted(found.values(), key=lambda a: a["created_at"]))
 
     def escalations_for(self, report_id: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(a) for a in self.assignments.values()
@@ -101,6 +112,8 @@ class FakeDispatchStore:
         stored.update(state=after["state"], due_at=after["due_at"])
         if entry.get("report_cancelled"):
             stored["successor"] = after["successor"]
+        if "ended_at" in after:
+            stored["ended_at"] = after["ended_at"]
         stored["history"].append(copy.deepcopy(entry))
         return after
 
@@ -134,10 +147,36 @@ class FakeDispatchStore:
         stored["due_at"] = now
         return True
 
-    def finish_follow_up(self, ended: dict[str, Any], successor: str) -> None:
+    def finish_follow_up(self, ended: dict[str, Any], successor: str, at: datetime) -> None:
         stored = self.assignments.get(ended["_id"])
         if stored is not None and stored["state"] == ended["state"]:
-            stored.update(due_at=None, successor=successor)
+            stored.update(due_at=None, successor=successor, ended_at=min(stored.get("ended_at") or at, at))
+
+    def end_escalation(self, escalation_id: str, at: datetime) -> None:
+        stored = self.assignments.get(escalation_id)
+        if stored is not None and stored["state"] == assignments.ESCALATED:
+            stored.setdefault("ended_at", at)
+
+    # ------------------------------------------------------------ the archive
+
+    def archived_decision(self, decision_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.archived.get(decision_id))
+
+    def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
+        over = sorted((a for a in self.assignments.values() if a.get("ended_at") and a["ended_at"] < before),
+                      key=lambda a: a["ended_at"])
+        return {"assignments": copy.deepcopy(over[:limit])}
+
+    def copy_to_archive(self, collection: str, documents: list[dict[str, Any]]) -> None:
+        for document in documents:
+            self.archived[document["_id"]] = copy.deepcopy(document)
+
+    def delete_archived(self, collection: str, documents: list[dict[str, Any]]) -> int:
+        gone = [d["_id"] for d in documents if d["_id"] in self.assignments
+                and self.assignments[d["_id"]].get("ended_at") == d["ended_at"]]
+        for assignment_id in gone:
+            del self.assignments[assignment_id]
+        return len(gone)
 
     def remember_cancellation(self, report_id: str, now: datetime) -> None:
         self.cancelled_reports.setdefault(report_id, now)

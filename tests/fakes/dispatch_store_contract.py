@@ -90,7 +90,7 @@ class DispatchStoreContract:
         assert [a["_id"] for a in stalled] == ["a1"] and store.stalled_follow_ups(NOW) == []
         assert store.lease_follow_up(stalled[0], later + timedelta(seconds=5))
         assert not store.lease_follow_up(stalled[0], later + timedelta(seconds=5))
-        store.finish_follow_up(stalled[0], "next")
+        store.finish_follow_up(stalled[0], "next", later)
         assert store.stalled_follow_ups(later + timedelta(hours=1)) == []
         assert store.assignment("a1")["successor"] == "next"
 
@@ -137,3 +137,54 @@ class DispatchStoreContract:
         store.add_assignment(assignments.escalation_record("esc-1", escalation, NOW, {"place": {}}))
         assert [e["_id"] for e in store.escalations_for("r1")] == ["esc-1"]
         assert [a["_id"] for a in store.assignments_for("r1")] == ["a1"]
+
+    # ---- the archive (shared/archive.py)
+
+    def test_an_assignment_is_over_for_the_archive_only_once_nothing_follows_it(self, store):
+        completed = stored_assignment(store, FIRST, "a1")
+        store.move(completed, assignments.step(completed, "completed", NOW, "sms", "selesai"))
+        declined = stored_assignment(store, SECOND, "a2")
+        declined = store.move(declined, assignments.step(declined, "declined", NOW, "sms", "jauh"))
+        stored_assignment(store, FIRST, "a3")  # still waiting for its officer
+        later = NOW + timedelta(seconds=1)
+        assert [a["_id"] for a in store.archivable(later, 10)["assignments"]] == ["a1"]
+        store.finish_follow_up(declined, "a4", NOW)  # the next officer was decided: now it is over
+        store.finish_follow_up(declined, "a4", later)  # finished again (a sweep after a crash): over since NOW
+        assert {(a["_id"], a["ended_at"]) for a in store.archivable(later, 10)["assignments"]} == {
+            ("a1", NOW), ("a2", NOW)}
+        assert store.archivable(NOW, 10)["assignments"] == []  # not ended before then
+        assert len(store.archivable(later, 1)["assignments"]) == 1
+
+    def test_an_escalation_is_over_for_the_archive_once_the_duty_desk_acted_on_it(self, store):
+        store.add_assignment(assignments.escalation_record("esc-1", {"report": {"report_id": "r1"}}, NOW))
+        later = NOW + timedelta(seconds=1)
+        assert store.archivable(later, 10)["assignments"] == []
+        store.end_escalation("esc-1", NOW)
+        store.end_escalation("esc-1", later)  # the first end stands
+        assert [(a["_id"], a["ended_at"]) for a in store.archivable(later, 10)["assignments"]] == [("esc-1", NOW)]
+
+    def test_an_archived_assignment_is_a_decision_found_only_in_the_archive(self, store):
+        read = stored_assignment(store)
+        store.move(read, assignments.step(read, "completed", NOW, "sms", "selesai"))
+        ended = store.archivable(NOW + timedelta(seconds=1), 10)["assignments"]
+        store.copy_to_archive("assignments", ended)
+        assert store.decision("a1")["state"] == "completed"  # a sweep stopped here: still live
+        assert store.delete_archived("assignments", ended) == 1
+        assert store.decision("a1") is None and store.archived_decision("a1")["state"] == "completed"
+        assert store.archived_decision("nothing") is None
+        with pytest.raises(AssignmentNotFound):
+            store.assignment("a1")  # nobody acts on it any more
+        assert store.assignment("a1", archived=True)["state"] == "completed"  # but a console may look
+        assert [a["_id"] for a in store.decisions_about("r1")] == ["a1"]
+
+    def test_an_assignment_changed_after_its_copy_stays_until_the_next_sweep(self, store):
+        store.add_assignment(assignments.escalation_record("esc-1", {"report": {"report_id": "r1"}}, NOW))
+        store.end_escalation("esc-1", NOW)
+        copied = store.archivable(NOW + timedelta(seconds=1), 10)["assignments"]
+        store.copy_to_archive("assignments", copied)
+        store.copy_to_archive("assignments", copied)  # a sweep that died after its copy, and the next one
+        assert store.delete_archived("assignments", [copied[0] | {"ended_at": NOW - timedelta(1)}]) == 0
+        assert store.decision("esc-1") is not None
+        assert store.delete_archived("assignments", copied) == 1
+        assert store.delete_archived("assignments", copied) == 0
+        assert [a["_id"] for a in store.decisions_about("r1")] == ["esc-1"]

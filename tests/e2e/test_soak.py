@@ -1,0 +1,22 @@
+"""A short soak (bench/soak.py): incidents at a steady rate with archiving on, every officer answering; what is
+over moves out of the live collections while the run goes on, and the public reads still answer for it."""
+from __future__ import annotations
+
+import pytest
+
+from bench.soak import run
+
+pytestmark = pytest.mark.e2e
+
+INCIDENTS = 200
+
+
+def test_a_steady_run_archives_what_is_over_as_it_goes_and_open311_still_answers_for_it(amqp_uri, tmp_path):
+    soak = run(INCIDENTS, rate=15, villages=100, archive_after=2, log_dir=tmp_path, amqp_uri=amqp_uri)
+
+    assert soak.first["completed"] == soak.last["completed"] == soak.window == INCIDENTS // 10
+    live, archived = soak.collections["reports"]
+    assert archived > 0 and live + archived == INCIDENTS
+    assert soak.collections["assignments"][1] > 0 and soak.collections["notifications"][1] > 0
+    assert soak.archived_read == "200 closed"  # the first report, archived, as the public reads it
+    assert {"warm", "middle", "end"} <= set(soak.memory["reports"])
