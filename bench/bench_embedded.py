@@ -1,4 +1,5 @@
-"""The embedded server's write rate as writes accumulate, with and without retryable writes.
+"""The embedded server's write rate as writes accumulate, with and without retryable writes; and what a
+write costs its server when several documents share one command (shared/grouped_inserts.py).
 
 SecantusDB keeps the reply of every retryable write (pymongo's default) for 30 minutes and, on
 each write, scans that list; past 10,000 records it sorts them all. Its write rate therefore falls
@@ -11,9 +12,11 @@ second after some thousands. The project's clients of the embedded server turn r
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+import uuid
 
-from pymongo import MongoClient
+from pymongo import ASCENDING, MongoClient
 
 from shared.embedded_db import MEMORY, EmbeddedMongo
 
@@ -35,12 +38,38 @@ def write_rates(uri: str, retry_writes: bool) -> list[float]:
         return rates
 
 
+def server_cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def grouped_costs(documents: int = 2000) -> None:
+    """On disk, synced per commit as the services run it, into a collection with four indexes beside
+    `_id` (as the SMS records have): the server's CPU and the wall time per document, by documents per command."""
+    print(f"\nembedded SecantusDB on disk, {documents} documents of ~400 bytes, 4 indexes: per document")
+    with tempfile.TemporaryDirectory() as directory, EmbeddedMongo(directory) as server, \
+            MongoClient(server.uri, w="majority") as client:
+        collection = client.bench.grouped
+        for field in "abcd":
+            collection.create_index([(field, ASCENDING)], name=field)
+        for per_command in (1, 2, 5, 10):
+            cpu, started = server_cpu_seconds(server.process.pid), time.perf_counter()
+            for first in range(0, documents, per_command):
+                batch = [{"_id": uuid.uuid4().hex, "a": i, "b": str(i), "c": i % 7, "d": time.time(), "text": "x" * 300}
+                         for i in range(first, first + per_command)]
+                collection.insert_many(batch, ordered=False) if per_command > 1 else collection.insert_one(batch[0])
+            wall, cpu = time.perf_counter() - started, server_cpu_seconds(server.process.pid) - cpu
+            print(f"  {per_command:2d} per command: server CPU {cpu / documents * 1000:5.2f} ms, "
+                  f"wall {wall / documents * 1000:5.2f} ms")
+
+
 def main() -> None:
     print(f"embedded SecantusDB, one client, {WRITES} insert_one in blocks of {STEP}: inserts/s per block")
     for retry_writes in (False, True):
         with EmbeddedMongo(MEMORY) as server:
             rates = write_rates(server.uri, retry_writes)
         print(f"  retryWrites={str(retry_writes).lower():<5} " + " ".join(f"{rate:6.0f}" for rate in rates))
+    grouped_costs()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from typing import Iterable
 import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient, WriteConcern
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from shared.archive import ArchiveSettings
+from shared.grouped_inserts import GroupedInserts
 from shared.metrics import DatabaseTimer, MetricsServer
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
@@ -41,6 +43,14 @@ class Store:
 
     def __init__(self, db: Database):
         self.db = db
+        self.grouped: dict[str, GroupedInserts] = {}
+
+    def insert(self, collection: Collection, document: dict) -> None:
+        """`collection.insert_one(document)`, sent together with this process's other workers' concurrent
+        inserts into that collection (shared/grouped_inserts.py): the main path's inserts use it."""
+        if collection.full_name not in self.grouped:
+            self.grouped[collection.full_name] = GroupedInserts(collection)
+        self.grouped[collection.full_name].insert_one(document)
 
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""

@@ -73,7 +73,7 @@ class ConsoleStore(Store):
     def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any]) -> bool:
         if entry is None:
             try:
-                self.db.board.insert_one(after)
+                self.insert(self.db.board, after)
                 return True
             except DuplicateKeyError:
                 return False

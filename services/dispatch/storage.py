@@ -74,7 +74,7 @@ class DispatchStore(MongoArchive, Store):
     def add_assignment(self, assignment: dict[str, Any]) -> dict[str, Any]:
         """Insert, or return what an earlier run stored under the same deterministic id."""
         try:
-            self.db.assignments.insert_one(assignment)
+            self.insert(self.db.assignments, assignment)
             return assignment
         except DuplicateKeyError:
             return self.db.assignments.find_one({"_id": assignment["_id"]})

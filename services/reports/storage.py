@@ -64,7 +64,7 @@ class ReportStore(MongoArchive, Store):
     def add(self, report: dict[str, Any]) -> dict[str, Any]:
         """Insert once; a redelivered incident gets the report stored the first time."""
         try:
-            self.db.reports.insert_one(report)
+            self.insert(self.db.reports, report)
             return report
         except DuplicateKeyError:
             return self.db.reports.find_one({"_id": report["_id"]})
