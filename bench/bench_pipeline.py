@@ -301,7 +301,13 @@ def load_roster(mongo_uri: str, db_name: str, officers: list[dict]) -> None:
 TIMERS_IDLE = {"SMS": {"RETRY_POLL": 3600}, "DISPATCH": {"SWEEP_SECONDS": 3600}, "SWEEP": {"SECONDS": 3600}}
 
 
-def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50) -> dict[str, tuple[float, float]]:
+# (rate, incidents): one by one, and a burst as a backlog brings, where concurrent workers' inserts
+# share commands (shared/grouped_inserts.py).
+ROUND_TRIP_RUNS = ((20, 50), (1000, 300))
+
+
+def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50,
+                             rate: float = 20) -> dict[str, tuple[float, float]]:
     """Run the four services in-process with a command monitor: per incident, each command's count and
     the milliseconds the database took for it (the embedded server is the pipeline's bottleneck)."""
     from nameko.containers import ServiceContainer
@@ -353,7 +359,7 @@ def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50) -> 
         bodies = [incident(village) for village in villages]
         result = offered_load(amqp_uri, lambda i: (report_key(bodies[i]), bodies[i]), "intake.events",
                               "incident_reported", ("notify.events", "sms_requested"), officer_sms_report,
-                              rate=20, seconds=count / 20)
+                              rate=rate, seconds=count / rate)
         eventlet.sleep(1)  # the console and reports handle assignment_created beside notify
     finally:
         for container in containers:
@@ -405,9 +411,10 @@ def main() -> None:
         print_offered(ours, floors)
         print_backlog(drained, idle, after, floors_drained)
     # A vhost of its own: the backlog's last lifecycle events may still wait in reports' queues.
-    with throwaway_vhost() as amqp_uri, mongo() as mongo_uri:
-        topology.declare_topology(amqp_uri)
-        print_round_trips(round_trips_per_incident(amqp_uri, mongo_uri))
+    for rate, count in ROUND_TRIP_RUNS:
+        with throwaway_vhost() as amqp_uri, mongo() as mongo_uri:
+            topology.declare_topology(amqp_uri)
+            print_round_trips(rate, round_trips_per_incident(amqp_uri, mongo_uri, count, rate))
 
 
 def resident_mb(pid: int) -> float:
@@ -520,9 +527,9 @@ def print_backlog(drained: dict, idle: dict[str, float], after: dict[str, float]
           f" publisher and tap, and the kernel's loopback work, come on top)")
 
 
-def print_round_trips(trips: dict[str, tuple[float, float]]) -> None:
+def print_round_trips(rate: float, trips: dict[str, tuple[float, float]]) -> None:
     three = sum(calls for command, (calls, _) in trips.items() if not command.startswith("console."))
-    print(f"\ndatabase round trips per incident, main path: {sum(c for c, _ in trips.values()):.2f} "
+    print(f"\ndatabase round trips per incident at {rate:g}/s offered, main path: {sum(c for c, _ in trips.values()):.2f} "
           f"(reports, dispatch and notify: {three:.2f}; the console's board: the rest)")
     print(f"  {'command':<24} {'per incident':>12} {'DB ms per incident':>19}")
     for command, (calls, millis) in sorted(trips.items()):
