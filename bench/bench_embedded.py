@@ -1,5 +1,5 @@
 """The embedded server's write rate as writes accumulate, with and without retryable writes; and what a
-write costs its server when several documents share one command (shared/grouped_writes.py).
+write costs its server when several documents share one command (shared/grouped_inserts.py).
 
 SecantusDB keeps the reply of every retryable write (pymongo's default) for 30 minutes and, on
 each write, scans that list; past 10,000 records it sorts them all. Its write rate therefore falls

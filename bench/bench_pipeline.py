@@ -303,7 +303,7 @@ TIMERS_IDLE = {"SMS": {"RETRY_POLL": 3600}, "DISPATCH": {"SWEEP_SECONDS": 3600},
 
 
 # (rate, incidents): one by one, and a burst as a backlog brings, where concurrent workers' inserts
-# share commands (shared/grouped_writes.py).
+# share commands (shared/grouped_inserts.py).
 ROUND_TRIP_RUNS = ((20, 50), (1000, 300))
 
 

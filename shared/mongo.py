@@ -7,12 +7,12 @@ from typing import Iterable
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from pymongo import MongoClient, ReplaceOne, UpdateOne, WriteConcern
+from pymongo import MongoClient, WriteConcern
 from pymongo.collection import Collection
 from pymongo.database import Database
 
 from shared.archive import ArchiveSettings
-from shared.grouped_writes import Grouped, GroupedInserts, GroupedUpdates
+from shared.grouped_inserts import GroupedInserts
 from shared.metrics import DatabaseTimer, MetricsServer
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
@@ -43,23 +43,14 @@ class Store:
 
     def __init__(self, db: Database):
         self.db = db
-        self.grouped: dict[tuple[str, type], Grouped] = {}
+        self.grouped: dict[str, GroupedInserts] = {}
 
     def insert(self, collection: Collection, document: dict) -> None:
         """`collection.insert_one(document)`, sent together with this process's other workers' concurrent
-        inserts into that collection (shared/grouped_writes.py): the main path's inserts use it."""
-        self._grouped(collection, GroupedInserts).insert_one(document)
-
-    def matched(self, collection: Collection, write: UpdateOne | ReplaceOne) -> bool:
-        """A compare-and-set sent together with other workers' concurrent ones: True when it surely matched,
-        False when it did not or that is not known, so the caller re-checks (shared/grouped_writes.py)."""
-        return self._grouped(collection, GroupedUpdates).matched(write)
-
-    def _grouped(self, collection: Collection, kind: type[Grouped]) -> Grouped:
-        key = (collection.full_name, kind)
-        if key not in self.grouped:
-            self.grouped[key] = kind(collection)
-        return self.grouped[key]
+        inserts into that collection (shared/grouped_inserts.py): the main path's inserts use it."""
+        if collection.full_name not in self.grouped:
+            self.grouped[collection.full_name] = GroupedInserts(collection)
+        self.grouped[collection.full_name].insert_one(document)
 
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""

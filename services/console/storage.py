@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from eventlet import tpool
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.console import auth, domain
@@ -77,7 +77,7 @@ class ConsoleStore(Store):
                 return True
             except DuplicateKeyError:
                 return False
-        return self.matched(self.db.board, ReplaceOne({"_id": after["_id"], "version": entry["version"]}, after))
+        return self.db.board.replace_one({"_id": after["_id"], "version": entry["version"]}, after).matched_count == 1
 
     def _remember(self, entry: dict[str, Any]) -> None:
         self.written[entry["_id"]] = entry

@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.reports import lifecycle
@@ -129,11 +129,10 @@ class ReportStore(MongoArchive, Store):
         """Record a dispatch step on a report in one of `statuses`; False when there is none such.
 
         `first`: the step is likely the report's first (assignment_created): try the cheaper plain
-        update that only a report no step has touched matches, grouped with other workers' (so its answer
-        may be "not known"), and the pipeline only if it did not match or is not known to have: the
-        pipeline records a step once however often it runs."""
+        update that only a report no step has touched matches, and the pipeline only if it did not."""
         if first and RECEIVED in statuses:
-            if self.matched(self.db.reports, UpdateOne(*first_step_update(step))):
+            fresh, update = first_step_update(step)
+            if self.db.reports.update_one(fresh, update).matched_count == 1:
                 return True
         query, pipeline = lifecycle_update(step)
         result = self.db.reports.update_one(query | {"status": {"$in": list(statuses)}}, pipeline)

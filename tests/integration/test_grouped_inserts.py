@@ -1,28 +1,27 @@
-"""Grouped writes on the real server: concurrent workers' writes share commands, and each worker still gets
-its own write's answer: an insert exactly (stored, its key taken, or the command's failure), a
-compare-and-set True only when it surely matched."""
+"""Grouped inserts on the real server: concurrent workers' documents share commands, and each worker still
+gets exactly its own document's answer (stored, its key taken, or the command's failure)."""
 from __future__ import annotations
 
 import uuid
 
 import eventlet
 import pytest
-from pymongo import ASCENDING, MongoClient, ReplaceOne, UpdateOne, monitoring
+from pymongo import ASCENDING, MongoClient, monitoring
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
 from shared.embedded_db import EmbeddedMongo
-from shared.grouped_writes import GroupedInserts, GroupedUpdates
+from shared.grouped_inserts import GroupedInserts
 from shared.mongo import connect
 
 pytestmark = pytest.mark.integration
 
 
-class Writes(monitoring.CommandListener):
+class Inserts(monitoring.CommandListener):
     def __init__(self):
         self.commands = 0
 
     def started(self, event):
-        self.commands += event.command_name in ("insert", "update")
+        self.commands += event.command_name == "insert"
 
     def succeeded(self, event):
         pass
@@ -33,7 +32,7 @@ class Writes(monitoring.CommandListener):
 
 @pytest.fixture
 def counted(mongo_uri):
-    listener = Writes()
+    listener = Inserts()
     client = MongoClient(mongo_uri, event_listeners=[listener], w="majority")
     collection = client[f"t{uuid.uuid4().hex[:8]}"].things
     collection.create_index([("unique_field", ASCENDING)], name="unique_field", unique=True, sparse=True)
@@ -42,18 +41,14 @@ def counted(mongo_uri):
     client.close()
 
 
-def concurrently(write, items: list) -> list:
-    """What each of len(items) concurrent workers got from write(item): its answer or its exception."""
-    def one(item):
+def insert_concurrently(grouped: GroupedInserts, documents: list[dict]) -> list[Exception | None]:
+    def one(document):
         try:
-            return write(item)
+            grouped.insert_one(document)
         except Exception as error:
             return error
-    return list(eventlet.GreenPool(len(items)).imap(one, items))
-
-
-def insert_concurrently(grouped: GroupedInserts, documents: list[dict]) -> list[Exception | None]:
-    return concurrently(grouped.insert_one, documents)
+    pool = eventlet.GreenPool(len(documents))
+    return list(pool.imap(one, documents))
 
 
 def test_concurrent_inserts_share_commands_and_all_are_stored(counted):
@@ -113,38 +108,3 @@ def test_a_command_that_fails_reaches_every_caller_and_the_next_batch_still_goes
         grouped.insert_one({"_id": "after"})
         assert client.db.things.find_one({"_id": "after"}) == {"_id": "after"}
         client.close()
-
-
-def test_concurrent_compare_and_sets_that_all_match_share_commands_and_each_hears_true(counted):
-    collection, listener = counted
-    collection.insert_many([{"_id": i, "version": 1} for i in range(30)])
-    listener.commands = 0
-
-    answers = concurrently(GroupedUpdates(collection).matched,
-                           [UpdateOne({"_id": i, "version": 1}, {"$set": {"version": 2}}) for i in range(30)])
-
-    assert answers == [True] * 30
-    assert collection.count_documents({"version": 2}) == 30
-    assert listener.commands < 30 / 3, "30 concurrent updates took a command each"
-
-
-def test_a_group_with_a_lost_race_tells_every_caller_not_known_and_the_rest_still_landed(counted):
-    collection, _ = counted
-    collection.insert_many([{"_id": i, "version": 1} for i in range(5)])
-    writes = [UpdateOne({"_id": i, "version": 1}, {"$set": {"version": 2}}) for i in range(4)]
-    writes.append(ReplaceOne({"_id": 4, "version": 7}, {"version": 8}))  # stale: another replica wrote
-
-    answers = concurrently(GroupedUpdates(collection).matched, writes)
-
-    assert True not in answers[1:], "a caller was told it matched though the group could not say which did"
-    assert collection.count_documents({"version": 2}) == 4, "the writes that matched were not applied"
-    assert collection.find_one({"_id": 4}) == {"_id": 4, "version": 1}
-
-
-def test_a_lone_compare_and_set_is_answered_exactly(counted):
-    collection, _ = counted
-    collection.insert_one({"_id": "x", "version": 1})
-    grouped = GroupedUpdates(collection)
-
-    assert grouped.matched(UpdateOne({"_id": "x", "version": 1}, {"$set": {"version": 2}})) is True
-    assert grouped.matched(UpdateOne({"_id": "x", "version": 1}, {"$set": {"version": 3}})) is False
