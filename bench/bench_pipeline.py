@@ -44,8 +44,8 @@ RATES = [int(r) for r in os.environ.get("BENCH_RATES", "20,50,100").split(",")]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 BROKER = os.environ.get("BENCH_BROKER", "guest:guest@127.0.0.1:5672")
 # A backlog this size is published at once; resident memory is read before and after it.
-WARM_UP = 40  # incidents before the offered rates (a running system is measured, its start-up apart)
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
+WARM_UP = 40  # incidents before the offered rates (a running system is measured, its start-up apart)
 
 
 # BENCH_PRIVATE_BROKER=1: a RabbitMQ node of the run's own (bench/private_broker.py), away from others' load.
