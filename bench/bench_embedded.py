@@ -18,6 +18,7 @@ import uuid
 
 from pymongo import ASCENDING, MongoClient
 
+from bench.bench_pipeline import cpu_seconds
 from shared.embedded_db import MEMORY, EmbeddedMongo
 
 WRITES = int(os.environ.get("EMBEDDED_WRITES", "12000"))
@@ -38,11 +39,6 @@ def write_rates(uri: str, retry_writes: bool) -> list[float]:
         return rates
 
 
-def server_cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def grouped_costs(documents: int = 2000) -> None:
     """On disk, synced per commit as the services run it, into a collection with four indexes beside
     `_id` (as the SMS records have): the server's CPU and the wall time per document, by documents per command."""
@@ -53,12 +49,12 @@ def grouped_costs(documents: int = 2000) -> None:
         for field in "abcd":
             collection.create_index([(field, ASCENDING)], name=field)
         for per_command in (1, 2, 5, 10):
-            cpu, started = server_cpu_seconds(server.process.pid), time.perf_counter()
+            cpu, started = cpu_seconds(server.process.pid), time.perf_counter()
             for first in range(0, documents, per_command):
                 batch = [{"_id": uuid.uuid4().hex, "a": i, "b": str(i), "c": i % 7, "d": time.time(), "text": "x" * 300}
                          for i in range(first, first + per_command)]
                 collection.insert_many(batch, ordered=False) if per_command > 1 else collection.insert_one(batch[0])
-            wall, cpu = time.perf_counter() - started, server_cpu_seconds(server.process.pid) - cpu
+            wall, cpu = time.perf_counter() - started, cpu_seconds(server.process.pid) - cpu
             print(f"  {per_command:2d} per command: server CPU {cpu / documents * 1000:5.2f} ms, "
                   f"wall {wall / documents * 1000:5.2f} ms")
 

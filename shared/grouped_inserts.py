@@ -3,8 +3,8 @@ an earlier insert is in flight go to the database together, as one unordered `in
 
 Why: on the embedded server every write command is a transaction of its own, committed and synced to
 disk under the collection's lock, and a command's fixed cost (parsing, dispatch, the commit, the sync)
-outweighs the document's: 1 insert per command costs its server ~0.74 ms of CPU per document, 5 per
-command ~0.32 ms (bench/bench_embedded.py). Under load the workers of a service queue up on exactly these
+outweighs the document's: 1 insert per command costs its server ~0.71 ms of CPU per document, 5 per
+command ~0.43 ms, 10 ~0.33 ms (bench/bench_embedded.py). Under load the workers of a service queue up on exactly these
 inserts, so the batches form by themselves; alone, a worker's insert goes out at once, as before.
 
 Each caller still waits for its own document's answer: it returns once the database acknowledged the
