@@ -57,6 +57,7 @@ from bench.bench_pipeline import (
     steady_load,
     throwaway_vhost,
 )
+from shared.archive import held
 from shared.config import PROJECT_ROOT
 from shared.embedded_db import EmbeddedMongo
 from shared.mongo import connect
@@ -106,6 +107,7 @@ class Soak:
     memory: dict[str, dict[str, float]] = field(default_factory=dict)  # process → moment → MB
     cpu_ms: dict[str, float] = field(default_factory=dict)  # process → CPU ms per incident over the run
     collections: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # → (live, archived)
+    reports_held: int = 0  # distinct reports, live or archived: one mid-move is in both
     archived_read: str = ""  # what Open311 answered for the first report, archived by then
     seconds: float = 0.0
 
@@ -115,6 +117,8 @@ class Soak:
         if self.first["completed"] < self.window or self.last["completed"] < self.window:
             failed.append(f"incidents without an officer SMS: {self.first['sent'] - self.first['completed']} "
                           f"in the first window, {self.last['sent'] - self.last['completed']} in the last")
+        if self.reports_held != self.incidents:
+            failed.append(f"{self.reports_held:,} reports kept, live or archived, of {self.incidents:,} incidents")
         if self.last["rate"] < self.first["rate"] * (1 - WORSE):
             failed.append(f"sustained rate fell from {self.first['rate']:.1f}/s to {self.last['rate']:.1f}/s")
         if self.last["p99"] > self.first["p99"] * (1 + WORSE) + P99_SLACK_MS:
@@ -201,6 +205,7 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
         try:
             archived(client[system.database_name("reports")].reports_archive, order[0], archive_after + 30)
             soak.collections = collection_sizes(client, system)
+            soak.reports_held = len(held(client[system.database_name("reports")].reports))
         finally:
             client.close()
         soak.archived_read = open311_status(system, order[0])
@@ -264,6 +269,7 @@ def print_soak(soak: Soak) -> None:
     print(f"  {'collection':<18} {'live':>8} {'archived':>9}")
     for collection, (live, moved) in soak.collections.items():
         print(f"  {collection:<18} {live:8,} {'(not archived)' if moved is None else f'{moved:9,}'}")
+    print(f"  reports kept, live or archived, each once: {soak.reports_held:,} of {soak.incidents:,}")
     print(f"  Open311 GET of the first report, archived: {soak.archived_read}")
 
 

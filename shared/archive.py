@@ -178,3 +178,10 @@ def count_both(collection: Collection, query: Mapping[str, Any]) -> int:
     """Documents matching in the collection and its archive (one in both, mid-sweep, counts twice: a count
     read while a sweep runs may be one batch high)."""
     return collection.count_documents(query) + archive_of(collection).count_documents(query)
+
+
+def held(collection: Collection) -> set[Any]:
+    """The _id of every document in the collection or its archive, once each: what is kept, whether or not a
+    sweep is between its copy and its delete (ids only, so a run's worth fits in memory)."""
+    return {document["_id"] for source in (collection, archive_of(collection))
+            for document in source.find({}, {"_id": 1})}

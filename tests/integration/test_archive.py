@@ -86,6 +86,17 @@ def test_a_sweep_stopped_between_its_copy_and_its_delete_is_finished_by_the_next
     assert archive.sweep(store, ArchiveSettings(after=DAY), T0) == {}
 
 
+def test_a_report_caught_between_a_sweeps_copy_and_its_delete_is_held_once(mongo_client, db_names):
+    """What a soak counts at its end while the sweeps still run: every report once, live or archived."""
+    store = ReportStore(mongo_client[db_names["reports"]])
+    store.ensure_indexes()
+    moving, staying = stored_report(store, RESOLVED, T0 - 2 * DAY), stored_report(store, "en_route", T0)
+    store.copy_to_archive("reports", [moving])  # the delete has not run yet
+
+    assert archive.count_both(store.db.reports, {}) == 3
+    assert archive.held(store.db.reports) == {moving["_id"], staying["_id"]}
+
+
 def test_a_report_that_outlived_its_reporters_first_sms_still_finds_whom_to_tell(mongo_client, db_names):
     """The SMS that says whom to tell when the report resolves settled a month ago and was archived."""
     store = NotificationStore(mongo_client[db_names["notify"]])
