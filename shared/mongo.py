@@ -45,12 +45,13 @@ class Store:
         self.db = db
         self.grouped: dict[str, GroupedInserts] = {}
 
-    def insert(self, collection: Collection, document: dict) -> None:
+    def insert(self, collection: Collection, document: dict, linger: float = 0.0) -> None:
         """`collection.insert_one(document)`, sent together with this process's other workers' concurrent
-        inserts into that collection (shared/grouped_inserts.py): the main path's inserts use it."""
+        inserts into that collection, or waiting up to `linger` seconds for one (shared/grouped_inserts.py):
+        the main path's inserts use it."""
         if collection.full_name not in self.grouped:
             self.grouped[collection.full_name] = GroupedInserts(collection)
-        self.grouped[collection.full_name].insert_one(document)
+        self.grouped[collection.full_name].insert_one(document, linger)
 
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""

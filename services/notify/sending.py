@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from services.notify.settings import SendPolicy
+from services.notify.spending import ESSENTIAL_ROLES
 from shared.envelope import derived_id
 
 REQUESTED = "requested"  # published, waiting for the gateway to accept or refuse
@@ -43,6 +44,12 @@ def new_outgoing(message: dict[str, Any], now: datetime, policy: SendPolicy) -> 
     """The stored SMS, about to be published as attempt 1."""
     return {"_id": message["sms_id"], **message, "state": REQUESTED, "attempt": 1, "created_at": now,
             "requested_at": now, "next_attempt_at": now + timedelta(seconds=policy.answer_timeout)}
+
+
+def linger(message: dict[str, Any], policy: SendPolicy) -> float:
+    """How long storing the SMS may wait for company: an officer's or a duty desk's SMS is on the path the
+    response time is made of and never waits; a reporter's acknowledgement can, by a fraction of a second."""
+    return 0.0 if message.get("recipient_role") in ESSENTIAL_ROLES else policy.linger
 
 
 def after_no_success(attempt: int, now: datetime, policy: SendPolicy, reason: str,

@@ -57,7 +57,7 @@ class NotificationStore(MongoArchive, Store):
         """Record the SMS once: (stored, True) the first time, (the first record, False) on a redelivery."""
         document = sending.new_outgoing(message, now, policy)
         try:
-            self.insert(self.db.notifications, document)
+            self.insert(self.db.notifications, document, linger=sending.linger(message, policy))
             return document, True
         except DuplicateKeyError:
             return self.db.notifications.find_one({"_id": message["sms_id"]}), False

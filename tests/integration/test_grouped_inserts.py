@@ -3,17 +3,23 @@ gets exactly its own document's answer (stored, its key taken, or the command's 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import eventlet
 import pytest
 from pymongo import ASCENDING, MongoClient, monitoring
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
+from services.notify import sending
+from services.notify.settings import SendPolicy
+from services.notify.storage import NotificationStore
 from shared.embedded_db import EmbeddedMongo
 from shared.grouped_inserts import GroupedInserts
 from shared.mongo import connect
 
 pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 12, 4, 3, 0, tzinfo=timezone.utc)
 
 
 class Inserts(monitoring.CommandListener):
@@ -107,4 +113,51 @@ def test_a_command_that_fails_reaches_every_caller_and_the_next_batch_still_goes
         server.start()
         grouped.insert_one({"_id": "after"})
         assert client.db.things.find_one({"_id": "after"}) == {"_id": "after"}
+        client.close()
+
+
+def test_an_insert_that_can_wait_rides_with_the_next_that_cannot(counted):
+    """A reporter's acknowledgement and an officer's assignment SMS a few ms apart: one command, and the
+    officer's goes at once rather than waiting out the other's linger."""
+    collection, listener = counted
+    grouped = GroupedInserts(collection)
+    waiting = eventlet.spawn(grouped.insert_one, {"_id": "can-wait"}, linger=30.0)
+    eventlet.sleep(0.01)
+
+    grouped.insert_one({"_id": "urgent"})
+
+    with eventlet.Timeout(5):
+        waiting.wait()
+    assert sorted(doc["_id"] for doc in collection.find()) == ["can-wait", "urgent"]
+    assert listener.commands == 1
+
+
+def test_an_insert_that_can_wait_goes_alone_once_its_linger_is_over(counted):
+    collection, listener = counted
+
+    with eventlet.Timeout(5):
+        GroupedInserts(collection).insert_one({"_id": "alone"}, linger=0.05)
+
+    assert collection.find_one({"_id": "alone"}) == {"_id": "alone"}
+    assert listener.commands == 1
+
+
+def test_an_incidents_sms_to_its_reporter_waits_for_the_officers_and_both_are_one_command(mongo_uri):
+    listener = Inserts()
+    client = MongoClient(mongo_uri, event_listeners=[listener])
+    store = NotificationStore(client[f"t{uuid.uuid4().hex[:8]}"])
+    policy = SendPolicy(linger=30.0)
+    reporter = {"sms_id": "to-reporter", "to": "+6281234567890", "recipient_role": "reporter"}
+    officer = {"sms_id": "to-officer", "to": "+6281298765432", "recipient_role": "officer"}
+    try:
+        waiting = eventlet.spawn(store.add, reporter, T0, policy)
+        eventlet.sleep(0.01)
+        store.add(officer, T0, policy)
+        with eventlet.Timeout(5):
+            assert waiting.wait() == (sending.new_outgoing(reporter, T0, policy), True)
+
+        assert listener.commands == 1
+        assert sorted(store.db.notifications.distinct("_id")) == ["to-officer", "to-reporter"]
+    finally:
+        client.drop_database(store.db.name)
         client.close()
