@@ -1,9 +1,10 @@
 """The console database: the board (its own read model, built from events), operators and sessions.
 
-Round trips: an event usually costs one compare-and-set write per board entry it touches: the
-write is tried against the version this process wrote last (or, with none remembered, as the
-entry's first version), and only a wrong guess (another replica wrote, a restart) costs a read
-and a retry. An API request costs one session read; the live board costs one query per process
+Round trips: an event usually costs one compare-and-set write per board entry it touches, and the
+events of one entry that come within BOARD_LINGER of each other share it (a report's receipt and its
+assignment, ms apart). The write is tried against the version this process wrote last (or, with none
+remembered, as the entry's first version), and only a wrong guess (another replica wrote, a restart)
+costs a read and a retry. An API request costs one session read; the live board costs one query per process
 every FEED_POLL_SECONDS however many browsers watch it (feed.BoardFeed). A login attempt costs one
 conditional update by `_id` per count it takes a place in (three; two for a count's first attempt in
 its window) and one operator read — never find_one_and_update, which the embedded server answers by
@@ -16,7 +17,9 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+import eventlet
 from eventlet import tpool
+from eventlet.event import Event
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -30,14 +33,19 @@ from shared.mongo import MongoStorage, Store
 log = logging.getLogger(__name__)
 
 CAS_TRIES = 5
+# Seconds an event's board change waits for the entry's next: the board reaches a browser no sooner than its
+# next poll (FEED_POLL_SECONDS), and a message is acked only once its change is written.
+BOARD_LINGER = 0.1
 REMEMBERED_ENTRIES = 4096  # board entries whose last written version this process keeps
 BOARD_FIELDS = {"seen": 0}  # the idempotency keys stay in the database
 
 
 class ConsoleStore(Store):
-    def __init__(self, db):
+    def __init__(self, db, linger: float = BOARD_LINGER):
         super().__init__(db)
+        self.linger = linger
         self.written: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.lingering: dict[str, list[tuple[Change, Event]]] = {}  # report → changes waiting to be written
 
     def ensure_indexes(self) -> None:
         self.db.board.create_index([("polsek", ASCENDING), ("visible_until", ASCENDING)], name="polsek_visible")
@@ -54,21 +62,47 @@ class ConsoleStore(Store):
     # ------------------------------------------------------------ the board
 
     def apply(self, change: Change, settings: ConsoleSettings = DEFAULTS) -> bool:
-        """Apply one event to one board entry, once; a compare-and-set on the entry's version, so two
-        workers (or replicas) applying events of the same report never lose one. False: seen before.
+        """Apply one event to one board entry, once, together with the entry's other changes that come
+        within `linger`; False: seen before. Returns once the change is written (or raises)."""
+        waiting = self.lingering.get(change.report_id)
+        if waiting is None:
+            waiting = self.lingering[change.report_id] = []
+            eventlet.spawn_after(self.linger, self._write_lingering, change.report_id, settings)
+        answered = Event()
+        waiting.append((change, answered))
+        outcome = answered.wait()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _write_lingering(self, report_id: str, settings: ConsoleSettings) -> None:
+        waiting = self.lingering.pop(report_id)
+        try:
+            outcomes: list[bool | Exception] = self._apply_all(report_id, [change for change, _ in waiting], settings)
+        except Exception as error:  # each message is retried; nothing of this write was stored
+            outcomes = [error] * len(waiting)
+        for (_, answered), outcome in zip(waiting, outcomes):
+            answered.send(outcome)
+
+    def _apply_all(self, report_id: str, changes: list[Change], settings: ConsoleSettings) -> list[bool]:
+        """One compare-and-set for the changes of one entry; per change, whether it was new.
 
         The first try does not read: it builds on the version this process wrote last, or on no
         entry at all. A remembered entry that says the event was seen is right (`seen` only grows)."""
-        entry = self.written.get(change.report_id)
+        entry = self.written.get(report_id)
         for _ in range(CAS_TRIES):
-            after = applied(entry, change, utcnow(), settings)
-            if after is None:
-                return False
+            after, new = entry, []
+            for change in changes:
+                step = applied(after, change, utcnow(), settings)
+                new.append(step is not None)
+                after = after if step is None else step
+            if not any(new):
+                return new
             if self._compare_and_set(entry, after):
                 self._remember(after)
-                return True
-            entry = self.db.board.find_one({"_id": change.report_id})
-        raise BoardConflict(f"board entry {change.report_id} kept changing; the event will be retried")
+                return new
+            entry = self.db.board.find_one({"_id": report_id})
+        raise BoardConflict(f"board entry {report_id} kept changing; the event will be retried")
 
     def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any]) -> bool:
         if entry is None:

@@ -184,3 +184,46 @@ def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client,
     entry = mongo_client[console_db(db_names)].board.find_one({"_id": received["data"]["report_id"]})
     assert entry["version"] == 4 and len(entry["seen"]) == 4
     assert entry["assignments"][0]["state"] == "completed"
+
+
+def test_a_reports_receipt_and_its_assignment_a_moment_apart_are_one_board_write(mongo_uri, db_names):
+    """What the board shows changes no sooner than a browser polls it, so the events of one report that come
+    within BOARD_LINGER of each other (its receipt, its assignment ms later) are written together."""
+    from pymongo import MongoClient, monitoring
+
+    from services.console import board
+    from services.console.storage import ConsoleStore
+    from tests.factories import as_event, create_assignment_created
+
+    class Writes(monitoring.CommandListener):
+        def __init__(self):
+            self.commands = []
+
+        def started(self, event):
+            if event.command_name in ("insert", "update"):
+                self.commands.append(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    writes = Writes()
+    client = MongoClient(mongo_uri, event_listeners=[writes])
+    store = ConsoleStore(client[console_db(db_names)], linger=0.3)
+    received = create_report_received()
+    [receipt] = board.changes_from(as_event(received))
+    [assignment] = board.changes_from(as_event(create_assignment_created(received)))
+    try:
+        first = eventlet.spawn(store.apply, receipt)
+        eventlet.sleep(0.01)
+        with eventlet.Timeout(40):
+            assert store.apply(assignment) and first.wait()
+            assert not store.apply(receipt)  # said again: seen
+
+        assert writes.commands == ["insert"]
+        entry = store.db.board.find_one({"_id": received["data"]["report_id"]})
+        assert entry["version"] == 2 and entry["status"] == "assigned"
+    finally:
+        client.close()
