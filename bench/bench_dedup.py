@@ -62,7 +62,7 @@ def random_report(rng: random.Random, now: datetime, spread: float = 0.03) -> di
     received_at = now - timedelta(seconds=rng.uniform(0, 3 * 3600 if rng.random() < 0.05 else 30 * 86400))
     return {"_id": report_id, "number": domain.report_number(report_id), "category": category, "place": place,
             "status": "received" if rng.random() < 0.8 else rng.choice(CLOSED_STATUSES), "received_at": received_at,
-            "dedup_keys": dedup.index_keys(category, place, received_at), "history": []}
+            "dedup_keys": dedup.index_keys(category, place, received_at, RULES.window_for(category)), "history": []}
 
 
 def probe(store: ReportStore, report: dict) -> tuple[float, bool]:

@@ -1,7 +1,9 @@
 """Near-duplicates: two open reports of one category close in space and time are one incident. No I/O.
 
-A report is indexed under `dedup_keys`: "<category>|<H3 cell>|<hour>" at resolutions 7, 8 and 9,
-and "<category>|<village code>|<hour>" (hours since the epoch, of its receipt). A check asks for
+A report is indexed under `dedup_keys`: "<category>|<H3 cell>|<hour>" at the one resolution (7, 8 or 9)
+its category's search uses, and "<category>|<village code>|<hour>" (hours since the epoch, of its
+receipt); a category never merged is not indexed. Every update of a report rewrites each of its index
+entries on the embedded server, so it carries no key a search could not ask for. A check asks for
 the H3 disk around the new point at the one resolution whose few rings are sure to cover the
 category's radius (or, without coordinates, the village key), in every hour the window touches:
 an equality lookup of a few dozen keys, so its cost depends on the reports of those few hours in
@@ -32,10 +34,17 @@ def _hour(at: datetime) -> int:
     return int(at.timestamp() // KEY_HOUR.total_seconds())
 
 
-def index_keys(category: str, place: dict[str, Any], received_at: datetime) -> list[str]:
+def index_keys(category: str, place: dict[str, Any], received_at: datetime, window: DedupWindow) -> list[str]:
+    """What a later report of the same category finds this one by. A category's radius changed in the
+    settings may move its searches to another resolution: until the reports indexed before the change are
+    out of the window, a report with coordinates does not find them, and is dispatched on its own (a
+    report without coordinates still finds them by village)."""
+    if window.minutes <= 0:
+        return []
     keys = []
     if place.get("lat") is not None and place.get("lon") is not None:
-        keys += [f"{category}|{h3.latlng_to_cell(place['lat'], place['lon'], res)}" for res in INDEX_RESOLUTIONS]
+        resolution, _ = disk_for(window.radius_m)
+        keys.append(f"{category}|{h3.latlng_to_cell(place['lat'], place['lon'], resolution)}")
     if place.get("village_code"):
         keys.append(f"{category}|{place['village_code']}")
     return [f"{key}|{_hour(received_at)}" for key in keys]

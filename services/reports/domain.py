@@ -164,7 +164,7 @@ def new_report(incident: Event, rules: IntakeSettings, now: datetime,
         "status": status,
         "intake_status": status,  # what intake decided; a redelivery republishes exactly that
         "history": [transition(status, now)],
-        "dedup_keys": index_keys(category.code, place, now),
+        "dedup_keys": index_keys(category.code, place, now, rules.window_for(category.code)),
         "duplicate_count": 0,
         "duplicates": [],
         "assignments": {},

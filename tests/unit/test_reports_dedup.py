@@ -5,6 +5,7 @@ import math
 import random
 from datetime import datetime, timedelta, timezone
 
+import h3
 import pytest
 
 from services.reports import dedup
@@ -35,8 +36,8 @@ def test_every_point_within_the_radius_shares_a_key_with_the_search_anywhere_in_
         here = {"lat": rng.uniform(-11, 6), "lon": rng.uniform(95, 141)}
         there = offset(here, radius * rng.uniform(0.5, 0.999), rng.uniform(0, 2 * math.pi))
         earlier = NOW - timedelta(minutes=rng.uniform(0, 29.9))  # inside the window, maybe the hour before
-        assert set(dedup.search_keys("fire", here, window, NOW)) & set(dedup.index_keys("fire", there, earlier)), (
-            here, there, earlier)
+        found_by = set(dedup.index_keys("fire", there, earlier, window))
+        assert set(dedup.search_keys("fire", here, window, NOW)) & found_by, (here, there, earlier)
 
 
 def test_the_search_asks_for_a_few_keys_of_the_hours_the_window_touches_not_a_scan():
@@ -46,11 +47,25 @@ def test_the_search_asks_for_a_few_keys_of_the_hours_the_window_touches_not_a_sc
     assert dedup.search_keys("fire", {"village_code": "31.71.06.1001"}, DedupWindow(300, 60), NOW) == [
         f"fire|31.71.06.1001|{hour - 1}", f"fire|31.71.06.1001|{hour}"]
     assert not set(dedup.search_keys("fire", MENTENG, DedupWindow(300, 60), NOW)) & set(
-        dedup.index_keys("fire", MENTENG, NOW - timedelta(hours=2, minutes=1)))  # outside every hour asked
+        dedup.index_keys("fire", MENTENG, NOW - timedelta(hours=2, minutes=1), DedupWindow(300, 60)))  # too old
+
+
+def test_a_report_is_indexed_under_one_cell_at_its_categorys_search_resolution_and_its_village():
+    """Every index entry is rewritten by each update of the report, so it carries only the keys a search of
+    its own category can ask for; a category never merged carries none."""
+    hour = int(NOW.timestamp() // 3600)
+    for radius in (50, 300, 1000):
+        window = DedupWindow(radius, 30)
+        resolution, _ = dedup.disk_for(radius)
+        keys = dedup.index_keys("fire", MENTENG, NOW, window)
+        cell = h3.latlng_to_cell(MENTENG["lat"], MENTENG["lon"], resolution)
+        assert keys == [f"fire|{cell}|{hour}", f"fire|31.71.06.1001|{hour}"]
+        assert keys[0] in dedup.search_keys("fire", MENTENG, window, NOW)
+    assert dedup.index_keys("missing_person", MENTENG, NOW, RULES.window_for("missing_person")) == []
 
 
 def test_keys_carry_the_category_so_a_fire_never_matches_an_accident():
-    assert not set(dedup.index_keys("fire", MENTENG, NOW)) & set(
+    assert not set(dedup.index_keys("fire", MENTENG, NOW, RULES.window_for("fire"))) & set(
         dedup.search_keys("traffic_accident", MENTENG, RULES.window_for("traffic_accident"), NOW))
 
 
