@@ -1,14 +1,14 @@
 """The console database: the board (its own read model, built from events), operators and sessions.
 
 Round trips: an event usually costs one compare-and-set write per board entry it touches, and the
-events of one entry that come within BOARD_LINGER of each other share it (a report's receipt and its
-assignment, ms apart). The write is tried against the version this process wrote last (or, with none
-remembered, as the entry's first version), and only a wrong guess (another replica wrote, a restart)
-costs a read and a retry. An API request costs one session read; the live board costs one query per process
-every FEED_POLL_SECONDS however many browsers watch it (feed.BoardFeed). A login attempt costs one
-conditional update by `_id` per count it takes a place in (three; two for a count's first attempt in
-its window) and one operator read — never find_one_and_update, which the embedded server answers by
-scanning the collection.
+changes a report's receipt meets within BOARD_LINGER share it (its assignment, ms later); new entries
+wait as long again for others', and go in one insert. The write is
+tried against the version this process wrote last (or, with none remembered, as the entry's first
+version), and only a wrong guess (another replica wrote, a restart) costs a read and a retry. An API
+request costs one session read; the live board costs one query per process every FEED_POLL_SECONDS
+however many browsers watch it (feed.BoardFeed). A login attempt costs one conditional update by `_id`
+per count it takes a place in (three; two for a count's first attempt in its window) and one operator
+read — never find_one_and_update, which the embedded server answers by scanning the collection.
 """
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ from shared.mongo import MongoStorage, Store
 log = logging.getLogger(__name__)
 
 CAS_TRIES = 5
-# Seconds an event's board change waits for the entry's next: the board reaches a browser no sooner than its
-# next poll (FEED_POLL_SECONDS), and a message is acked only once its change is written.
+# Seconds an event's board change waits for the entry's next, and a new entry for other new entries: the board
+# reaches a browser no sooner than its next poll (FEED_POLL_SECONDS), and a message is acked only once its
+# change is written.
 BOARD_LINGER = 0.1
+LINGERS = "report"  # the change that waits for company: a receipt (services/console/board.py)
 REMEMBERED_ENTRIES = 4096  # board entries whose last written version this process keeps
 BOARD_FIELDS = {"seen": 0}  # the idempotency keys stay in the database
 
@@ -62,10 +64,14 @@ class ConsoleStore(Store):
     # ------------------------------------------------------------ the board
 
     def apply(self, change: Change, settings: ConsoleSettings = DEFAULTS) -> bool:
-        """Apply one event to one board entry, once, together with the entry's other changes that come
-        within `linger`; False: seen before. Returns once the change is written (or raises)."""
+        """Apply one event to one board entry, once; False: seen before. Returns once the change is written
+        (or raises). A report's receipt waits up to `linger` for the changes that follow it within ms (its
+        assignment) and is written with them; a later change goes at once, unless it meets such a wait:
+        waiting where nothing follows would only hold a worker."""
         waiting = self.lingering.get(change.report_id)
         if waiting is None:
+            if change.kind != LINGERS or self.linger <= 0:
+                return self._apply_all(change.report_id, [change], settings, linger=0.0)[0]
             waiting = self.lingering[change.report_id] = []
             eventlet.spawn_after(self.linger, self._write_lingering, change.report_id, settings)
         answered = Event()
@@ -78,14 +84,17 @@ class ConsoleStore(Store):
     def _write_lingering(self, report_id: str, settings: ConsoleSettings) -> None:
         waiting = self.lingering.pop(report_id)
         try:
-            outcomes: list[bool | Exception] = self._apply_all(report_id, [change for change, _ in waiting], settings)
+            outcomes: list[bool | Exception] = self._apply_all(report_id, [change for change, _ in waiting], settings,
+                                                               linger=self.linger)
         except Exception as error:  # each message is retried; nothing of this write was stored
             outcomes = [error] * len(waiting)
         for (_, answered), outcome in zip(waiting, outcomes):
             answered.send(outcome)
 
-    def _apply_all(self, report_id: str, changes: list[Change], settings: ConsoleSettings) -> list[bool]:
-        """One compare-and-set for the changes of one entry; per change, whether it was new.
+    def _apply_all(self, report_id: str, changes: list[Change], settings: ConsoleSettings,
+                   linger: float) -> list[bool]:
+        """One compare-and-set for the changes of one entry; per change, whether it was new. A new entry's
+        insert may wait `linger` for other new entries'.
 
         The first try does not read: it builds on the version this process wrote last, or on no
         entry at all. A remembered entry that says the event was seen is right (`seen` only grows)."""
@@ -98,16 +107,16 @@ class ConsoleStore(Store):
                 after = after if step is None else step
             if not any(new):
                 return new
-            if self._compare_and_set(entry, after):
+            if self._compare_and_set(entry, after, linger):
                 self._remember(after)
                 return new
             entry = self.db.board.find_one({"_id": report_id})
         raise BoardConflict(f"board entry {report_id} kept changing; the event will be retried")
 
-    def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any], linger: float) -> bool:
         if entry is None:
             try:
-                self.insert(self.db.board, after)
+                self.insert(self.db.board, after, linger)
                 return True
             except DuplicateKeyError:
                 return False

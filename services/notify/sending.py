@@ -9,8 +9,8 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from services.notify import templates
 from services.notify.settings import SendPolicy
-from services.notify.spending import ESSENTIAL_ROLES
 from shared.envelope import derived_id
 
 REQUESTED = "requested"  # published, waiting for the gateway to accept or refuse
@@ -47,9 +47,11 @@ def new_outgoing(message: dict[str, Any], now: datetime, policy: SendPolicy) -> 
 
 
 def linger(message: dict[str, Any], policy: SendPolicy) -> float:
-    """How long storing the SMS may wait for company: an officer's or a duty desk's SMS is on the path the
-    response time is made of and never waits; a reporter's acknowledgement can, by a fraction of a second."""
-    return 0.0 if message.get("recipient_role") in ESSENTIAL_ROLES else policy.linger
+    """How long storing the SMS may wait for company. A reporter's acknowledgement is stored while the report
+    is being decided, and the officer's assignment SMS follows within ms: it waits for that one, which
+    never waits (it is what the response time is made of). Any other SMS has no such companion, and
+    waiting would only hold a worker."""
+    return policy.linger if message.get("kind") == templates.REPORTER_RECEIVED.name else 0.0
 
 
 def after_no_success(attempt: int, now: datetime, policy: SendPolicy, reason: str,

@@ -19,8 +19,8 @@ class SendPolicy:
     backoff_max: float = setting(300.0, "the longest wait between two attempts (seconds)")
     retry_poll: float = setting(1.0, "how often the retry timer looks for due retries and timeouts (seconds)")
     linger: float = setting(
-        0.1, "seconds an SMS to a reporter or a resident may wait to be stored together with an officer's or a "
-             "duty desk's (one database command for an incident's two SMS); theirs never wait; 0: none waits")
+        0.1, "seconds a reporter's acknowledgement may wait to be stored together with the officer's assignment SMS "
+             "that follows it (one database command for an incident's two SMS); 0: it does not wait")
     help_interval: float = setting(600.0, "at most one help SMS per officer and kind in this many seconds")
     stranger_interval: float = setting(
         86400.0, "at most one neutral answer to a number that is no officer's in this many seconds (a day)")

@@ -7,7 +7,9 @@ import json
 
 import eventlet
 import pytest
+from pymongo import MongoClient, monitoring
 
+from services.console.storage import ConsoleStore
 from tests.factories import create_report_received, of_type
 from tests.factories.console import PASSWORD, ConsoleClient, base_url, console_db, console_store
 from tests.factories.dispatch import PATROL_YOGA, POLISI_RW_MENTENG_RW05
@@ -186,44 +188,81 @@ def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client,
     assert entry["assignments"][0]["state"] == "completed"
 
 
-def test_a_reports_receipt_and_its_assignment_a_moment_apart_are_one_board_write(mongo_uri, db_names):
+class BoardWrites(monitoring.CommandListener):
+    """The write commands a console store sends (pymongo's command monitor)."""
+
+    def __init__(self):
+        self.commands = []
+
+    def started(self, event):
+        if event.command_name in ("insert", "update"):
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def counted_store(mongo_uri, db_names):
+    writes = BoardWrites()
+    client = MongoClient(mongo_uri, event_listeners=[writes])
+    yield ConsoleStore(client[console_db(db_names)], linger=0.3), writes
+    client.close()
+
+
+def test_a_reports_receipt_and_its_assignment_a_moment_apart_are_one_board_write(counted_store):
     """What the board shows changes no sooner than a browser polls it, so the events of one report that come
     within BOARD_LINGER of each other (its receipt, its assignment ms later) are written together."""
-    from pymongo import MongoClient, monitoring
-
     from services.console import board
-    from services.console.storage import ConsoleStore
     from tests.factories import as_event, create_assignment_created
 
-    class Writes(monitoring.CommandListener):
-        def __init__(self):
-            self.commands = []
-
-        def started(self, event):
-            if event.command_name in ("insert", "update"):
-                self.commands.append(event.command_name)
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
-    writes = Writes()
-    client = MongoClient(mongo_uri, event_listeners=[writes])
-    store = ConsoleStore(client[console_db(db_names)], linger=0.3)
+    store, writes = counted_store
     received = create_report_received()
     [receipt] = board.changes_from(as_event(received))
     [assignment] = board.changes_from(as_event(create_assignment_created(received)))
-    try:
-        first = eventlet.spawn(store.apply, receipt)
-        eventlet.sleep(0.01)
-        with eventlet.Timeout(40):
-            assert store.apply(assignment) and first.wait()
-            assert not store.apply(receipt)  # said again: seen
+    first = eventlet.spawn(store.apply, receipt)
+    eventlet.sleep(0.01)
+    with eventlet.Timeout(40):
+        assert store.apply(assignment) and first.wait()
+        assert not store.apply(receipt)  # said again: seen
 
-        assert writes.commands == ["insert"]
-        entry = store.db.board.find_one({"_id": received["data"]["report_id"]})
-        assert entry["version"] == 2 and entry["status"] == "assigned"
-    finally:
-        client.close()
+    assert writes.commands == ["insert"]
+    entry = store.db.board.find_one({"_id": received["data"]["report_id"]})
+    assert entry["version"] == 2 and entry["status"] == "assigned"
+
+
+def test_new_board_entries_of_reports_a_moment_apart_share_one_insert(counted_store):
+    from services.console import board
+    from tests.factories import as_event
+
+    store, writes = counted_store
+    receipts = [board.changes_from(as_event(create_report_received()))[0] for _ in range(3)]
+
+    def apply_soon(receipt, after):
+        eventlet.sleep(after)
+        return store.apply(receipt)
+
+    with eventlet.Timeout(40):
+        applied = [eventlet.spawn(apply_soon, receipt, 0.1 * i) for i, receipt in enumerate(receipts)]
+        assert all(thread.wait() for thread in applied)
+
+    assert writes.commands == ["insert"]
+    assert store.db.board.count_documents({}) == 3
+
+
+def test_a_change_that_meets_no_receipt_waiting_is_written_at_once(counted_store):
+    """Only a receipt waits for what follows it; a step long after (or an assignment that overtook its
+    receipt) would wait for nothing."""
+    from services.console import board
+    from tests.factories import as_event, create_assignment_created
+
+    store, writes = counted_store
+    store.linger = 30.0
+    [assignment] = board.changes_from(as_event(create_assignment_created(create_report_received())))
+
+    with eventlet.Timeout(5):
+        assert store.apply(assignment)
+    assert writes.commands == ["insert"]

@@ -147,8 +147,12 @@ def test_an_incidents_sms_to_its_reporter_waits_for_the_officers_and_both_are_on
     client = MongoClient(mongo_uri, event_listeners=[listener])
     store = NotificationStore(client[f"t{uuid.uuid4().hex[:8]}"])
     policy = SendPolicy(linger=30.0)
-    reporter = {"sms_id": "to-reporter", "to": "+6281234567890", "recipient_role": "reporter"}
-    officer = {"sms_id": "to-officer", "to": "+6281298765432", "recipient_role": "officer"}
+    reporter = {"sms_id": "to-reporter", "to": "+6281234567890", "recipient_role": "reporter",
+                "kind": "reporter_received"}
+    officer = {"sms_id": "to-officer", "to": "+6281298765432", "recipient_role": "officer",
+               "kind": "officer_assignment"}
+    resolved = {"sms_id": "resolved", "to": "+6281234567890", "recipient_role": "reporter",
+                "kind": "reporter_resolved"}
     try:
         waiting = eventlet.spawn(store.add, reporter, T0, policy)
         eventlet.sleep(0.01)
@@ -158,6 +162,9 @@ def test_an_incidents_sms_to_its_reporter_waits_for_the_officers_and_both_are_on
 
         assert listener.commands == 1
         assert sorted(store.db.notifications.distinct("_id")) == ["to-officer", "to-reporter"]
+        with eventlet.Timeout(5):  # nothing follows a report's resolution: its SMS does not wait 30 s
+            store.add(resolved, T0, policy)
+        assert listener.commands == 2
     finally:
         client.drop_database(store.db.name)
         client.close()
