@@ -33,9 +33,9 @@ from shared.mongo import MongoStorage, Store
 log = logging.getLogger(__name__)
 
 CAS_TRIES = 5
-# Seconds an event's board change waits for the entry's next, and a new entry for other new entries: the board
-# reaches a browser no sooner than its next poll (FEED_POLL_SECONDS), and a message is acked only once its
-# change is written.
+# Seconds a report's receipt waits for the changes that follow it, and a new entry for other new entries: the
+# board reaches a browser no sooner than its next poll (FEED_POLL_SECONDS), and a message is acked only once
+# its change is written.
 BOARD_LINGER = 0.1
 LINGERS = "report"  # the change that waits for company: a receipt (services/console/board.py)
 REMEMBERED_ENTRIES = 4096  # board entries whose last written version this process keeps
@@ -84,8 +84,7 @@ class ConsoleStore(Store):
     def _write_lingering(self, report_id: str, settings: ConsoleSettings) -> None:
         waiting = self.lingering.pop(report_id)
         try:
-            outcomes: list[bool | Exception] = self._apply_all(report_id, [change for change, _ in waiting], settings,
-                                                               linger=self.linger)
+            outcomes = self._apply_all(report_id, [change for change, _ in waiting], settings, linger=self.linger)
         except Exception as error:  # each message is retried; nothing of this write was stored
             outcomes = [error] * len(waiting)
         for (_, answered), outcome in zip(waiting, outcomes):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kombu import Connection, Queue
+from pymongo import monitoring
 
 from shared.config import PROJECT_ROOT
 from testkit.events import *  # noqa: F403  (every event's builder: the tests import them from here)
@@ -48,3 +49,23 @@ def read_queue(amqp_uri: str, queue_name: str, until: Callable[[list], bool], ti
             else:
                 taken.append(message)
     return taken
+
+
+class WriteCommands(monitoring.CommandListener):
+    """The write commands a client sends, by name, in order (pymongo's command monitor): how many round
+    trips a store's writes took."""
+
+    WRITES = ("insert", "update", "delete")
+
+    def __init__(self):
+        self.commands: list[str] = []
+
+    def started(self, event):
+        if event.command_name in self.WRITES:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass

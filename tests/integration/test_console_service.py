@@ -7,10 +7,10 @@ import json
 
 import eventlet
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from services.console.storage import ConsoleStore
-from tests.factories import create_report_received, of_type
+from tests.factories import WriteCommands, create_report_received, of_type
 from tests.factories.console import PASSWORD, ConsoleClient, base_url, console_db, console_store
 from tests.factories.dispatch import PATROL_YOGA, POLISI_RW_MENTENG_RW05
 
@@ -188,26 +188,9 @@ def test_two_replicas_writing_one_board_entry_lose_no_event(store, mongo_client,
     assert entry["assignments"][0]["state"] == "completed"
 
 
-class BoardWrites(monitoring.CommandListener):
-    """The write commands a console store sends (pymongo's command monitor)."""
-
-    def __init__(self):
-        self.commands = []
-
-    def started(self, event):
-        if event.command_name in ("insert", "update"):
-            self.commands.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
 @pytest.fixture
 def counted_store(mongo_uri, db_names):
-    writes = BoardWrites()
+    writes = WriteCommands()
     client = MongoClient(mongo_uri, event_listeners=[writes])
     yield ConsoleStore(client[console_db(db_names)], linger=0.3), writes
     client.close()
