@@ -9,6 +9,7 @@ A `main()` that returns a non-zero status makes this exit with it (after the oth
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -28,6 +29,9 @@ def main(names: list[str]) -> int:
     modules = sorted(path.stem for path in Path(__file__).parent.glob("bench_*.py"))
     chosen = [m for m in modules if not names or m.removeprefix("bench_") in names]
     chosen += [m for m in NAMED_ONLY if m in names]
+    # A run stopped with SIGTERM (a CI's timeout, `kill`) unwinds like Ctrl-C: its services, embedded server and
+    # throwaway vhost go with it instead of running on as orphans.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     status = 0
     for module in chosen:
         print(f"\n=== {module} ===", flush=True)
