@@ -305,6 +305,7 @@ TIMERS_IDLE = {"SMS": {"RETRY_POLL": 3600}, "DISPATCH": {"SWEEP_SECONDS": 3600},
 # (rate, incidents): one by one, and a burst as a backlog brings, where concurrent workers' inserts
 # share commands (shared/grouped_inserts.py).
 ROUND_TRIP_RUNS = ((20, 50), (1000, 300))
+WORKERS = 30  # per service, as config.yml runs them: how many inserts can meet in flight
 
 
 def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50,
@@ -347,7 +348,7 @@ def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50,
     load_roster(mongo_uri, names["dispatch"], bench_roster(villages))
     listener = Counting()
     monitoring.register(listener)
-    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "max_workers": 10,
+    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "max_workers": WORKERS,
                                          "MONGO_DATABASE": names[cls.name],
                                          "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"} | TIMERS_IDLE)
                   for cls in services]
