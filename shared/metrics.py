@@ -123,6 +123,13 @@ REGISTRY.register(SCRAPED)
 METRICS_APP = make_wsgi_app(REGISTRY)
 
 
+def listen(address: str):
+    """The metrics port, this process's alone. eventlet would set SO_REUSEPORT, and a second process given the
+    same port (a stale one, a replica with the same settings, two test runs picking the same free port) would
+    listen beside it and answer every other scrape with its own counts."""
+    return eventlet.listen(parse_address(address), reuse_port=False)
+
+
 class MetricsServer(SharedExtension):
     """One per container: serves /metrics and /healthz on METRICS.ADDRESS, and keeps its scraped gauges."""
 
@@ -148,7 +155,7 @@ class MetricsServer(SharedExtension):
     def start(self):
         if not self.settings.address:
             return
-        self._socket = eventlet.listen(parse_address(self.settings.address))
+        self._socket = listen(self.settings.address)
         self.port = self._socket.getsockname()[1]
         server = eventlet.wsgi.server
         self._thread = self.container.spawn_managed_thread(

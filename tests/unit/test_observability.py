@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 
 import pytest
 from prometheus_client import REGISTRY
@@ -98,3 +99,17 @@ def test_health_names_each_dependency_and_fails_when_one_does_not_answer():
     health = gate.health()
     assert health["ok"] is False and health["broker"] == "ok"
     assert health["database"] == "does not answer (ConnectionRefusedError)"
+
+
+def test_a_metrics_address_another_process_listens_on_is_refused_not_shared():
+    """With SO_REUSEPORT both would listen and the kernel would split the scrapes between them: Prometheus
+    (or a test) would read another process's counts as this one's."""
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as any eventlet server listens by default
+    other.bind(("127.0.0.1", 0))
+    other.listen()
+    try:
+        with pytest.raises(OSError):
+            metrics.listen(f"127.0.0.1:{other.getsockname()[1]}").close()
+    finally:
+        other.close()
