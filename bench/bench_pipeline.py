@@ -36,7 +36,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from shared import topology, wilayah
-from shared.config import PROJECT_ROOT
+from shared.config import PROJECT_ROOT, service_config
 from shared.embedded_db import MEMORY, EmbeddedMongo
 from shared.envelope import derived_id
 
@@ -305,7 +305,6 @@ TIMERS_IDLE = {"SMS": {"RETRY_POLL": 3600}, "DISPATCH": {"SWEEP_SECONDS": 3600},
 # (rate, incidents): one by one, and a burst as a backlog brings, where concurrent workers' inserts
 # share commands (shared/grouped_inserts.py).
 ROUND_TRIP_RUNS = ((20, 50), (1000, 300))
-WORKERS = 30  # per service, as config.yml runs them: how many inserts can meet in flight
 
 
 def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50,
@@ -348,7 +347,8 @@ def round_trips_per_incident(amqp_uri: str, mongo_uri: str, count: int = 50,
     load_roster(mongo_uri, names["dispatch"], bench_roster(villages))
     listener = Counting()
     monitoring.register(listener)
-    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "max_workers": WORKERS,
+    containers = [ServiceContainer(cls, {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri,
+                                         "max_workers": service_config(cls.name)["max_workers"],
                                          "MONGO_DATABASE": names[cls.name],
                                          "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"} | TIMERS_IDLE)
                   for cls in services]
