@@ -5,12 +5,13 @@ pipeline as fast at the end as at the start, and does its memory stay flat while
     SOAK_INCIDENTS=1800 SOAK_VILLAGES=600 SOAK_ARCHIVE_AFTER=10 python -m bench soak   # about 3 min
 
 The whole system runs as `siaga run` runs it (five services, the embedded server on a data directory of
-the run's own with a SOAK_DB_CACHE cache, the SMS gateway simulator), on a vhost of its own. Every officer
-answers his assignment SMS with `SELESAI <number>` a second after it is delivered (the simulator's
-auto-reply), so reports resolve, officers come free and the run can go on for as long as it is given; the
-incidents go to SOAK_VILLAGES villages in turn, each with its Bhabinkamtibmas. Archiving is on with a short
-age (SOAK_ARCHIVE_AFTER seconds, swept every 2 s), so resolved reports, ended assignments and settled SMS
-leave the live collections during the run, as a year's would.
+the run's own with the server's own 1 GB cache unless SOAK_DB_CACHE says otherwise, the SMS gateway
+simulator), on a vhost of its own. Every officer answers his assignment SMS with `SELESAI <number>` a
+second after it is delivered (the simulator's auto-reply), so reports resolve, officers come free and the
+run can go on for as long as it is given; the incidents go to SOAK_VILLAGES villages in turn, each with its
+Bhabinkamtibmas. Archiving is on with a short age (SOAK_ARCHIVE_AFTER seconds, swept every 2 s), so
+resolved reports, ended assignments and settled SMS leave the live collections during the run, as a year's
+would.
 
 Latency is what `python -m bench pipeline` measures (its helpers): incident published → the officer's
 sms_requested. Printed: the sustained rate and p50/p99 of the first and the last SOAK_WINDOW incidents
@@ -68,7 +69,7 @@ RATE = float(os.environ.get("SOAK_RATE", "12"))
 WINDOW = int(os.environ.get("SOAK_WINDOW", "10000"))
 VILLAGES = int(os.environ.get("SOAK_VILLAGES", "2000"))
 ARCHIVE_AFTER = float(os.environ.get("SOAK_ARCHIVE_AFTER", "30"))
-DB_CACHE = os.environ.get("SOAK_DB_CACHE", "256M")
+DB_CACHE = os.environ.get("SOAK_DB_CACHE", "1G")  # the server's default, which `siaga run` keeps
 MEMORY_GROWTH = float(os.environ.get("SOAK_MEMORY_GROWTH", "0.10"))
 MEMORY_FLOOR_MB = 32.0
 P99_SLACK_MS = float(os.environ.get("SOAK_P99_SLACK_MS", "0"))
