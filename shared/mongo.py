@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient, WriteConcern
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 from shared.archive import ArchiveSettings
 from shared.grouped_inserts import GroupedInserts
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MONGO_URI_KEY = "MONGO_URI"
 MONGO_DATABASE_KEY = "MONGO_DATABASE"
+NAMESPACE_NOT_FOUND, INDEX_NOT_FOUND = 26, 27
 # How long the outage probe's write may wait for a majority before the database counts as still away.
 PROBE_WRITE_TIMEOUT_S = 5.0
 
@@ -33,6 +35,16 @@ def connect(uri: str, server_selection_seconds: float = OutageSettings.server_se
     A service's client times every command it sends (shared/metrics.py)."""
     return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=int(server_selection_seconds * 1000),
                        w="majority", event_listeners=[DatabaseTimer(service)] if service else [])
+
+
+def drop_index(collection: Collection, name: str) -> None:
+    """Drop an index the code no longer reads by, if it is there: every write would go on paying for it.
+    Gone already is fine (a fresh database, or another replica starting at the same time)."""
+    try:
+        collection.drop_index(name)
+    except OperationFailure as failed:
+        if failed.code not in (NAMESPACE_NOT_FOUND, INDEX_NOT_FOUND):
+            raise
 
 
 class Store:

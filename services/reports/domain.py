@@ -31,6 +31,11 @@ def report_id_for(incident: Event) -> str:
     return derived_id(incident, "report")
 
 
+def report_id_of(source: str, origin_id: str) -> str:
+    """report_id_for the message `origin_id` from `source`, without the message."""
+    return derived_id(f"{source}|{origin_id}", "report")
+
+
 def report_number(report_id: str) -> str:
     """Short code people read out and type in SMS replies."""
     return report_id.replace("-", "")[:6].upper()

@@ -158,6 +158,15 @@ def incident_from_form(form: dict[str, str], client: str, rules: IntakeSettings,
                  time=now, data=loaded, sender="open311")
 
 
+def token_report_ids(settings: Open311Settings, token: str) -> list[str]:
+    """The ids the report a token names may have: one per client with a key, as a report's id derives
+    from its source (the client) and the token, and the token alone does not say whose it is. Found this
+    way rather than by an index on the token, which every write of every report would pay for; the price:
+    a client whose key is withdrawn can no longer turn its tokens into requests (its requests still answer
+    by their service_request_id)."""
+    return [domain.report_id_of(f"/open311/{client}", token) for client in sorted(set(settings.key_digests.values()))]
+
+
 def request_token(client: str, form: dict[str, str]) -> str:
     """Deterministic: a client re-sending the same form (a retry) gets the same request back."""
     canonical = json.dumps({k: v for k, v in sorted(form.items()) if k != "api_key"}, ensure_ascii=False)

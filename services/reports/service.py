@@ -296,7 +296,7 @@ class ReportsService:
     @http("GET", f"{OPEN311}/tokens/<token>.{FORMAT}")
     def open311_token(self, request: Request, token: str, fmt: str) -> Response:
         def find():
-            report = self.reports.by_origin_id(token)
+            report = self.reports.any_of(open311.token_report_ids(self.open311_settings, token))
             if report is None or report["source_kind"] != "open311":
                 raise open311.not_found("token")
             return "service_requests", open311.token_view(report)

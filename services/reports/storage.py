@@ -7,7 +7,7 @@ touched by another step): an aggregation pipeline that runs lifecycle's rules in
 atomically, or for a report no step has touched yet the same result in plain update operators.
 
 Closed reports received more than ARCHIVE.AFTER_SECONDS ago move to `reports_archive`
-(shared/archive.py): a report by its id or origin, Open311 lists, the open figures and `siaga trace`
+(shared/archive.py): a report by its id, Open311 lists, the open figures and `siaga trace`
 read both; the duplicate check and the lifecycle's updates only the live collection.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from shared.lifecycle import (
     OPEN_STATUSES,
     RECEIVED,
 )
-from shared.mongo import MongoStorage, Store
+from shared.mongo import MongoStorage, Store, drop_index
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,11 @@ class ReportStore(MongoArchive, Store):
         reports.create_index([("status", ASCENDING), ("received_at", DESCENDING)], name="status_received_at")
         reports.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
                              name="village_received_at")
-        reports.create_index([("origin.id", ASCENDING)], name="origin_id")
         archived = archive_of(reports)  # what the reads that answer for archived reports look up
         archived.create_index([("place.village_code", ASCENDING), ("received_at", DESCENDING)],
                               name="village_received_at")
-        archived.create_index([("origin.id", ASCENDING)], name="origin_id")
+        for collection in (reports, archived):
+            drop_index(collection, "origin_id")  # an Open311 token finds its report by derived ids instead
         self.db.reveals.create_index([("polsek", ASCENDING), ("at", DESCENDING)], name="polsek_at")
         self.db.visits.create_index([("village_code", ASCENDING), ("visited_at", ASCENDING)],
                                     name="village_visited_at")
@@ -165,8 +165,9 @@ class ReportStore(MongoArchive, Store):
         return list(self.db.reports.find({"status": RECEIVED, "received_at": {"$lt": before}})
                     .sort([("received_at", ASCENDING)]).limit(limit))
 
-    def by_origin_id(self, origin_id: str) -> dict[str, Any] | None:
-        return find_one_anywhere(self.db.reports, {"origin.id": origin_id})
+    def any_of(self, report_ids: list[str]) -> dict[str, Any] | None:
+        """One of these reports, live or archived (an Open311 token's candidates)."""
+        return find_one_anywhere(self.db.reports, {"_id": {"$in": report_ids}}) if report_ids else None
 
     def received_in(self, villages: list[str], start: datetime, end: datetime,
                     not_counted: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -66,10 +66,22 @@ def test_a_closed_report_received_before_the_age_moves_and_every_read_of_it_stil
     resolved = old[CLOSED_STATUSES.index(RESOLVED)]
     assert store.get(resolved["_id"])["status"] == RESOLVED
     assert store.archived(resolved["_id"]) is not None and store.archived(open_old["_id"]) is None
-    assert store.by_origin_id(resolved["origin"]["id"])["_id"] == resolved["_id"]
+    assert store.any_of(["not-stored", resolved["_id"]])["_id"] == resolved["_id"]
     assert len(store.find({"received_at": {"$lt": T0 + DAY}}, 100)) == len(CLOSED_STATUSES) + 2
     facts = store.received_in([MENTENG], T0 - 3 * DAY, T0 + DAY, ())
     assert sorted(f["status"] for f in facts) == sorted([*CLOSED_STATUSES, "en_route", RESOLVED])
+
+
+def test_the_origin_index_of_an_earlier_version_is_dropped_and_starting_twice_is_fine(mongo_client, db_names):
+    store = ReportStore(mongo_client[db_names["reports"]])
+    for collection in (store.db.reports, store.db.reports_archive):
+        collection.create_index("origin.id", name="origin_id")
+
+    store.ensure_indexes()
+    store.ensure_indexes()  # a second replica starting, or a restart
+
+    for collection in (store.db.reports, store.db.reports_archive):
+        assert "origin_id" not in collection.index_information()
 
 
 def test_a_sweep_stopped_between_its_copy_and_its_delete_is_finished_by_the_next(mongo_client, db_names):

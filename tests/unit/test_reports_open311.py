@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from services.reports import open311
+from services.reports import domain, open311
 from services.reports.settings import IntakeSettings, Open311Settings
 from shared.settings import load
 
@@ -25,6 +25,17 @@ def test_keys_are_stored_as_digests_and_checked_against_them():
         with pytest.raises(open311.Open311Error) as error:
             open311.client_for(SETTINGS, key)
         assert error.value.status == 403
+
+
+def test_a_token_names_the_report_its_client_posted_and_nothing_once_that_client_has_no_key():
+    incident = open311.incident_from_form(FORM, "kota-app", RULES, NOW)
+    two_clients = load(Open311Settings, {"API_KEYS": f"kota-app:{open311.hash_key('s3cret')},"
+                                                     f"desa-app:{open311.hash_key('other')}"})
+    assert domain.report_id_for(incident) in open311.token_report_ids(two_clients, incident.id)
+    assert len(open311.token_report_ids(two_clients, incident.id)) == 2
+    withdrawn = load(Open311Settings, {"API_KEYS": f"desa-app:{open311.hash_key('other')}"})
+    assert domain.report_id_for(incident) not in open311.token_report_ids(withdrawn, incident.id)
+    assert open311.token_report_ids(load(Open311Settings, {}), incident.id) == []
 
 
 def test_a_form_becomes_an_open311_incident_with_a_deterministic_id():
