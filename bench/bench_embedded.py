@@ -1,5 +1,6 @@
 """The embedded server's write rate as writes accumulate, with and without retryable writes; and what a
-write costs its server when several documents share one command (shared/grouped_inserts.py).
+write or a lookup costs when several share one command (shared/grouped_inserts.py,
+shared/grouped_lookups.py).
 
 SecantusDB keeps the reply of every retryable write (pymongo's default) for 30 minutes and, on
 each write, scans that list; past 10,000 records it sorts them all. Its write rate therefore falls
@@ -59,6 +60,33 @@ def grouped_costs(documents: int = 2000) -> None:
                   f"wall {wall / documents * 1000:5.2f} ms")
 
 
+def grouped_lookup_costs(lookups: int = 1200) -> None:
+    """Dispatch's area-officer lookup (a few keys, two officers found) and intake's duplicate check (a few
+    dozen keys, nothing found) against 5,000 indexed documents: the server's CPU and this client's per
+    lookup, by lookups per command (shared/grouped_lookups.py)."""
+    print(f"\nembedded SecantusDB on disk, 5,000 officers indexed by keys, {lookups} lookups: per lookup")
+    with tempfile.TemporaryDirectory() as directory, EmbeddedMongo(directory) as server, \
+            MongoClient(server.uri, w="majority") as client:
+        collection = client.bench.officers
+        collection.create_index([("keys", ASCENDING)], name="keys")
+        collection.insert_many([{"_id": f"{i:08d}", "keys": [f"v{i}", f"v{i}/RW01", f"nrp:{i}"]
+                                 + ([f"desk:{i // 20}"] if i % 20 == 0 else []), "role": "bhabinkamtibmas",
+                                 "name": f"Bripka {i}", "skills": ["investigation"], "text": "x" * 200}
+                                for i in range(5000)])
+        shapes = {"area officers": lambda i: [f"v{i % 4900}", f"v{i % 4900}/RW01", f"desk:{i % 4900 // 20}"],
+                  "duplicate check": lambda i: [f"curanmor|{i}|{hour}" for hour in range(24)]}
+        for shape, keys_of in shapes.items():
+            for per_command in (1, 5, 10):
+                server_cpu, own_cpu = cpu_seconds(server.process.pid), time.process_time()
+                for first in range(0, lookups, per_command):
+                    keys = [key for i in range(first, first + per_command) for key in keys_of(i)]
+                    list(collection.find({"keys": {"$in": keys}}))
+                server_cpu = cpu_seconds(server.process.pid) - server_cpu
+                own_cpu = time.process_time() - own_cpu
+                print(f"  {shape:<16} {per_command:2d} per command: server CPU {server_cpu / lookups * 1000:5.2f} ms, "
+                      f"client CPU {own_cpu / lookups * 1000:5.2f} ms")
+
+
 def main() -> None:
     print(f"embedded SecantusDB, one client, {WRITES} insert_one in blocks of {STEP}: inserts/s per block")
     for retry_writes in (False, True):
@@ -66,6 +94,7 @@ def main() -> None:
             rates = write_rates(server.uri, retry_writes)
         print(f"  retryWrites={str(retry_writes).lower():<5} " + " ".join(f"{rate:6.0f}" for rate in rates))
     grouped_costs()
+    grouped_lookup_costs()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pymongo.errors import OperationFailure
 
 from shared.archive import ArchiveSettings
 from shared.grouped_inserts import GroupedInserts
+from shared.grouped_lookups import GroupedLookups
 from shared.metrics import DatabaseTimer, MetricsServer
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
@@ -56,6 +57,7 @@ class Store:
     def __init__(self, db: Database):
         self.db = db
         self.grouped: dict[str, GroupedInserts] = {}
+        self.lookups: dict[tuple[str, str], GroupedLookups] = {}
 
     def insert(self, collection: Collection, document: dict, linger: float = 0.0) -> None:
         """`collection.insert_one(document)`, sent together with this process's other workers' concurrent
@@ -64,6 +66,14 @@ class Store:
         if collection.full_name not in self.grouped:
             self.grouped[collection.full_name] = GroupedInserts(collection)
         self.grouped[collection.full_name].insert_one(document, linger)
+
+    def lookup(self, collection: Collection, field: str, keys: list, projection: dict | None = None) -> list[dict]:
+        """`list(collection.find({field: {"$in": keys}}, projection))`, sent together with this process's other
+        workers' concurrent lookups on that field (shared/grouped_lookups.py): the main path's lookups use it.
+        One projection per collection and field (the first caller's)."""
+        if (collection.full_name, field) not in self.lookups:
+            self.lookups[collection.full_name, field] = GroupedLookups(collection, field, projection)
+        return self.lookups[collection.full_name, field].find(keys)
 
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""

@@ -80,8 +80,9 @@ class DispatchStore(MongoArchive, Store):
             return self.db.assignments.find_one({"_id": assignment["_id"]})
 
     def officers_by_keys(self, keys: list[str]) -> list[dict[str, Any]]:
-        """Area officers, the duty desk and the reporting officer: one indexed query."""
-        return list(self.db.officers.find({"keys": {"$in": keys}})) if keys else []
+        """Area officers, the duty desk and the reporting officer: one indexed query, shared with other
+        workers' (shared/grouped_lookups.py)."""
+        return self.lookup(self.db.officers, "keys", keys)
 
     def officers_near(self, place: dict[str, Any], skills: Iterable[str],
                       assignment_id: str = "") -> list[dict[str, Any]]:

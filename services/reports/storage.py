@@ -109,10 +109,11 @@ class ReportStore(MongoArchive, Store):
         are open and inside the window is the domain's to check."""
         if query is None:
             return []
-        return list(self.db.reports.find(self.near_filter(query), _CANDIDATE_FIELDS))
+        return self.lookup(self.db.reports, "dedup_keys", query.keys, _CANDIDATE_FIELDS)
 
     @staticmethod
     def near_filter(query: DedupQuery) -> dict[str, Any]:
+        """The filter `open_near` sends (a group's sends the union of their keys)."""
         return {"dedup_keys": {"$in": query.keys}}
 
     def link_duplicate(self, duplicate: dict[str, Any]) -> bool:

@@ -69,3 +69,9 @@ class WriteCommands(monitoring.CommandListener):
 
     def failed(self, event):
         pass
+
+
+class FindCommands(WriteCommands):
+    """The find commands a client sends."""
+
+    WRITES = ("find",)
