@@ -15,6 +15,7 @@ from pymongo.errors import OperationFailure
 from shared.archive import ArchiveSettings
 from shared.grouped_inserts import GroupedInserts
 from shared.grouped_lookups import GroupedLookups
+from shared.grouped_updates import GroupedUpdates
 from shared.metrics import DatabaseTimer, MetricsServer
 from shared.outage import OUTAGE_ERRORS, OutageGate, OutageSettings
 from shared.settings import read
@@ -58,6 +59,7 @@ class Store:
         self.db = db
         self.grouped: dict[str, GroupedInserts] = {}
         self.lookups: dict[tuple[str, str], GroupedLookups] = {}
+        self.updates: dict[str, GroupedUpdates] = {}
 
     def insert(self, collection: Collection, document: dict, linger: float = 0.0) -> None:
         """`collection.insert_one(document)`, sent together with this process's other workers' concurrent
@@ -74,6 +76,14 @@ class Store:
         if (collection.full_name, field) not in self.lookups:
             self.lookups[collection.full_name, field] = GroupedLookups(collection, field, projection)
         return self.lookups[collection.full_name, field].find(keys)
+
+    def update(self, collection: Collection, filter: dict, update: dict) -> bool | None:
+        """Whether `collection.update_one(filter, update)` matched, sent together with this process's other
+        workers' concurrent updates of that collection: True, False, or None when it cannot be told
+        (shared/grouped_updates.py says which callers can use it)."""
+        if collection.full_name not in self.updates:
+            self.updates[collection.full_name] = GroupedUpdates(collection)
+        return self.updates[collection.full_name].update_one(filter, update)
 
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""

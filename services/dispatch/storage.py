@@ -110,9 +110,11 @@ class DispatchStore(MongoArchive, Store):
         if not on_scene:
             condition["status"] = "available"
         status = (lifecycle.ON_SCENE if on_scene else lifecycle.CREATED).officer_status
-        result = self.db.officers.update_one(condition, {"$set": {
+        claimed = self.update(self.db.officers, condition, {"$set": {
             "status": status, "assignment_id": assignment_id, "free_cell": claim_marker(assignment_id)}})
-        return result.matched_count == 1
+        if claimed is None:  # shared with other workers' claims, not all of which took their officer
+            claimed = self.db.officers.find_one({"_id": nrp, "assignment_id": assignment_id}, {"_id": 1}) is not None
+        return claimed
 
     def release(self, nrp: str, assignment_id: str) -> None:
         """Free the officer, if this assignment still holds him (idempotent); back in the spatial index."""

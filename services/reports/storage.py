@@ -130,10 +130,10 @@ class ReportStore(MongoArchive, Store):
         """Record a dispatch step on a report in one of `statuses`; False when there is none such.
 
         `first`: the step is likely the report's first (assignment_created): try the cheaper plain
-        update that only a report no step has touched matches, and the pipeline only if it did not."""
+        update that only a report no step has touched matches, shared with other workers' (so whether it
+        matched may be unknown), and the pipeline, which gives the same result once more, unless it did."""
         if first and RECEIVED in statuses:
-            fresh, update = first_step_update(step)
-            if self.db.reports.update_one(fresh, update).matched_count == 1:
+            if self.update(self.db.reports, *first_step_update(step)):
                 return True
         query, pipeline = lifecycle_update(step)
         result = self.db.reports.update_one(query | {"status": {"$in": list(statuses)}}, pipeline)

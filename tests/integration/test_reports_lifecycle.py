@@ -6,6 +6,7 @@ import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import eventlet
 import pytest
 
 from services.reports import domain, storage
@@ -98,6 +99,25 @@ def test_the_plain_first_step_update_stores_what_the_pipeline_stores(store, name
     pipeline = store.db.reports.find_one({"_id": slow}, LIFECYCLE_FIELDS)
     assert first_step["status"] != "received"
     assert {k: v for k, v in first_step.items() if k != "_id"} == {k: v for k, v in pipeline.items() if k != "_id"}
+
+
+def test_first_steps_sharing_a_command_with_a_touched_reports_each_land_once(store):
+    """Grouped, a first step cannot tell whether its own plain update matched when another's did not: the
+    pipeline that follows gives the same result again, and adds nothing to the history."""
+    touched, first = stored_report(store), str(uuid.uuid4())
+    store.apply_step(step("created", touched, first, 1), first=True)
+    store.apply_step(step("declined", touched, first, 2))
+    fresh = [stored_report(store) for _ in range(6)]
+    steps = [step("created", report_id, str(uuid.uuid4()), 3) for report_id in [*fresh, touched]]
+
+    applied = list(eventlet.GreenPool(len(steps)).imap(lambda s: store.apply_step(s, first=True), steps))
+
+    assert applied == [True] * len(steps)
+    for report_id, assignment in zip([*fresh, touched], steps):
+        report = store.get(report_id)
+        assert (report["status"], report["current"]) == ("assigned", assignment.assignment_id)
+        assert [h["status"] for h in report["history"]][-2:] == (
+            ["received", "assigned"] if report_id in fresh else ["awaiting_officer", "assigned"])
 
 
 def test_the_plain_first_step_update_leaves_a_touched_report_to_the_pipeline(store):
