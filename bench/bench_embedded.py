@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 
-from pymongo import ASCENDING, MongoClient
+from pymongo import ASCENDING, MongoClient, UpdateOne
 
 from bench.bench_pipeline import cpu_seconds
 from shared.embedded_db import MEMORY, EmbeddedMongo
@@ -87,6 +87,36 @@ def grouped_lookup_costs(lookups: int = 1200) -> None:
                       f"client CPU {own_cpu / lookups * 1000:5.2f} ms")
 
 
+def grouped_update_costs(updates: int = 1200) -> None:
+    """Dispatch's claim of a free officer (a compare-and-set on a document with four secondary indexes):
+    the server's CPU and this client's per update, by updates per command (shared/grouped_updates.py)."""
+    print(f"\nembedded SecantusDB on disk, officers with 4 secondary indexes, {updates} claims: per update")
+    with tempfile.TemporaryDirectory() as directory, EmbeddedMongo(directory) as server, \
+            MongoClient(server.uri, w="majority") as client:
+        collection = client.bench.officers
+        for field in ("keys", "free_cell", "polsek", "phone"):
+            collection.create_index([(field, ASCENDING)], name=field)
+        collection.insert_many([{"_id": f"{i:08d}", "keys": [f"v{i}", f"nrp:{i}"], "free_cell": f"cell{i % 300}",
+                                 "polsek": f"p{i % 40}", "phone": f"+6281{i:08d}", "status": "available",
+                                 "assignment_id": None, "text": "x" * 200} for i in range(3 * updates)])
+        first_free = 0
+        for per_command in (1, 5, 10):
+            server_cpu, own_cpu = cpu_seconds(server.process.pid), time.process_time()
+            for first in range(first_free, first_free + updates, per_command):
+                claims = [({"_id": f"{i:08d}", "assignment_id": None, "status": "available"},
+                           {"$set": {"status": "assigned", "assignment_id": f"a{i}", "free_cell": f"claim:a{i}"}})
+                          for i in range(first, first + per_command)]
+                if per_command == 1:
+                    collection.update_one(*claims[0])
+                else:
+                    collection.bulk_write([UpdateOne(*claim) for claim in claims], ordered=False)
+            first_free += updates
+            server_cpu = cpu_seconds(server.process.pid) - server_cpu
+            own_cpu = time.process_time() - own_cpu
+            print(f"  {per_command:2d} per command: server CPU {server_cpu / updates * 1000:5.2f} ms, "
+                  f"client CPU {own_cpu / updates * 1000:5.2f} ms")
+
+
 def main() -> None:
     print(f"embedded SecantusDB, one client, {WRITES} insert_one in blocks of {STEP}: inserts/s per block")
     for retry_writes in (False, True):
@@ -95,6 +125,7 @@ def main() -> None:
         print(f"  retryWrites={str(retry_writes).lower():<5} " + " ".join(f"{rate:6.0f}" for rate in rates))
     grouped_costs()
     grouped_lookup_costs()
+    grouped_update_costs()
 
 
 if __name__ == "__main__":
