@@ -13,6 +13,7 @@ it, is among the worker's keys.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterable, Mapping
 
 from pymongo.collection import Collection
@@ -41,7 +42,15 @@ class GroupedLookups(CommandGroup):
     def send(self, lookups: list[list[Any]]) -> list[list[dict[str, Any]]]:
         union = list(dict.fromkeys(key for keys in lookups for key in keys))
         found = list(self.collection.find({self.field: {"$in": union}}, self.projection))
-        return [holding(found, self.field, set(keys)) for keys in lookups]
+        given: set[int] = set()
+
+        def own(document: dict[str, Any]) -> dict[str, Any]:
+            """A document two workers asked for (a Polsek's duty desk) is each one's own object."""
+            if id(document) in given:
+                return copy.deepcopy(document)
+            given.add(id(document))
+            return document
+        return [[own(document) for document in holding(found, self.field, set(keys))] for keys in lookups]
 
     def weight(self, keys: list[Any]) -> int:
         return len(keys)

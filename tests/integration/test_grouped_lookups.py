@@ -59,6 +59,17 @@ def test_concurrent_lookups_share_finds_and_each_gets_what_its_own_find_would_ha
     assert len(listener.commands) < 30 / 4, "30 concurrent lookups took a find each"
 
 
+def test_a_document_two_workers_asked_for_is_each_ones_own(counted):
+    collection, _ = counted
+    grouped = GroupedLookups(collection, "keys")
+
+    first, second = eventlet.GreenPool(2).imap(grouped.find, [["desk", "village-1"], ["desk", "village-2"]])
+
+    desks = [next(o for o in found if o["_id"] == "nrp-0") for found in (first, second)]
+    desks[0]["keys"].append("changed by the first worker")
+    assert desks[1]["keys"] == ["village-0", "village-0/RW01", "desk"]
+
+
 def test_a_lone_lookup_goes_out_alone_and_no_keys_is_no_find(counted):
     collection, listener = counted
     grouped = GroupedLookups(collection, "keys", {"name": 1})
