@@ -19,9 +19,10 @@ from typing import Any, Mapping
 
 from pymongo import UpdateOne
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, WriteConcernError, WriteError
+from pymongo.errors import BulkWriteError
 
 from shared.command_group import CommandGroup
+from shared.grouped_inserts import per_document
 
 MOST_PER_COMMAND = 100
 
@@ -40,16 +41,11 @@ class GroupedUpdates(CommandGroup):
     def send(self, updates: list[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> list[bool | None | Exception]:
         if len(updates) == 1:
             return [self.collection.update_one(*updates[0]).matched_count == 1]
-        errors: dict[int, Exception] = {}
+        errors: list[Exception | None] = [None] * len(updates)
         try:
             matched = self.collection.bulk_write([UpdateOne(f, u) for f, u in updates], ordered=False).matched_count
         except BulkWriteError as failed:
-            matched = failed.details.get("nMatched", 0)
-            errors = {error["index"]: WriteError(error.get("errmsg", ""), error.get("code"), error)
-                      for error in failed.details.get("writeErrors", ())}
-            if concern := failed.details.get("writeConcernErrors"):  # applied, not acknowledged as asked
-                unacknowledged = WriteConcernError(concern[0].get("errmsg", ""), concern[0].get("code"), concern[0])
-                return [errors.get(index, unacknowledged) for index in range(len(updates))]
-        applied = len(updates) - len(errors)
+            matched, errors = failed.details.get("nMatched", 0), per_document(failed.details, len(updates))
+        applied = errors.count(None)
         known = True if matched == applied else False if matched == 0 else None
-        return [errors.get(index, known) for index in range(len(updates))]
+        return [error or known for error in errors]
