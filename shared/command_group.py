@@ -2,9 +2,10 @@
 command is in flight goes to the database as one command, and each worker gets its own answer back.
 
 Under load the workers queue up on exactly these commands, so the groups form by themselves; alone, a
-worker's request goes out at once, as before: nothing waits for company. shared/grouped_lookups.py and
-shared/grouped_updates.py say what each kind shares and what a worker gets back; shared/grouped_inserts.py
-is the same for inserts, with a linger for those nobody waits on.
+worker's request goes out at once, as before. Only a request nobody waits on may say how long it can
+`linger` for company: it goes with the first request that cannot wait, or with whatever goes meanwhile.
+shared/grouped_inserts.py, shared/grouped_lookups.py and shared/grouped_updates.py say what each kind
+shares and what a worker gets back.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import eventlet
 from eventlet.event import Event
+from eventlet.greenthread import GreenThread
 
 
 class CommandGroup:
@@ -21,14 +23,18 @@ class CommandGroup:
         self.most = most  # weight per command (`weight`): far below the server's limits
         self.waiting: list[tuple[Any, Event]] = []
         self.sending = False
+        self.lingering: GreenThread | None = None  # the timer that sends what waits, when nothing else does
 
-    def ask(self, request: Any) -> Any:
-        """`request`'s answer, or its error raised; blocks this greenthread only."""
+    def ask(self, request: Any, linger: float = 0.0) -> Any:
+        """`request`'s answer, or its error raised; blocks this greenthread only, at most `linger` seconds
+        longer than the command takes."""
         answered = Event()
         self.waiting.append((request, answered))
         if not self.sending:
-            self.sending = True
-            eventlet.spawn_n(self._send_while_waiting)
+            if linger <= 0:
+                self._start()
+            elif self.lingering is None:
+                self.lingering = eventlet.spawn_after(linger, self._start)
         answer = answered.wait()
         if isinstance(answer, Exception):
             raise answer
@@ -40,6 +46,14 @@ class CommandGroup:
 
     def weight(self, request: Any) -> int:
         return 1
+
+    def _start(self) -> None:
+        if self.lingering is not None:
+            self.lingering.cancel()  # a no-op from the timer itself
+            self.lingering = None
+        if not self.sending and self.waiting:
+            self.sending = True
+            eventlet.spawn_n(self._send_while_waiting)
 
     def _send_while_waiting(self) -> None:
         """Sends what is waiting, then what came meanwhile, until nothing is."""

@@ -1,11 +1,10 @@
-"""Group commit for inserts: the inserts a process's concurrent workers make into one collection while
-an earlier insert is in flight go to the database together, as one unordered `insert_many`.
+"""Grouped inserts: the inserts a process's concurrent workers make into one collection while an earlier
+insert is in flight go to the database together, as one unordered `insert_many` (shared/command_group.py).
 
 Why: on the embedded server every write command is a transaction of its own, committed and synced to
 disk under the collection's lock, and a command's fixed cost (parsing, dispatch, the commit, the sync)
 outweighs the document's: 1 insert per command costs its server ~0.71 ms of CPU per document, 5 per
-command ~0.43 ms, 10 ~0.33 ms (bench/bench_embedded.py). Under load the workers of a service queue up on exactly these
-inserts, so the batches form by themselves; alone, a worker's insert goes out at once, as before.
+command ~0.43 ms, 10 ~0.33 ms (bench/bench_embedded.py).
 
 An insert nobody waits on (a reporter's "laporan diterima" SMS, where the officer's assignment SMS is what
 the pipeline's latency is) may say how long it can `linger`: it waits up to then for company, and goes with
@@ -20,60 +19,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import eventlet
-from eventlet.event import Event
-from eventlet.greenthread import GreenThread
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteConcernError, WriteError
+
+from shared.command_group import CommandGroup
 
 DUPLICATE_KEY = 11000
 MOST_PER_COMMAND = 100  # documents per insert_many: far below the server's chunk and message limits
 
 
-class GroupedInserts:
-    """One collection's pending inserts and the single greenthread that sends them."""
+class GroupedInserts(CommandGroup):
+    """One collection's pending inserts."""
 
     def __init__(self, collection: Collection, most: int = MOST_PER_COMMAND):
+        super().__init__(most)
         self.collection = collection
-        self.most = most
-        self.waiting: list[tuple[dict[str, Any], Event]] = []
-        self.sending = False
-        self.lingering: GreenThread | None = None  # the timer that sends what waits, when nothing else does
 
     def insert_one(self, document: dict[str, Any], linger: float = 0.0) -> None:
         """As `Collection.insert_one`, with the same errors; blocks this greenthread only, at most `linger`
         seconds longer than the insert takes."""
-        answered = Event()
-        self.waiting.append((document, answered))
-        if not self.sending:
-            if linger <= 0:
-                self._start()
-            elif self.lingering is None:
-                self.lingering = eventlet.spawn_after(linger, self._start)
-        error = answered.wait()
-        if error is not None:
-            raise error
+        self.ask(document, linger)
 
-    def _start(self) -> None:
-        if self.lingering is not None:
-            self.lingering.cancel()  # a no-op from the timer itself
-            self.lingering = None
-        if not self.sending and self.waiting:
-            self.sending = True
-            eventlet.spawn_n(self._send_while_waiting)
-
-    def _send_while_waiting(self) -> None:
-        """Sends what is waiting, then what came meanwhile, until nothing is: no caller waits on a batch
-        that does not hold its own document."""
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting[:self.most], self.waiting[self.most:]
-                for (_, answered), error in zip(batch, self._send([document for document, _ in batch])):
-                    answered.send(error)
-        finally:
-            self.sending = False
-
-    def _send(self, documents: list[dict[str, Any]]) -> list[Exception | None]:
+    def send(self, documents: list[dict[str, Any]]) -> list[Exception | None]:
         """Each document's error, or None for a stored one."""
         try:
             if len(documents) == 1:
@@ -85,8 +52,6 @@ class GroupedInserts:
             return per_document(failed.details, len(documents))
         except DuplicateKeyError as taken:
             return [taken]
-        except Exception as failed:  # the whole command failed (an outage, a timeout): every caller's
-            return [failed] * len(documents)
 
 
 def per_document(details: dict[str, Any], count: int) -> list[Exception | None]:
