@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Any, Iterable
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -13,6 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from shared.archive import ArchiveSettings
+from shared.command_group import CommandGroup
 from shared.grouped_inserts import GroupedInserts
 from shared.grouped_lookups import GroupedLookups
 from shared.grouped_updates import GroupedUpdates
@@ -57,33 +58,32 @@ class Store:
 
     def __init__(self, db: Database):
         self.db = db
-        self.grouped: dict[str, GroupedInserts] = {}
-        self.lookups: dict[tuple[str, str], GroupedLookups] = {}
-        self.updates: dict[str, GroupedUpdates] = {}
+        self.groups: dict[tuple, CommandGroup] = {}  # one per kind of request, collection (and field)
 
     def insert(self, collection: Collection, document: dict, linger: float = 0.0) -> None:
         """`collection.insert_one(document)`, sent together with this process's other workers' concurrent
         inserts into that collection, or waiting up to `linger` seconds for one (shared/grouped_inserts.py):
         the main path's inserts use it."""
-        if collection.full_name not in self.grouped:
-            self.grouped[collection.full_name] = GroupedInserts(collection)
-        self.grouped[collection.full_name].insert_one(document, linger)
+        self._group(GroupedInserts, collection).insert_one(document, linger)
 
     def lookup(self, collection: Collection, field: str, keys: list, projection: dict | None = None) -> list[dict]:
         """`list(collection.find({field: {"$in": keys}}, projection))`, sent together with this process's other
         workers' concurrent lookups on that field (shared/grouped_lookups.py): the main path's lookups use it.
         One projection per collection and field (the first caller's)."""
-        if (collection.full_name, field) not in self.lookups:
-            self.lookups[collection.full_name, field] = GroupedLookups(collection, field, projection)
-        return self.lookups[collection.full_name, field].find(keys)
+        return self._group(GroupedLookups, collection, field, projection).find(keys)
 
     def update(self, collection: Collection, filter: dict, update: dict) -> bool | None:
         """Whether `collection.update_one(filter, update)` matched, sent together with this process's other
         workers' concurrent updates of that collection: True, False, or None when it cannot be told
         (shared/grouped_updates.py says which callers can use it)."""
-        if collection.full_name not in self.updates:
-            self.updates[collection.full_name] = GroupedUpdates(collection)
-        return self.updates[collection.full_name].update_one(filter, update)
+        return self._group(GroupedUpdates, collection).update_one(filter, update)
+
+    def _group(self, kind: type, collection: Collection, *args: Any) -> Any:
+        """This process's group of `kind` for the collection (and field: `args[0]`), made on first use."""
+        key = (kind, collection.full_name, *args[:1])
+        if key not in self.groups:
+            self.groups[key] = kind(collection, *args)
+        return self.groups[key]
 
     def ensure_indexes(self) -> None:
         """Create the service's named indexes; idempotent."""

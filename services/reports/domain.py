@@ -28,7 +28,7 @@ from shared.phones import normalise_phone
 
 def report_id_for(incident: Event) -> str:
     """The same upstream message always becomes the same report."""
-    return derived_id(incident, "report")
+    return report_id_of(incident.source, incident.id)
 
 
 def report_id_of(source: str, origin_id: str) -> str:
