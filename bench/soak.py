@@ -38,6 +38,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from itertools import cycle
 from pathlib import Path
 
@@ -189,12 +190,16 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
             if moment:
                 read_memory(soak, pids, moment)
             if (i + 1) % max(1, incidents // 20) == 0:
-                print(f"  {i + 1:,} of {incidents:,} incidents published", flush=True)
+                print(f"  {i + 1:,} of {incidents:,} incidents published; {progress(client, system)}", flush=True)
 
         began, cpu = time.perf_counter(), {name: cpu_seconds(pid) for name, pid in pids.items()}
-        sent, done = steady_load(amqp_uri, make, "intake.events", "incident_reported",
-                                 ("notify.events", "sms_requested"), officer_sms_report, rate, incidents,
-                                 on_sent=on_sent)
+        client = connect(mongo_uri)
+        try:
+            sent, done = steady_load(amqp_uri, make, "intake.events", "incident_reported",
+                                     ("notify.events", "sms_requested"), officer_sms_report, rate, incidents,
+                                     on_sent=on_sent)
+        finally:
+            client.close()
         soak.seconds = time.perf_counter() - began
         read_memory(soak, pids, "end")
         soak.cpu_ms = {name: 1000 * (cpu_seconds(pid) - cpu[name]) / incidents for name, pid in pids.items()
@@ -211,6 +216,19 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
             client.close()
         soak.archived_read = open311_status(system, order[0])
     return soak
+
+
+def progress(client, system: System) -> str:
+    """Where the SMS archive stands: how many SMS are live, how many of those are settled, and how long ago the
+    longest-settled one settled (the sweep's lag behind the archive age)."""
+    notifications = client[system.database_name("notify")].notifications
+    live = notifications.estimated_document_count()
+    settled = notifications.count_documents({"settled_at": {"$exists": True}}, hint="settled_at")
+    oldest = notifications.find_one({"settled_at": {"$exists": True}}, {"settled_at": 1}, sort=[("settled_at", 1)])
+    lag = (datetime.now(timezone.utc) - oldest["settled_at"].replace(tzinfo=timezone.utc)).total_seconds() \
+        if oldest else 0.0
+    archived = client[system.database_name("notify")].notifications_archive.estimated_document_count()
+    return f"SMS live {live:,} (settled {settled:,}, the oldest {lag:.0f} s ago), archived {archived:,}"
 
 
 def read_memory(soak: Soak, pids: dict[str, int], moment: str) -> None:

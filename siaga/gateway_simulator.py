@@ -35,8 +35,9 @@ import socket
 import sys
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from kombu import Connection, Consumer, Producer
 
@@ -59,6 +60,7 @@ SOURCE = "/sms-gateway/simulator"
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 _NAMESPACE = uuid.UUID("1c1f7a2e-5d55-4b7e-9a77-3c0d6f9b2e10")
 _REPORT_NUMBER = re.compile(r"#([0-9A-Z]{3,12})\b")
+V = TypeVar("V")
 
 
 @dataclass
@@ -72,10 +74,24 @@ class Behaviour:
     failed_status: str = "undelivered"
     auto_reply: str | None = None
     reply_delay: float = 2.0
+    remember: int = 50_000  # SMS ids kept to recognise a retry, the oldest forgotten first
     refuse: set[str] = field(default_factory=set)
     refuse_for_now: set[str] = field(default_factory=set)
     ignore: set[str] = field(default_factory=set)
     undeliverable: set[str] = field(default_factory=set)
+
+
+class Recent(OrderedDict[str, V]):
+    """The latest `size` entries: what a gateway's message store holds, so a run of months stays its size."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: str, value: V) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 def gateway_id_for(sms_id: str) -> str:
@@ -90,8 +106,8 @@ class Simulator(GatewayLoop):
         self.amqp_uri = amqp_uri
         self.behaviour = behaviour
         self.random = random.Random(seed)
-        self.accepted: dict[str, str] = {}  # sms_id → gateway id
-        self.receipts: dict[str, dict[str, Any]] = {}  # sms_id → the receipt said for it
+        self.accepted: Recent[str] = Recent(behaviour.remember)  # sms_id → gateway id
+        self.receipts: Recent[dict[str, Any]] = Recent(behaviour.remember)  # sms_id → the receipt said for it
         self.schedule: list[tuple[float, int, Callable[[], None]]] = []
         self.counter = itertools.count()
         self.stopping = False
@@ -235,6 +251,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     rates.add_argument("--auto-reply", default=None, help='officers answer assignments, e.g. "OK {number}"')
     rates.add_argument("--reply-delay", type=float, default=2.0)
     rates.add_argument("--seed", type=int, default=None)
+    rates.add_argument("--remember", type=int, default=50_000,
+                       help="SMS ids kept to recognise a retry (the oldest forgotten first)")
     phones = parser.add_argument_group("per-number rules (repeatable)")
     for flag, what in (("--refuse", "refuse for good"), ("--refuse-for-now", "refuse temporarily, always"),
                        ("--ignore", "never answer"), ("--undeliverable", "accept, then report not delivered")):
@@ -250,6 +268,7 @@ def behaviour_from(args: argparse.Namespace) -> Behaviour:
         accept_rate=args.accept_rate, final_share=args.final_share, silence_rate=args.silence_rate,
         answer_delay=args.answer_delay, receipt_delay=args.receipt_delay, delivery_rate=args.delivery_rate,
         failed_status=args.failed_status, auto_reply=args.auto_reply, reply_delay=args.reply_delay,
+        remember=args.remember,
         refuse=numbers(args.refuse), refuse_for_now=numbers(args.refuse_for_now), ignore=numbers(args.ignore),
         undeliverable=numbers(args.undeliverable),
     )

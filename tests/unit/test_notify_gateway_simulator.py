@@ -82,3 +82,18 @@ def test_command_line_options_become_the_behaviour():
     behaviour = behaviour_from(parse_args(["--accept-rate", "0.5", "--refuse", "0812-1001-0505",
                                            "--auto-reply", "ok {number}"]))
     assert (behaviour.accept_rate, behaviour.refuse, behaviour.auto_reply) == (0.5, {OFFICER["phone"]}, "ok {number}")
+
+
+def test_the_simulator_remembers_only_its_latest_sms_so_a_long_run_does_not_grow_it():
+    """A real gateway keeps its message store for a while, not forever; a retry of a recent SMS is still
+    recognised."""
+    simulator = Recording(quick(remember=3))
+    requests = [as_event(envelope(SMS_REQUESTED, request().data | {"sms_id": f"sms-{i}"})) for i in range(5)]
+    for sms in requests:
+        simulator.on_request(sms)
+        simulator.settle()
+    assert len(simulator.accepted) == len(simulator.receipts) == 3
+    simulator.published.clear()
+    simulator.on_request(as_event(envelope(SMS_REQUESTED, requests[-1].data | {"attempt": 2})))
+    simulator.settle()
+    assert [name for name, _ in simulator.published] == ["sms_accepted", "sms_delivery_reported"]
