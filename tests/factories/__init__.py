@@ -56,13 +56,17 @@ class WriteCommands(monitoring.CommandListener):
     trips a store's writes took."""
 
     WRITES = ("insert", "update", "delete")
+    STATEMENTS = {"insert": "documents", "update": "updates", "delete": "deletes"}
 
     def __init__(self):
         self.commands: list[str] = []
+        self.statements: list[tuple[str, int]] = []  # (command, how many statements it carried)
 
     def started(self, event):
         if event.command_name in self.WRITES:
             self.commands.append(event.command_name)
+            self.statements.append((event.command_name,
+                                    len(event.command.get(self.STATEMENTS.get(event.command_name, ""), ()))))
 
     def succeeded(self, event):
         pass

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from nameko.standalone.rpc import ServiceRpcProxy
+from pymongo import MongoClient
 from nameko.testing.services import entrypoint_waiter
 
 from services.dispatch.service import DispatchService
@@ -20,7 +21,7 @@ from services.reports.service import ReportsService
 from services.reports.storage import ReportStore
 from shared import archive
 from shared.archive import ArchiveSettings
-from shared.lifecycle import CLOSED_STATUSES, RESOLVED
+from shared.lifecycle import CANCELLED, CLOSED_STATUSES, DUPLICATE, RESOLVED
 from siaga.trace import read_traces
 from tests.factories import (
     as_event,
@@ -28,6 +29,7 @@ from tests.factories import (
     create_incident,
     create_report_received,
     wait_until,
+    WriteCommands,
 )
 
 pytestmark = pytest.mark.integration
@@ -96,6 +98,52 @@ def test_a_sweep_stopped_between_its_copy_and_its_delete_is_finished_by_the_next
     assert store.db.reports.count_documents({}) == 0
     assert list(store.db.reports_archive.find({}, {"note": 1})) == [{"_id": report["_id"], "note": "a late write"}]
     assert archive.sweep(store, ArchiveSettings(after=DAY), T0) == {}
+
+
+@pytest.fixture
+def counted(mongo_uri):
+    """A client whose write commands are recorded, with how many statements each carried."""
+    listener = WriteCommands()
+    client = MongoClient(mongo_uri, event_listeners=[listener])
+    yield client, listener.statements
+    client.close()
+
+
+def test_a_sweep_deletes_the_sms_it_copied_in_one_statement_and_spares_one_a_late_acceptance_unsettled(
+        counted, db_names):
+    """On the embedded server each statement of a delete is a commit of its own, synced to disk under the
+    server's one lock: a sweep's chunk goes as one."""
+    client, statements = counted
+    store = NotificationStore(client[db_names["notify"]])
+    store.ensure_indexes()
+    store.db.notifications.insert_many([
+        {"_id": f"sms-{i:02}", "state": "delivered", "to": "+6281210010505", "created_at": T0 - 3 * DAY,
+         "settled_at": T0 - 2 * DAY + timedelta(seconds=i // 2)} for i in range(20)])  # two settled each second
+    copied = store.archivable(T0 - DAY, 100)["notifications"]
+    store.copy_to_archive("notifications", copied)
+    store.db.notifications.update_one({"_id": "sms-03"}, {"$unset": {"settled_at": ""}})  # accepted late
+    statements.clear()
+
+    assert store.delete_archived("notifications", copied) == 19
+    assert statements == [("delete", 1)]
+    assert [sms["_id"] for sms in store.db.notifications.find()] == ["sms-03"]
+
+
+def test_a_sweep_deletes_reports_in_one_statement_per_status_and_spares_one_whose_status_changed(
+        counted, db_names):
+    client, statements = counted
+    store = ReportStore(client[db_names["reports"]])
+    store.ensure_indexes()
+    reports = [stored_report(store, status, T0 - 2 * DAY + timedelta(minutes=i))
+               for i, status in enumerate([RESOLVED, RESOLVED, DUPLICATE, CANCELLED, DUPLICATE])]
+    copied = store.archivable(T0 - DAY, 100)["reports"]
+    store.copy_to_archive("reports", copied)
+    store.db.reports.update_one({"_id": reports[2]["_id"]}, {"$set": {"status": RESOLVED}})  # after the copy
+    statements.clear()
+
+    assert store.delete_archived("reports", copied) == 4
+    assert sorted(statements) == [("delete", 1)] * 3
+    assert [r["_id"] for r in store.db.reports.find()] == [reports[2]["_id"]]
 
 
 def test_a_report_caught_between_a_sweeps_copy_and_its_delete_is_held_once(mongo_client, db_names):
