@@ -14,7 +14,8 @@ mandatory, with publisher confirms:
   final), or nothing at all (`--silence-rate`: the sender's timeout must cope);
 - for each accepted SMS, after `--receipt-delay`: `sms_delivery_reported` (delivered, or
   `--failed-status` for the share `1 - --delivery-rate`);
-- an SMS id it already accepted is accepted again with the same gateway id and never sent twice;
+- an SMS id it already accepted is accepted again with the same gateway id and never sent twice, as long
+  as it is among the latest `--remember` it took (50,000), so that a run of months stays its size;
 - `--auto-reply` answers an officer's assignment SMS from the officer's phone (`{number}` is the
   report number read from the text), as an inbound `sms_received`, after `--reply-delay`.
 
@@ -251,7 +252,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     rates.add_argument("--auto-reply", default=None, help='officers answer assignments, e.g. "OK {number}"')
     rates.add_argument("--reply-delay", type=float, default=2.0)
     rates.add_argument("--seed", type=int, default=None)
-    rates.add_argument("--remember", type=int, default=50_000,
+    rates.add_argument("--remember", type=int, default=Behaviour.remember,
                        help="SMS ids kept to recognise a retry (the oldest forgotten first)")
     phones = parser.add_argument_group("per-number rules (repeatable)")
     for flag, what in (("--refuse", "refuse for good"), ("--refuse-for-now", "refuse temporarily, always"),
