@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import cycle
@@ -190,7 +191,7 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
     simulator = ("--auto-reply", "SELESAI {number}", "--reply-delay", "1")
     system = System(amqp_uri=amqp_uri, mongo_uri=mongo_uri, log_dir=log_dir, extra_env=env | (extra_env or {}),
                     gateway_simulator=True, simulator_args=simulator)
-    with system:
+    with system, closing(connect(mongo_uri)) as client:
         roster = bench_roster(places)
         for chunk in range(0, len(roster), ROSTER_CHUNK):
             load_roster(mongo_uri, system.database_name("dispatch"), roster[chunk:chunk + ROSTER_CHUNK])
@@ -211,13 +212,9 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
                 print(f"  {i + 1:,} of {incidents:,} incidents published; {progress(client, system)}", flush=True)
 
         began, cpu = time.perf_counter(), {name: cpu_seconds(pid) for name, pid in pids.items()}
-        client = connect(mongo_uri)
-        try:
-            sent, done = steady_load(amqp_uri, make, "intake.events", "incident_reported",
-                                     ("notify.events", "sms_requested"), officer_sms_report, rate, incidents,
-                                     on_sent=on_sent)
-        finally:
-            client.close()
+        sent, done = steady_load(amqp_uri, make, "intake.events", "incident_reported",
+                                 ("notify.events", "sms_requested"), officer_sms_report, rate, incidents,
+                                 on_sent=on_sent)
         soak.seconds = time.perf_counter() - began
         read_memory(soak, pids, "end")
         soak.cpu_ms = {name: 1000 * (cpu_seconds(pid) - cpu[name]) / incidents for name, pid in pids.items()
@@ -225,13 +222,9 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
         order = list(sent)  # in the order published
         soak.first = latencies({k: sent[k] for k in order[soak.warm_up:soak.warm_up + window]}, done)
         soak.last = latencies({k: sent[k] for k in order[-window:]}, done)
-        client = connect(mongo_uri)
-        try:
-            archived(client[system.database_name("reports")].reports_archive, order[0], archive_after + 30)
-            soak.collections = collection_sizes(client, system)
-            soak.reports_held = len(held(client[system.database_name("reports")].reports))
-        finally:
-            client.close()
+        archived(client[system.database_name("reports")].reports_archive, order[0], archive_after + 30)
+        soak.collections = collection_sizes(client, system)
+        soak.reports_held = len(held(client[system.database_name("reports")].reports))
         soak.archived_read = open311_status(system, order[0])
         soak.commands = database_commands(system)
     return soak
