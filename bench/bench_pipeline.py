@@ -151,12 +151,14 @@ def offered_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchang
 def steady_load(amqp_uri: str, make: Callable[[int], tuple[str, dict]], exchange: str, routing_key: str,
                 watch: tuple[str, str], key_of: Callable[[dict], str], rate: float, total: int,
                 publisher_uri: str | None = None, on_sent: Callable[[int], None] | None = None,
-                patience: float = 60.0) -> tuple[dict[str, float], dict[str, float]]:
+                patience: float = 60.0, sent: dict[str, float] | None = None,
+                done: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """Publish `total` bodies at `rate`/s and wait (`patience` s past the last) for each one's watched event:
     (key → when sent, key → when its watched event arrived), on perf_counter's clock. `on_sent(i)` after
-    each publish, from the publishing green thread (a long run reports its progress there)."""
-    sent: dict[str, float] = {}
-    done: dict[str, float] = {}
+    each publish, from the publishing green thread (a long run reports its progress there, reading the
+    `sent` and `done` it passed in)."""
+    sent = {} if sent is None else sent
+    done = {} if done is None else done
     with Connection(amqp_uri) as consumer_conn, Connection(publisher_uri or amqp_uri) as publisher_conn:
         def on_body(body):
             key = key_of(body)

@@ -204,17 +204,22 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
             body = incident(next(village))
             return report_key(body), body
 
+        sent: dict[str, float] = {}
+        done: dict[str, float] = {}
+        twentieth = max(1, incidents // 20)
+
         def on_sent(i: int) -> None:
             moment = {soak.warm_up + window - 1: "warm", incidents // 2: "middle"}.get(i)
             if moment:
                 read_memory(soak, pids, moment)
-            if (i + 1) % max(1, incidents // 20) == 0:
-                print(f"  {i + 1:,} of {incidents:,} incidents published; {progress(client, system)}", flush=True)
+            if (i + 1) % twentieth == 0:
+                database = f"; database {resident_mb(pids['database']):.0f} MB" if "database" in pids else ""
+                print(f"  {i + 1:,} of {incidents:,} incidents published; {progress(client, system)}; "
+                      f"{previous_twentieth(sent, done, i + 1, twentieth)}{database}", flush=True)
 
         began, cpu = time.perf_counter(), {name: cpu_seconds(pid) for name, pid in pids.items()}
-        sent, done = steady_load(amqp_uri, make, "intake.events", "incident_reported",
-                                 ("notify.events", "sms_requested"), officer_sms_report, rate, incidents,
-                                 on_sent=on_sent)
+        steady_load(amqp_uri, make, "intake.events", "incident_reported", ("notify.events", "sms_requested"),
+                    officer_sms_report, rate, incidents, on_sent=on_sent, sent=sent, done=done)
         soak.seconds = time.perf_counter() - began
         read_memory(soak, pids, "end")
         soak.cpu_ms = {name: 1000 * (cpu_seconds(pid) - cpu[name]) / incidents for name, pid in pids.items()
@@ -241,6 +246,17 @@ def progress(client, system: System) -> str:
         if oldest else 0.0
     archived = client[system.database_name("notify")].notifications_archive.estimated_document_count()
     return f"SMS live {live:,} (settled {settled:,}, the oldest {lag:.0f} s ago), archived {archived:,}"
+
+
+def previous_twentieth(sent: dict[str, float], done: dict[str, float], published: int, twentieth: int) -> str:
+    """p50 and p99 of the twentieth published before the latest one: long done by now, so its tail is whole
+    (when in the run the latency rose)."""
+    if published < 2 * twentieth:
+        return "latency of the previous twentieth: not yet"
+    keys = list(sent)[published - 2 * twentieth:published - twentieth]
+    figures = latencies({k: sent[k] for k in keys}, done)
+    return (f"the previous twentieth p50 {figures['p50']:.0f} ms, p99 {figures['p99']:.0f} ms "
+            f"({figures['completed']:,} of {figures['sent']:,})")
 
 
 def read_memory(soak: Soak, pids: dict[str, int], moment: str) -> None:
