@@ -40,6 +40,8 @@ from shared.outage import OutageGate
 from shared.settings import read, setting
 
 log = logging.getLogger(__name__)
+# A database command at least this slow is logged with its collection (`DatabaseTimer`).
+SLOW_COMMAND_SECONDS = 1.0
 
 # Outcomes of a message (shared/messaging.py): one of these per delivery.
 HANDLED, RETRIED, DEAD_LETTERED, HELD = "handled", "retried", "dead_lettered", "held"
@@ -275,17 +277,30 @@ def observe_sms_priced(service: str, sms: dict[str, Any]) -> None:
 
 
 class DatabaseTimer(monitoring.CommandListener):
-    """Each database command's time, as pymongo saw it (the server, the network, the driver)."""
+    """Each database command's time, as pymongo saw it (the server, the network, the driver). One slower
+    than SLOW_COMMAND_SECONDS is logged too, with its collection: the histogram says how often commands
+    stall, the log says where (a collection label on every command would multiply its series)."""
 
     def __init__(self, service: str):
         self.service = service
+        self.pending: dict[tuple[Any, int], str] = {}  # (connection, request) → collection, until answered
 
     def started(self, event):
-        pass
+        command = event.command
+        collection = command.get("collection") or next(iter(command.values()), None)  # getMore names it apart
+        if isinstance(collection, str):
+            self.pending[(event.connection_id, event.request_id)] = collection
 
     def succeeded(self, event):
-        DB_SECONDS_HISTOGRAM.labels(self.service, event.command_name).observe(event.duration_micros / 1e6)
+        self.answered(event)
 
     def failed(self, event):
-        DB_SECONDS_HISTOGRAM.labels(self.service, event.command_name).observe(event.duration_micros / 1e6)
+        self.answered(event)
         DB_FAILURES.labels(self.service, event.command_name).inc()
+
+    def answered(self, event) -> None:
+        seconds = event.duration_micros / 1e6
+        collection = self.pending.pop((event.connection_id, event.request_id), None)
+        DB_SECONDS_HISTOGRAM.labels(self.service, event.command_name).observe(seconds)
+        if seconds >= SLOW_COMMAND_SECONDS:
+            log.warning("database: %s on %s took %.2f s", event.command_name, collection or "?", seconds)

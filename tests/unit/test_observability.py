@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from pymongo import monitoring
 
 from shared import metrics
 from shared.logs import JsonFormatter, PlainFormatter, masked
@@ -113,3 +115,24 @@ def test_a_metrics_address_another_process_listens_on_is_refused_not_shared():
             metrics.listen(f"127.0.0.1:{other.getsockname()[1]}").close()
     finally:
         other.close()
+
+
+def command_seen(timer: metrics.DatabaseTimer, command: dict, seconds: float, request_id: int = 7) -> None:
+    """One command through the listener as pymongo reports it: started, then succeeded after `seconds`."""
+    address = ("127.0.0.1", 27017)
+    timer.started(monitoring.CommandStartedEvent(command, "siaga_dispatch", request_id, address, request_id))
+    timer.succeeded(monitoring.CommandSucceededEvent(timedelta(seconds=seconds), {"ok": 1}, next(iter(command)),
+                                                     request_id, address, request_id))
+
+
+def test_a_slow_database_command_is_logged_with_its_collection_and_a_quick_one_only_counted(caplog):
+    timer = metrics.DatabaseTimer("dispatch")
+    before = sample("siaga_db_command_seconds_count", service="dispatch", command="delete")
+    with caplog.at_level(logging.WARNING, logger="shared.metrics"):
+        command_seen(timer, {"delete": "assignments", "deletes": []}, 2.5, request_id=1)
+        command_seen(timer, {"delete": "officers", "deletes": []}, 0.01, request_id=2)
+        command_seen(timer, {"getMore": 12345, "collection": "reports_archive"}, 1.2, request_id=3)
+    slow = [r.getMessage() for r in caplog.records]
+    assert slow == ["database: delete on assignments took 2.50 s", "database: getMore on reports_archive took 1.20 s"]
+    assert sample("siaga_db_command_seconds_count", service="dispatch", command="delete") == before + 2
+    assert not timer.pending  # nothing kept once a command is answered
