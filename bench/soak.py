@@ -244,8 +244,8 @@ def progress(client, system: System) -> str:
     oldest = notifications.find_one({"settled_at": {"$exists": True}}, {"settled_at": 1}, sort=[("settled_at", 1)])
     lag = (datetime.now(timezone.utc) - oldest["settled_at"].replace(tzinfo=timezone.utc)).total_seconds() \
         if oldest else 0.0
-    archived = client[system.database_name("notify")].notifications_archive.estimated_document_count()
-    return f"SMS live {live:,} (settled {settled:,}, the oldest {lag:.0f} s ago), archived {archived:,}"
+    archived = metric_total(system, "notify", "siaga_archived_documents_total", collection="notifications")
+    return f"SMS live {live:,} (settled {settled:,}, the oldest {lag:.0f} s ago), archived {archived:,.0f}"
 
 
 def previous_twentieth(sent: dict[str, float], done: dict[str, float], published: int, twentieth: int) -> str:
@@ -289,6 +289,15 @@ def collection_sizes(client, system: System) -> dict[str, tuple[int, int | None]
         for collection in collections:
             sizes[collection] = (client[system.database_name(service)][collection].estimated_document_count(), None)
     return sizes
+
+
+def metric_total(system: System, service: str, name: str, **labels: str) -> float:
+    """A counter of one service, summed over the labels not given. From its metrics, not the database: the
+    embedded server counts a collection by reading it (0.75 s for 93,000 archived SMS, with the services'
+    commands waiting behind it), which would slow the run it measures more the longer it ran."""
+    text = requests.get(f"http://{system.metrics_addresses[service]}/metrics", timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
 def database_commands(system: System) -> dict[tuple[str, str], tuple[float, float]]:
