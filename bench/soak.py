@@ -291,30 +291,34 @@ def collection_sizes(client, system: System) -> dict[str, tuple[int, int | None]
     return sizes
 
 
+def metric_samples(system: System, service: str):
+    """The samples of one service's metrics, as it serves them."""
+    text = requests.get(f"http://{system.metrics_addresses[service]}/metrics", timeout=10).text
+    return (sample for family in text_string_to_metric_families(text) for sample in family.samples)
+
+
 def metric_total(system: System, service: str, name: str, **labels: str) -> float:
     """A counter of one service, summed over the labels not given. From its metrics, not the database: the
     embedded server counts a collection by reading it (0.75 s for 93,000 archived SMS, with the services'
     commands waiting behind it), which would slow the run it measures more the longer it ran."""
-    text = requests.get(f"http://{system.metrics_addresses[service]}/metrics", timeout=10).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+    return sum(sample.value for sample in metric_samples(system, service)
                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
 def database_commands(system: System) -> dict[tuple[str, str], tuple[float, float]]:
     """(service, command) → (how many, seconds in all), as each service's metrics counted them over its life."""
     totals: dict[tuple[str, str], tuple[float, float]] = {}
-    for name, address in system.metrics_addresses.items():
+    for name in system.metrics_addresses:
         try:
-            text = requests.get(f"http://{address}/metrics", timeout=10).text
+            samples = list(metric_samples(system, name))
         except requests.RequestException:
             continue
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name in ("siaga_db_command_seconds_count", "siaga_db_command_seconds_sum"):
-                    key = (sample.labels["service"], sample.labels["command"])
-                    count, seconds = totals.get(key, (0.0, 0.0))
-                    totals[key] = (count + sample.value, seconds) if sample.name.endswith("_count") \
-                        else (count, seconds + sample.value)
+        for sample in samples:
+            if sample.name in ("siaga_db_command_seconds_count", "siaga_db_command_seconds_sum"):
+                key = (sample.labels["service"], sample.labels["command"])
+                count, seconds = totals.get(key, (0.0, 0.0))
+                totals[key] = (count + sample.value, seconds) if sample.name.endswith("_count") \
+                    else (count, seconds + sample.value)
     return totals
 
 
