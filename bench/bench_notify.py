@@ -5,7 +5,9 @@
 - rendering an officer's SMS (one-segment fitting included) and parsing a reply, per call;
 - assignment_created → sms_requested: N events preloaded, drained by one NotifyService container;
 - sms_refused (temporary) → attempt 2 via the retry timer: the sweep's rate, claims by compare-and-set;
-- database round trips per event, counted by a pymongo command monitor.
+- database round trips per event, counted by a pymongo command monitor;
+- the month's spending recount over BENCH_SPENDING_ARCHIVED archived SMS (20,000): reading the whole archive
+  as every count did before, against a count that reads only what was archived since the last one.
 """
 from __future__ import annotations
 
@@ -15,13 +17,16 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 from kombu import Connection, Exchange, Queue
-from pymongo import monitoring
+from pymongo import MongoClient, monitoring
 
 from bench.bench_pipeline import mongo, throwaway_vhost
-from services.notify import domain, replies
+from services.notify import domain, replies, spending
+from services.notify.storage import NotificationStore, rupiah_by_polsek
 from shared import topology
+from shared.archive import ArchiveSettings, aggregate_both
 from shared.contract import EVENT_TYPES
 from testkit.events import (
     LONG_DESCRIPTION,
@@ -32,6 +37,8 @@ from testkit.events import (
 )
 
 COUNT = int(os.environ.get("BENCH_NOTIFY_COUNT", "300"))
+ARCHIVED = int(os.environ.get("BENCH_SPENDING_ARCHIVED", "20000"))
+SEED_CHUNK = 1000
 
 
 class Counting(monitoring.CommandListener):
@@ -146,6 +153,39 @@ def bench_service(amqp_uri: str, mongo_uri: str) -> None:
           f"({', '.join(f'{k} {v:.2f}' for k, v in sorted(per_refusal.items()))})")
 
 
+def timed_ms(function, repeat: int = 5) -> float:
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+def bench_spending(mongo_uri: str) -> None:
+    """A busy month's end: the month's SMS archived, a sweep's batch more since the last count."""
+    with MongoClient(mongo_uri) as client:
+        store = NotificationStore(client[f"bench_spending_{uuid.uuid4().hex[:6]}"])
+        store.archive = ArchiveSettings(after=timedelta(seconds=30))
+        store.ensure_indexes()
+        now = datetime.now(timezone.utc)
+        month = min(spending.periods(polsek, now)[1] for polsek in spending.ZONE_SAMPLES)
+        spread = (now - month) / ARCHIVED
+        for start in range(0, ARCHIVED, SEED_CHUNK):
+            store.db.notifications_archive.insert_many([
+                {"_id": f"sms-{i}", "state": "delivered", "polsek": f"31.71.{i % 40:02}", "price": 350.0,
+                 "gateway_id": f"GW-{i}", "created_at": month + i * spread, "settled_at": month + i * spread}
+                for i in range(start, min(start + SEED_CHUNK, ARCHIVED))])
+        whole = rupiah_by_polsek({"created_at": {"$gte": month}})
+        before = timed_ms(lambda: aggregate_both(store.db.notifications, whole))
+        first = timed_ms(lambda: (setattr(store, "archived_spending", None), store.recount(now)), repeat=3)
+        after = timed_ms(lambda: store.recount(now))
+        floor = timed_ms(lambda: store.db.notifications.find_one({"_id": "sms-0"}))
+    print(f"  spending recount over {ARCHIVED:,} archived SMS: the whole archive (before) {before:.0f} ms; "
+          f"the first count {first:.0f} ms, each count after it {after:.1f} ms "
+          f"(floor: one find by _id {floor:.1f} ms)")
+
+
 def main() -> None:
     print("texts (CPU, one process):")
     bench_texts()
@@ -153,6 +193,7 @@ def main() -> None:
         print(f"notify service ({COUNT} events; RabbitMQ vhost, "
               f"{'MONGO_URI' if os.environ.get('MONGO_URI') else 'embedded SecantusDB'}):")
         bench_service(amqp_uri, mongo_uri)
+        bench_spending(mongo_uri)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,9 @@ def mongo() -> Iterator[str]:
     if os.environ.get("MONGO_URI"):
         yield os.environ["MONGO_URI"]
         return
-    storage = os.environ.get("BENCH_STORAGE") or tempfile.mkdtemp(prefix="mongo-", dir=PROJECT_ROOT / "var" / "bench")
+    scratch = PROJECT_ROOT / "var" / "bench"
+    scratch.mkdir(parents=True, exist_ok=True)
+    storage = os.environ.get("BENCH_STORAGE") or tempfile.mkdtemp(prefix="mongo-", dir=scratch)
     try:
         with EmbeddedMongo(storage) as server:
             yield server.uri

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Iterable, Mapping, Protocol
 
-from pymongo import ReplaceOne
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
@@ -83,6 +83,18 @@ def may_be_archived(said_at: datetime, now: datetime, settings: ArchiveSettings)
     if not settings.enabled:
         return False
     return said_at <= now - settings.after + min(settings.after / 2, CLOCK_MARGIN)
+
+
+def complete_before(collection: Collection, field: str, now: datetime, settings: ArchiveSettings) -> datetime:
+    """A time before which the collection's archive is complete: every document that became final earlier
+    (by its time `field`) has moved, and no other such document will ever move there.
+
+    The oldest final time still live bounds it: a document is copied before it is deleted, so one no longer
+    live has its copy in the archive already. So does now, less the clock margin: a document that becomes
+    final from now on is stamped about now, give or take the clock of the replica that stamps it."""
+    margin = min(settings.after / 2, CLOCK_MARGIN)
+    oldest = collection.find_one({field: {"$lt": now - margin}}, {field: 1}, sort=[(field, ASCENDING)])
+    return oldest[field] if oldest is not None else now - margin
 
 
 class Archivable(Protocol):

@@ -14,10 +14,12 @@
 
 SMS settled for longer than ARCHIVE.AFTER_SECONDS (`settled_at`) move to `notifications_archive`
 (shared/archive.py). A reporter's first SMS is still read there when a report outlived it, the spending
-counts both, `siaga trace` reads both; a cause old enough to have had its SMS archived finds them there.
+counts both (an archived SMS once), `siaga trace` reads both; a cause old enough to have had its SMS archived
+finds them there.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,11 +28,31 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notify import domain, sending, spending, templates
 from services.notify.settings import SendPolicy
-from shared.archive import MongoArchive, aggregate_both, archive_of, count_both, find_both
+from shared.archive import (
+    CLOCK_MARGIN,
+    MongoArchive,
+    aggregate_both,
+    archive_of,
+    complete_before,
+    count_both,
+    find_both,
+)
 from shared.mongo import MongoStorage, Store
 
 # The newest assignments of one phone a reply is matched against: closed ones explain a late reply.
 REPLY_LOOKBACK = 20
+# What a Polsek is charged for: SMS the gateway took (accepted, or with a receipt).
+CHARGED = {"polsek": {"$ne": None}, "$or": [{"gateway_id": {"$exists": True}}, {"delivery": {"$exists": True}}]}
+
+
+@dataclass
+class ArchivedSpending:
+    """Each Polsek's rupiah on the month's archived SMS that were settled before `until`: nothing changes an
+    archived SMS, and no other SMS settled before then will be archived, so these are counted once."""
+
+    month: datetime
+    until: datetime
+    rupiah: dict[str, float] = field(default_factory=dict)
 
 
 class NotificationStore(MongoArchive, Store):
@@ -39,6 +61,7 @@ class NotificationStore(MongoArchive, Store):
     def __init__(self, db):
         super().__init__(db)
         self.month_spending: dict[str, float] = {}  # Polsek → rupiah this month, as last counted
+        self.archived_spending: ArchivedSpending | None = None
 
     def ensure_indexes(self) -> None:
         self.db.notifications.create_index([("report_id", ASCENDING)], name="report_id")
@@ -50,6 +73,7 @@ class NotificationStore(MongoArchive, Store):
         archived.create_index([("report_id", ASCENDING)], name="report_id")
         archived.create_index([("polsek", ASCENDING), ("created_at", ASCENDING)], name="polsek_created")
         archived.create_index([("created_at", ASCENDING)], name="created_at")
+        archived.create_index([("settled_at", ASCENDING)], name="settled_at")  # what a spending recount reads anew
 
     # ---- outgoing SMS -----------------------------------------------------------------------
 
@@ -160,11 +184,10 @@ class NotificationStore(MongoArchive, Store):
     # ---- what SMS cost ---------------------------------------------------------------------
 
     def spent(self, polsek: str, since: datetime) -> dict[str, float]:
-        """SMS the gateway took for the Polsek since then (accepted, or with a receipt: what is charged): how
-        many, their segments, their price; live and archived."""
+        """SMS the gateway took for the Polsek since then: how many, their segments, their price; live and
+        archived."""
         rows = aggregate_both(self.db.notifications, [
-            {"$match": {"polsek": polsek, "created_at": {"$gte": since},
-                        "$or": [{"gateway_id": {"$exists": True}}, {"delivery": {"$exists": True}}]}},
+            {"$match": {"polsek": polsek, "created_at": {"$gte": since}}}, {"$match": CHARGED},
             {"$group": {"_id": None, "sms": {"$sum": 1}, "segments": {"$sum": "$segments"},
                         "rupiah": {"$sum": "$price"}}}])
         return {"sms": sum(row.get("sms", 0) for row in rows),
@@ -172,20 +195,29 @@ class NotificationStore(MongoArchive, Store):
                 "rupiah": round(sum(float(row.get("rupiah") or 0) for row in rows), 2)}
 
     def recount(self, now: datetime) -> None:
-        """Every Polsek's spending this month, in one aggregation, kept in memory: the budget check of each
-        reporter's SMS then costs no round trip (a Polsek may overrun by what it sends until the next count).
-        The month is counted from its earliest start (WIT's), so a WIB Polsek's first two hours of a month
-        also count what was sent in the last two of the month before."""
+        """Every Polsek's spending this month, kept in memory: the budget check of each reporter's SMS then
+        costs no round trip (a Polsek may overrun by what it sends until the next count). The month is counted
+        from its earliest start (WIT's), so a WIB Polsek's first two hours of a month also count what was sent
+        in the last two of the month before.
+
+        Each count reads the live SMS (at most ARCHIVE.AFTER_SECONDS of them) and only what was archived
+        since the count before: the rest of the archive was counted then and cannot have changed. Reading
+        the month's whole archive every minute held the embedded server for seconds once the month had a few
+        hundred thousand SMS. An SMS caught between a sweep's copy and its delete counts twice for a moment."""
         since = min(spending.periods(polsek, now)[1] for polsek in spending.ZONE_SAMPLES)
-        rows = aggregate_both(self.db.notifications, [
-            {"$match": {"created_at": {"$gte": since}}},
-            {"$match": {"polsek": {"$ne": None}, "$or": [{"gateway_id": {"$exists": True}},
-                                                           {"delivery": {"$exists": True}}]}},
-            {"$group": {"_id": "$polsek", "rupiah": {"$sum": "$price"}}}])
-        counted: dict[str, float] = {}
-        for row in rows:  # live, then archived
-            counted[row["_id"]] = counted.get(row["_id"], 0.0) + float(row["rupiah"] or 0)
-        self.month_spending = counted
+        month = {"created_at": {"$gte": since}}
+        archived = archive_of(self.db.notifications)
+        if self.archived_spending is None or self.archived_spending.month != since:  # started, or a new month
+            self.archived_spending = ArchivedSpending(since, since - CLOCK_MARGIN)
+        counted = self.archived_spending
+        complete = complete_before(self.db.notifications, "settled_at", now, self.archive)
+        if complete > counted.until:
+            newly = {"settled_at": {"$gte": counted.until, "$lt": complete}} | month
+            counted.rupiah = add_up(counted.rupiah, archived.aggregate(rupiah_by_polsek(newly)))
+            counted.until = complete
+        self.month_spending = add_up(counted.rupiah, [
+            *self.db.notifications.aggregate(rupiah_by_polsek(month)),
+            *archived.aggregate(rupiah_by_polsek({"settled_at": {"$gte": counted.until}} | month))])
 
     def month_spent(self, polsek: str) -> float:
         return self.month_spending.get(polsek, 0.0)
@@ -260,3 +292,15 @@ class NotificationStore(MongoArchive, Store):
 
 class Notifications(MongoStorage):
     store_class = NotificationStore
+
+
+def rupiah_by_polsek(match: dict[str, Any]) -> list[dict[str, Any]]:
+    """The charged SMS among those matched, summed per Polsek (the match first: what an index serves)."""
+    return [{"$match": match}, {"$match": CHARGED}, {"$group": {"_id": "$polsek", "rupiah": {"$sum": "$price"}}}]
+
+
+def add_up(totals: dict[str, float], rows: list[dict[str, Any]]) -> dict[str, float]:
+    summed = dict(totals)
+    for row in rows:
+        summed[row["_id"]] = summed.get(row["_id"], 0.0) + float(row["rupiah"] or 0)
+    return summed

@@ -173,6 +173,44 @@ def test_a_report_that_outlived_its_reporters_first_sms_still_finds_whom_to_tell
     assert [sms["_id"] for sms in store.about(received.data["report_id"])] == [stored["_id"]]
 
 
+def charged_sms(sms_id: str, created_at: datetime, settled_at: datetime, price: float = 350.0, **fields) -> dict:
+    return {"_id": sms_id, "state": "delivered", "to": "+6281210010505", "polsek": "31.71.06", "price": price,
+            "gateway_id": f"GW-{sms_id}", "created_at": created_at, "settled_at": settled_at} | fields
+
+
+def test_the_months_spending_counts_each_archived_sms_once_reading_the_archive_only_where_it_grew(
+        mongo_client, db_names):
+    """The archive holds the month's settled SMS, a few hundred thousand at a busy month's end: a recount
+    every minute must not read them all again. What it counted it never reads again; what moved since, it
+    counts once; a new month starts from nothing."""
+    store = NotificationStore(mongo_client[db_names["notify"]])
+    store.archive = ArchiveSettings(after=DAY)
+    store.ensure_indexes()
+    never_taken = charged_sms("never-taken", T0 - 5 * DAY, T0 - 4 * DAY, state="failed")
+    del never_taken["gateway_id"]
+    store.db.notifications.insert_many([
+        *(charged_sms(f"early-{i}", T0 - 5 * DAY, T0 - 4 * DAY) for i in range(3)),
+        charged_sms("last-month", T0 - 30 * DAY, T0 - 29 * DAY), never_taken,
+        charged_sms("recent", T0 - 2 * timedelta(hours=1), T0 - timedelta(hours=1))])
+    assert archive.sweep(store, store.archive, T0) == {"notifications": 5}
+
+    store.recount(T0)
+    assert store.month_spent("31.71.06") == 4 * 350.0
+
+    store.db.notifications_archive.insert_one(charged_sms("counted-before", T0 - 5 * DAY, T0 - 4 * DAY, 1000.0))
+    store.recount(T0 + timedelta(minutes=1))
+    assert store.month_spent("31.71.06") == 4 * 350.0  # the archive's counted part was not read again
+
+    assert archive.sweep(store, store.archive, T0 + 2 * DAY) == {"notifications": 1}
+    store.recount(T0 + 2 * DAY)
+    assert store.month_spent("31.71.06") == 4 * 350.0  # "recent" moved: counted once, not lost
+
+    store.db.notifications.insert_one(charged_sms("in-december", datetime(2026, 12, 1, 3, tzinfo=timezone.utc),
+                                                  datetime(2026, 12, 1, 4, tzinfo=timezone.utc), 500.0))
+    store.recount(datetime(2026, 12, 2, tzinfo=timezone.utc))
+    assert store.month_spent("31.71.06") == 500.0
+
+
 # ---- the services: archived while running, read, and said again --------------------------------------
 
 
