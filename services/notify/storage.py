@@ -158,17 +158,20 @@ class NotificationStore(MongoArchive, Store):
     def record_delivery(self, sms_id: str, status: str, gateway_id: str, at: datetime,
                         changes: dict[str, Any]) -> bool:
         """Keep the receipt with its state change; an SMS already given up on stays given up on. A receipt said
-        again leaves the time the SMS settled as it was."""
-        changes = dict(changes)
-        settled = {"settled_at": changes.pop("settled_at")} if "settled_at" in changes else {}
+        again changes nothing. One that changes a settled SMS (a late receipt for one left unconfirmed) moves
+        its `settled_at`, or unsets it while its failure is still to be told: the archive's delete spares an
+        SMS whose `settled_at` moved since the copy, so a sweep under way never loses the change."""
         update: dict[str, Any] = {"$set": {"delivery": {"status": status, "gateway_id": gateway_id, "at": at},
                                            **changes}}
-        if settled:
-            update["$min"] = settled
+        if "settled_at" not in changes:
+            update["$unset"] = {"settled_at": ""}
         if "next_attempt_at" not in changes:
-            update["$unset"] = {"next_attempt_at": ""}
+            update["$unset"] = update.get("$unset", {}) | {"next_attempt_at": ""}
         states = [sending.REQUESTED, sending.RETRYING, sending.SENT, sending.UNCONFIRMED, "delivered", "unknown"]
-        result = self.db.notifications.update_one({"_id": sms_id, "state": {"$in": states}}, update)
+        result = self.db.notifications.update_one(
+            {"_id": sms_id, "state": {"$in": states},
+             "$nor": [{"state": changes["state"], "delivery.status": status}]},  # not this receipt said again
+            update)
         return result.modified_count == 1
 
     def due(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:

@@ -129,6 +129,31 @@ def test_a_sweep_deletes_the_sms_it_copied_in_one_statement_and_spares_one_a_lat
     assert [sms["_id"] for sms in store.db.notifications.find()] == ["sms-03"]
 
 
+def test_a_receipt_that_changes_a_settled_sms_keeps_it_from_a_sweep_that_copied_it_before(mongo_client, db_names):
+    """Left unconfirmed long ago, then its receipt comes as a sweep moves it: the delivered SMS stays live, to
+    move later as it now is; a receipt saying it never arrived unsettles it until its failure is told. The
+    same receipt said again changes nothing."""
+    store = NotificationStore(mongo_client[db_names["notify"]])
+    store.ensure_indexes()
+    store.db.notifications.insert_many([charged_sms(sms_id, T0 - 3 * DAY, T0 - 2 * DAY, state="unconfirmed")
+                                        for sms_id in ("sms-delivered", "sms-undelivered")])
+    copied = store.archivable(T0 - DAY, 10)["notifications"]
+    store.copy_to_archive("notifications", copied)
+
+    for sms_id, status in (("sms-delivered", "delivered"), ("sms-undelivered", "undelivered")):
+        assert store.record_delivery(sms_id, status, f"GW-{sms_id}", T0, sending.after_delivery(status, T0))
+    assert store.delete_archived("notifications", copied) == 0
+    assert [store.get(sms_id)["state"] for sms_id in ("sms-delivered", "sms-undelivered")] == [
+        "delivered", sending.FAILING]
+    assert [sms["_id"] for sms in store.archivable(T0 + DAY, 10)["notifications"]] == ["sms-delivered"]
+
+    delivered = store.get("sms-delivered")
+    later = T0 + timedelta(hours=1)
+    assert not store.record_delivery("sms-delivered", "delivered", "GW-sms-delivered", later,
+                                     sending.after_delivery("delivered", later))
+    assert store.get("sms-delivered") == delivered
+
+
 def test_a_sweep_deletes_reports_in_one_statement_per_status_and_spares_one_whose_status_changed(
         counted, db_names):
     client, statements = counted
