@@ -184,8 +184,11 @@ class NotifyService:
 
     @handles(contract.REPLY_REFUSED)
     def handle_reply_refused(self, refused: Event) -> None:
-        """dispatch found nothing for the reply to act on: a short answer, at most one per kind and interval."""
-        help_sms = answers.refusal_help(refused.data, refused.time, self.policy)
+        """dispatch found nothing for the reply to act on: a short answer, at most one per kind and interval.
+        dispatch reads a redelivered reply against the assignments as they are by then, so a refusal said again
+        may name other tasks, another kind or a later time: it is answered as it was the first time."""
+        help_sms = self.notifications.answer(refused.id, {"help": answers.refusal_help(
+            refused.data, refused.time, self.policy)}, utcnow())["help"]
         log.info("inbound SMS from %s not acted on (%s): sending %s", mask_phone(refused.data["phone"]),
                  refused.data["reason"], help_sms["kind"])
         self.send([help_sms], refused)

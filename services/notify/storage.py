@@ -10,7 +10,8 @@
   no longer act. Kept apart, so a close that overtakes its creation is not lost.
 - `not_taken`: per report, the assignments declined or left unanswered, for the duty desk.
 - `inbound`: how each inbound SMS was answered, so a redelivered one is answered the same way even
-  after the assignment it acted on has moved on.
+  after the assignment it acted on has moved on; and, under dispatch's refusal's id, the help SMS a reply
+  dispatch refused got.
 
 SMS settled for longer than ARCHIVE.AFTER_SECONDS (`settled_at`) move to `notifications_archive`
 (shared/archive.py). A reporter's first SMS is still read there when a report outlived it, the spending
@@ -276,7 +277,8 @@ class NotificationStore(MongoArchive, Store):
         return self.db.inbound.find_one({"_id": inbound_id})
 
     def answer(self, inbound_id: str, answer: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """Keep how an inbound SMS was answered; a concurrent repeat that answered first wins."""
+        """Keep how an inbound SMS (or dispatch's refusal of one) was answered; the first answer wins, a
+        concurrent repeat's included."""
         document = {"_id": inbound_id, **answer, "at": now}
         try:
             self.db.inbound.insert_one(document)

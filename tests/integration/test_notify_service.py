@@ -5,6 +5,7 @@ notify publishes is read from `notify.events` through a tap, as dispatch and the
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import pytest
@@ -421,6 +422,21 @@ def test_one_help_sms_per_officer_and_kind_per_interval_and_one_neutral_answer_a
     outbox.drain(idle=1.0)
     assert db.notifications.count_documents({"to": stranger}) == 1
     assert db.notifications.count_documents({"to": OFFICER["phone"], "kind": "officer_reply_help"}) == 1
+
+
+def test_a_refusal_said_again_as_dispatch_reads_it_later_gets_the_first_answer_and_no_second_help_sms(
+        start_notify, outbox, send, db):
+    """dispatch reads a redelivered reply_unmatched against the assignments as they are by then: its refusal,
+    said again under the same id, may name other tasks or another kind, and carries a later time (another
+    interval). One reply gets one help SMS."""
+    start_notify()
+    first = send(create_reply_refused(OFFICER["phone"], "which", ["C0FFEE", "BEEF01"], action="on_scene"))
+    outbox.wait_for(sms_to(OFFICER["phone"], "officer_reply_which"))
+    later = datetime.fromisoformat(first["time"]) + timedelta(hours=1)
+    send(create_reply_refused(OFFICER["phone"], "no_code", ["C0FFEE"], action=None)
+         | {"id": first["id"], "time": later.isoformat()})
+    outbox.drain(idle=1.5)
+    assert [sms["kind"] for sms in db.notifications.find({"to": OFFICER["phone"]})] == ["officer_reply_which"]
 
 
 def test_an_inbound_sms_delivered_again_after_its_assignment_ended_is_answered_the_same_way(
