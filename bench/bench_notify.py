@@ -163,7 +163,8 @@ def timed_ms(function, repeat: int = 5) -> float:
 
 
 def bench_spending(mongo_uri: str) -> None:
-    """A busy month's end: the month's SMS archived, a sweep's batch more since the last count."""
+    """A busy month's end: the month's SMS archived, none live; "each count after it" is a count with nothing
+    archived since the one before."""
     with MongoClient(mongo_uri) as client:
         store = NotificationStore(client[f"bench_spending_{uuid.uuid4().hex[:6]}"])
         store.archive = ArchiveSettings(after=timedelta(seconds=30))

@@ -204,10 +204,11 @@ class NotificationStore(MongoArchive, Store):
         from its earliest start (WIT's), so a WIB Polsek's first two hours of a month also count what was sent
         in the last two of the month before.
 
-        Each count reads the live SMS (at most ARCHIVE.AFTER_SECONDS of them) and only what was archived
-        since the count before: the rest of the archive was counted then and cannot have changed. Reading
-        the month's whole archive every minute held the embedded server for seconds once the month had a few
-        hundred thousand SMS. An SMS caught between a sweep's copy and its delete counts twice for a moment."""
+        Each count reads the live SMS (those settled within ARCHIVE.AFTER_SECONDS, and the unsettled) and
+        only what was archived since the count before: the rest of the archive was counted then and cannot
+        have changed. Reading the month's whole archive every minute held the embedded server for seconds once
+        the month had a few hundred thousand SMS. An SMS caught between a sweep's copy and its delete counts
+        twice for a moment."""
         since = min(spending.periods(polsek, now)[1] for polsek in spending.ZONE_SAMPLES)
         month = {"created_at": {"$gte": since}}
         archived = archive_of(self.db.notifications)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from nameko.standalone.rpc import ServiceRpcProxy
-from pymongo import MongoClient
 from nameko.testing.services import entrypoint_waiter
+from pymongo import MongoClient
 
 from services.dispatch.service import DispatchService
 from services.dispatch.storage import DispatchStore
@@ -24,12 +24,12 @@ from shared.archive import ArchiveSettings
 from shared.lifecycle import CANCELLED, CLOSED_STATUSES, DUPLICATE, RESOLVED
 from siaga.trace import read_traces
 from tests.factories import (
+    WriteCommands,
     as_event,
     create_delivery_reported,
     create_incident,
     create_report_received,
     wait_until,
-    WriteCommands,
 )
 
 pytestmark = pytest.mark.integration
@@ -109,7 +109,7 @@ def counted(mongo_uri):
     client.close()
 
 
-def test_a_sweep_deletes_the_sms_it_copied_in_one_command_of_short_statements_and_spares_one_a_late_acceptance_unsettled(
+def test_a_sweep_deletes_the_sms_it_copied_in_one_command_of_short_statements_sparing_one_accepted_late(
         counted, db_names):
     """On the embedded server each statement of a delete is a commit of its own, synced to disk, holding the
     collection's lock while it runs: a sweep's chunk goes as one command, in statements short enough that the
