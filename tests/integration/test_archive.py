@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from nameko.standalone.rpc import ServiceRpcProxy
-from pymongo import MongoClient
 from nameko.testing.services import entrypoint_waiter
+from pymongo import MongoClient
 
 from services.dispatch.service import DispatchService
 from services.dispatch.storage import DispatchStore
@@ -24,12 +24,12 @@ from shared.archive import ArchiveSettings
 from shared.lifecycle import CANCELLED, CLOSED_STATUSES, DUPLICATE, RESOLVED
 from siaga.trace import read_traces
 from tests.factories import (
+    WriteCommands,
     as_event,
     create_delivery_reported,
     create_incident,
     create_report_received,
     wait_until,
-    WriteCommands,
 )
 
 pytestmark = pytest.mark.integration
