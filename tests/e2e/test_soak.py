@@ -12,7 +12,9 @@ INCIDENTS = 200
 
 
 def test_a_steady_run_archives_what_is_over_as_it_goes_and_open311_still_answers_for_it(amqp_uri, tmp_path):
-    soak = run(INCIDENTS, rate=15, villages=100, archive_after=2, log_dir=tmp_path, amqp_uri=amqp_uri)
+    # 6/s: the whole system alone keeps up with 9–12/s on this kind of machine, and the suite runs this beside two
+    # other shards; what is checked is archiving during a run, not a rate.
+    soak = run(INCIDENTS, rate=6, villages=100, archive_after=2, log_dir=tmp_path, amqp_uri=amqp_uri)
 
     assert soak.first["completed"] == soak.last["completed"] == soak.window == INCIDENTS // 10
     assert soak.collections["reports"][1] > 0 and soak.reports_held == INCIDENTS
