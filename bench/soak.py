@@ -70,9 +70,10 @@ from bench.bench_pipeline import (
     steady_load,
     throwaway_vhost,
 )
-from shared.archive import held
+from shared.archive import count_both, held
 from shared.config import PROJECT_ROOT
 from shared.embedded_db import EmbeddedMongo
+from shared.lifecycle import DUPLICATE
 from shared.mongo import connect
 from siaga.system import System
 
@@ -124,6 +125,7 @@ class Soak:
     cpu_ms: dict[str, float] = field(default_factory=dict)  # process → CPU ms per incident over the run
     collections: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # → (live, archived)
     reports_held: int = 0  # distinct reports, live or archived: one mid-move is in both
+    duplicates: int = 0  # reports linked to an open one of the same village: no officer was sent
     archived_read: str = ""  # what Open311 answered for the first report, archived by then
     seconds: float = 0.0
     commands: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # → (count, seconds)
@@ -135,6 +137,10 @@ class Soak:
         if self.first["completed"] < self.window or self.last["completed"] < self.window:
             failed.append(f"incidents without an officer SMS: {self.first['sent'] - self.first['completed']} "
                           f"in the first window, {self.last['sent'] - self.last['completed']} in the last")
+        if self.duplicates:
+            failed.append(f"{self.duplicates:,} incidents taken as duplicates of a report still open in their "
+                          f"village (a village comes round again every SOAK_VILLAGES incidents: the run was that "
+                          f"far behind, or it has fewer villages than incidents to spare)")
         if self.reports_held != self.incidents:
             failed.append(f"{self.reports_held:,} reports kept, live or archived, of {self.incidents:,} incidents")
         if self.last["rate"] < self.first["rate"] * (1 - WORSE):
@@ -230,6 +236,7 @@ def _run(amqp_uri: str, mongo_uri: str, incidents: int, rate: float, window: int
         archived(client[system.database_name("reports")].reports_archive, order[0], archive_after + 30)
         soak.collections = collection_sizes(client, system)
         soak.reports_held = len(held(client[system.database_name("reports")].reports))
+        soak.duplicates = count_both(client[system.database_name("reports")].reports, {"intake_status": DUPLICATE})
         soak.archived_read = open311_status(system, order[0])
         soak.commands = database_commands(system)
     return soak
@@ -355,7 +362,8 @@ def print_soak(soak: Soak) -> None:
                 print(f"  {service + ' ' + command:<30} {count / soak.incidents:12.2f} {1000 * seconds / count:8.1f}")
         print(f"  {'all':<30} {sum(c for c, _ in soak.commands.values()) / soak.incidents:12.2f}")
     print(f"  database files at the end: {soak.db_files_mb:,.0f} MB in {DB_DIR or 'the run directory'}")
-    print(f"  reports kept, live or archived, each once: {soak.reports_held:,} of {soak.incidents:,}")
+    print(f"  reports kept, live or archived, each once: {soak.reports_held:,} of {soak.incidents:,}; "
+          f"taken as duplicates: {soak.duplicates:,}")
     print(f"  Open311 GET of the first report, archived: {soak.archived_read}")
 
 
