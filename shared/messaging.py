@@ -40,7 +40,21 @@ REASON_HEADER = "x-siaga-reason"
 MAX_REASON_CHARS = 4000
 
 
-class RawQueueConsumer(QueueConsumer):
+class PromptQueueConsumer(QueueConsumer):
+    """nameko's consumer of a container's queues, stopped within a tenth of a second.
+
+    kombu's consuming loop waits on the socket a second at a time (its default) and sees a stop only
+    between waits, so every container's stop took up to a second per consumer: each restart of a service,
+    and each test's teardown (about a second a test, a fifth of the suite's time). A wake-up every tenth of
+    a second costs nothing measurable."""
+
+    STOP_POLL_SECONDS = 0.1
+
+    def consume(self, *args, **kwargs):
+        return super().consume(*args, **{"safety_interval": self.STOP_POLL_SECONDS, **kwargs})
+
+
+class RawQueueConsumer(PromptQueueConsumer):
     """Hands entrypoints the undecoded message, so decoding failures are theirs to dead-letter."""
 
     def get_consumers(self, consumer_cls, channel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.rpc import RpcProxy
 
 from services.community.settings import CommunitySettings
+from shared.rpc import RpcProxy
 from shared.settings import read
 
 

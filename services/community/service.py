@@ -15,8 +15,6 @@ Publishes community.events  visit_recorded, concern_reported (→ reports, like 
 """
 import logging
 
-from nameko.rpc import rpc
-
 from services.community import alerts, usecases
 from services.community.dependencies import DispatchRoster
 from services.community.exceptions import CommunityError
@@ -26,6 +24,7 @@ from shared.contract import REPORT_REJECTED, SMS_RECEIVED
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.metrics import Metrics
+from shared.rpc import rpc
 from shared.settings import SettingsProvider, every
 from shared.sms_pricing import SmsPrices
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import eventlet
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy
 
 from services.console.exceptions import (
     CommunityRefused,
@@ -21,6 +20,7 @@ from services.console.exceptions import (
 )
 from services.console.settings import ConsoleSettings
 from shared.refusals import COMMUNITY_REFUSALS, DISPATCH_REFUSALS, REPORTS_REFUSALS
+from shared.rpc import RpcProxy
 from shared.settings import read
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,6 @@ Publishes dispatch.events  assignment_created, assignment_escalated, assignment_
 """
 import logging
 
-from nameko.rpc import rpc
-
 from services.dispatch import desk, usecases
 from services.dispatch.assignments import assignment_view, reassignment_view
 from services.dispatch.exceptions import DispatchError
@@ -38,6 +36,7 @@ from shared.contract import (
 from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.metrics import Metrics
+from shared.rpc import rpc
 from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)

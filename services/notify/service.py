@@ -18,8 +18,6 @@ Timer     recount_spending every Polsek's spending this month, for the budget (S
 import logging
 from datetime import timedelta
 
-from nameko.rpc import rpc
-
 from services.notify import answers, community, domain, sending, spending, templates
 from services.notify.settings import SendPolicy
 from services.notify.storage import Notifications
@@ -29,6 +27,7 @@ from shared.envelope import Event, utcnow
 from shared.messaging import EventPublisher, handles
 from shared.metrics import Metrics
 from shared.phones import mask_phone
+from shared.rpc import rpc
 from shared.settings import SettingsProvider, every
 from shared.sms_pricing import SmsPrices, sms_price
 

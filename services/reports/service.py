@@ -21,7 +21,6 @@ import logging
 import uuid
 from dataclasses import replace
 
-from nameko.rpc import rpc
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -62,6 +61,7 @@ from shared.contract import (
 from shared.envelope import Event, derived_id, utcnow
 from shared.messaging import DeadLetter, EventPublisher, handles, handles_dead_letters
 from shared.metrics import Metrics
+from shared.rpc import rpc
 from shared.settings import SettingsProvider, every
 
 log = logging.getLogger(__name__)
