@@ -30,7 +30,9 @@ database's files at the end; every twentieth of the run, where the SMS archive s
 window's rate is more than 10% below the first's or its p99 more than 10% above (plus SOAK_P99_SLACK_MS,
 0), when a service's memory grows by more than SOAK_MEMORY_GROWTH (10%, and at least 32 MB) from the first
 window's end to the run's end, when the database's grows by more than its cache, or when an incident got no
-officer SMS. The broker's memory is shown, not judged: other runs share it.
+officer SMS, or was taken as a duplicate of a report still open in its village (a village comes round again
+every SOAK_VILLAGES incidents: a run that far behind stops sending officers, it does not just slow down).
+The broker's memory is shown, not judged: other runs share it.
 
 An incident's whole cycle here (three SMS, each accepted and delivered, the officer's reply, the
 completion, the archive's copy and delete) costs about 120 ms of CPU on a 2-core machine, 53 of it the

@@ -16,7 +16,7 @@ from shared import topology
 from shared.embedded_db import EmbeddedMongo
 from shared.mongo import connect
 from siaga.broker_admin import BrokerAdmin
-from tests.vhost_pool import VhostPool
+from tests.vhost_pool import VhostPool, delete_orphans, vhost_name
 
 BROKER = os.environ.get("SIAGA_TEST_BROKER", "guest:guest@127.0.0.1:5672")
 
@@ -96,6 +96,7 @@ def broker_admin():
         admin = siaga.broker_admin.broker_admin(f"amqp://{BROKER}/")
     except RuntimeError as error:
         pytest.fail(f"the tests create a vhost per test on the local RabbitMQ: {error}")
+    delete_orphans(admin)
     yield admin
     admin.wait()
 
@@ -104,7 +105,7 @@ def throwaway_vhost(admin: BrokerAdmin):
     """A new, empty vhost for the broker user, deleted afterwards (the pool's idle one goes first)."""
     for pool in pools:
         pool.release_idle()
-    vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
+    vhost = vhost_name()
     admin.add_vhost(vhost, BROKER.split(":")[0])
     yield f"amqp://{BROKER}/{vhost}"
     admin.delete_vhost(vhost)

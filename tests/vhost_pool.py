@@ -12,6 +12,11 @@ quorum queue reserves about 2.3 of RabbitMQ's file handles, so a vhost with the 
 110 of the 927 a broker has under Debian's default limit of 1,024 open files. Past that budget RabbitMQ
 accepts no connection at all, without a word in its log.
 
+A test process's vhosts carry its pid: one killed (a run stopped with Ctrl-C twice, a CI timeout) left
+its vhosts behind, each with its quorum queues' file handles, and a broker left holding 17 hung (a vhost
+being made never finished, no connection was answered). A run first deletes the vhosts of test
+processes no longer running (`delete_orphans`).
+
 Needs the management API (its lists of connections, permissions and bindings); with `rabbitmqctl`
 only, or with SIAGA_TEST_FRESH_VHOSTS set (to rule the pool out when a test misbehaves), every test gets
 a new vhost.
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -36,6 +43,37 @@ log = logging.getLogger(__name__)
 # Each of these lists must be empty in a vhost handed to the next test.
 MUST_BE_EMPTY = ("vhosts/{v}/topic-permissions", "policies/{v}",
                  "operator-policies/{v}", "vhost-limits/{v}")
+
+
+PREFIX = "siaga-test-"
+OWNED = re.compile(rf"{PREFIX}pid(\d+)-[0-9a-f]+")
+
+
+def vhost_name(pid: int | None = None) -> str:
+    """A new vhost's name, saying which process it is for (this one unless `pid`)."""
+    return f"{PREFIX}pid{os.getpid() if pid is None else pid}-{uuid.uuid4().hex[:10]}"
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def delete_orphans(admin: BrokerAdmin) -> list[str]:
+    """Delete the vhosts of test processes of this machine that are no longer running; which ones."""
+    if not isinstance(admin, ManagementApi):
+        return []
+    orphans = [vhost["name"] for vhost in json.loads(admin.call("GET", "vhosts?columns=name"))
+               if (owned := OWNED.fullmatch(vhost["name"])) and not running(int(owned[1]))]
+    for vhost in orphans:
+        log.warning("vhost %s deleted: the test process that made it is gone", vhost)
+        admin.delete_vhost(vhost)
+    return orphans
 
 
 @dataclass(frozen=True)
@@ -80,7 +118,7 @@ class VhostPool:
                 return self.uri(vhost)
             log.info("vhost %s deleted, not reused: %s", vhost, why if self.reusable else "reuse is off")
             self.admin.delete_vhost(vhost)
-        vhost = f"siaga-test-{uuid.uuid4().hex[:10]}"
+        vhost = vhost_name()
         self.admin.add_vhost(vhost, self.user)
         self.declare(self.uri(vhost))
         self.made += 1

@@ -1,13 +1,17 @@
 """The suite's vhost pool hands a test a vhost as it was made, or a new one: never what a test left."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from kombu import Connection, Exchange, Queue
 
 from shared.contract import EVENT_TYPES
 from shared.topology import Grant, declare_topology, handler_queue_name
 from tests.conftest import BROKER
-from tests.vhost_pool import VhostPool
+from tests.vhost_pool import VhostPool, delete_orphans, vhost_name
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +77,20 @@ def test_a_vhost_someone_else_was_granted_on_is_never_handed_on(pool, broker_adm
         assert again != first
     finally:
         broker_admin.delete_users({f"{vhost}-stranger"})
+
+
+def test_the_vhosts_of_a_run_that_was_killed_are_deleted_and_a_running_ones_kept(broker_admin):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = vhost_name(int(gone.stdout))  # its process has exited: nobody will delete its vhost
+    running = vhost_name()
+    for vhost in (killed, running):
+        broker_admin.add_vhost(vhost, BROKER.split(":")[0])
+    try:
+        deleted = delete_orphans(broker_admin)
+
+        names = {vhost["name"] for vhost in json.loads(broker_admin.call("GET", "vhosts?columns=name"))}
+        assert killed in deleted and killed not in names
+        assert running not in deleted and running in names
+    finally:
+        for vhost in (killed, running):
+            broker_admin.delete_vhost(vhost)
