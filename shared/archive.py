@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Iterable, Mapping, Protocol
 
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, DeleteMany, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
@@ -40,6 +40,10 @@ DUPLICATE_KEY = 11000
 # Documents per copy and per delete: the embedded server runs a bulk write under its one storage lock, so a
 # sweep's whole batch in one bulk would hold up the live work behind it.
 MOVE_CHUNK = 50
+# Documents per statement of a delete: the embedded server holds the collection's lock for a statement, and
+# the live work on it waits that long (50 SMS: 25 ms on a quiet server, ~100 ms in a soak; 10: 6–8 ms, the
+# delete 17–36% slower in all).
+DELETE_STATEMENT = 10
 # How far a sender's clock may run ahead of ours and its event still be recognised as old enough to have
 # had its document archived; half the archive age when that is shorter (a test's age of seconds).
 CLOCK_MARGIN = timedelta(days=1)
@@ -150,12 +154,15 @@ class MongoArchive:
                                  for problem in problems], ordered=False)
 
     def delete_archived(self, collection: str, documents: list[dict[str, Any]]) -> int:
-        """As few statements as can say it: the embedded server commits each statement of a delete on its own,
-        synced to disk under its one lock, so a statement per document made a sweep the slowest writer there.
-        A statement deletes those of its documents whose final field still holds one of the values copied."""
+        """One command of short statements: the embedded server commits each statement of a delete on its own,
+        synced to disk, under the collection's lock, so a statement per document made a sweep the slowest
+        writer there and one long statement held the live work on the collection behind it. A statement
+        deletes those of its documents whose final field still holds one of the values copied."""
         field = self.FINAL_FIELD[collection]
-        return sum(self.db[collection].delete_many({"_id": {"$in": ids}, field: {"$in": values}}).deleted_count
-                   for ids, values in unchanged_since_copied(documents, field))
+        statements = [DeleteMany({"_id": {"$in": ids[start:start + DELETE_STATEMENT]}, field: {"$in": values}})
+                      for ids, values in unchanged_since_copied(documents, field)
+                      for start in range(0, len(ids), DELETE_STATEMENT)]
+        return self.db[collection].bulk_write(statements, ordered=False).deleted_count if statements else 0
 
 
 def unchanged_since_copied(documents: list[dict[str, Any]], field: str) -> list[tuple[list, list]]:
