@@ -23,6 +23,12 @@ MEMORY = ":memory:"
 # the process holding ever more memory beside its cache. In a 4,000-incident soak with a 48 MB cache
 # it grew 54 MB with the default and 38 MB with two arenas, for the same CPU (bench/soak.py).
 MALLOC_ARENAS = "2"
+# How often the server checkpoints its files on disk (its own default: 60 s; SECANTUS_CHECKPOINT_SECONDS in
+# the environment wins). With 60, soaks at 9/s met an episode of 15-45 s some 3 minutes in where each
+# document cost the server 30-50 times its usual, and a sweep's delete held its collection 0.4-0.6 s at a
+# time with the live updates queued behind it; every 15 s, a 2,600-incident run met none (no lock held or
+# waited for over 0.2 s) at the same CPU per incident (README: what holds a collection during the soak).
+CHECKPOINT_SECONDS = "15"
 
 
 def free_port() -> int:
@@ -82,7 +88,7 @@ class EmbeddedMongo:
              *(["--sync-on-commit"] if self.sync_on_commit else []),
              *(["--cache-size", self.cache_size] if self.cache_size else [])],
             stdout=log, stderr=log, start_new_session=True,
-            env={"MALLOC_ARENA_MAX": MALLOC_ARENAS, **os.environ},
+            env={"MALLOC_ARENA_MAX": MALLOC_ARENAS, "SECANTUS_CHECKPOINT_SECONDS": CHECKPOINT_SECONDS, **os.environ},
         )
         self._wait_until_ready(timeout)
         return self

@@ -16,3 +16,12 @@ def test_the_embedded_server_allocates_from_two_malloc_arenas():
         environment = environment_of(server.process.pid)
 
     assert environment.get("MALLOC_ARENA_MAX") == "2"
+
+
+def test_the_embedded_server_checkpoints_every_15_seconds_unless_told_otherwise(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECANTUS_CHECKPOINT_SECONDS", raising=False)
+    with EmbeddedMongo(str(tmp_path / "a")) as server:
+        assert environment_of(server.process.pid).get("SECANTUS_CHECKPOINT_SECONDS") == "15"
+    monkeypatch.setenv("SECANTUS_CHECKPOINT_SECONDS", "60")
+    with EmbeddedMongo(str(tmp_path / "b")) as server:
+        assert environment_of(server.process.pid).get("SECANTUS_CHECKPOINT_SECONDS") == "60"
