@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = "_archive"
 DUPLICATE_KEY = 11000
-# Documents per copy and per delete: the embedded server runs a bulk write under its one storage lock, so a
-# sweep's whole batch in one bulk would hold up the live work behind it.
+# Documents per copy and per delete command: the embedded server runs a statement under the collection's
+# lock, so a sweep's whole batch in one would hold up the live work on it behind it.
 MOVE_CHUNK = 50
 # Documents per statement of a delete: the embedded server holds the collection's lock for a statement, and
 # the live work on it waits that long (50 SMS: 25 ms on a quiet server, ~100 ms in a soak; 10: 6–8 ms, the
