@@ -12,7 +12,9 @@ from tests.factories.dispatch import BHABIN_CIKINI, BHABIN_MENTENG, DUTY_DESK, P
 
 pytestmark = pytest.mark.integration
 
-FAST = {"ACK_SECONDS": {"P1": 1}, "SWEEP_SECONDS": 0.2, "MAX_TRIES": 3, "FOLLOW_UP_GRACE_S": 0.5}
+# A follow-up still running after the grace is taken for a dead worker's and done again (same events, same
+# ids): at 0.5 s a loaded machine's live follow-up is repeated, so only the test of a dead worker uses it.
+FAST = {"ACK_SECONDS": {"P1": 1}, "SWEEP_SECONDS": 0.2, "MAX_TRIES": 3}
 SLOW = {"ACK_SECONDS": {"P1": 600}, "SWEEP_SECONDS": 0.2, "FOLLOW_UP_GRACE_S": 0.5}
 
 

@@ -171,6 +171,22 @@ def test_a_follow_up_a_dead_worker_left_half_done_is_finished_by_the_sweep(store
     assert POLISI_RW_MENTENG_RW05 not in claimed(store) and BHABIN_MENTENG in claimed(store)
 
 
+def test_a_follow_up_a_sweep_takes_from_a_slow_worker_is_said_again_as_the_same_events(store, published):
+    """A worker slower than the grace looks dead: the sweep's repeat must be a redelivery (same data, cause and
+    time, so the same derived ids) that consumers drop, not a second officer or a second expiry."""
+    now = utcnow()
+    outcome = usecases.assign_report(store, published, SETTINGS, now, received())
+    later = now + timedelta(seconds=SETTINGS.ack_seconds["P1"] + 1)
+    ended = usecases.mark_expired(store, later, store.assignment(outcome.assignment["_id"]), "not acknowledged")
+    usecases.settle(store, published, SETTINGS, later, ended)  # the slow worker
+    grace = later + timedelta(seconds=SETTINGS.follow_up_grace_s)
+    usecases.settle(store, published, SETTINGS, grace, ended)  # the sweep that leased it meanwhile
+    first, again = published[1:3], published[3:]
+    assert [name for name, _, _ in first] == ["assignment_expired", "assignment_created"]
+    assert again == first
+    assert len(store.assignments) == 2 and BHABIN_MENTENG in claimed(store)
+
+
 def test_an_officer_the_assignment_sms_never_reached_is_replaced(service, published, store):
     service.handle_report_received(received())
     first = published.of("assignment_created")[0]["assignment_id"]
