@@ -60,6 +60,8 @@ class DispatchStore(MongoArchive, Store):
         self.db.officers.create_index([("polsek", ASCENDING)], name="polsek")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
+        waiting = [("state", ASCENDING), ("reannounced_at", ASCENDING), ("created_at", ASCENDING)]
+        self.db.assignments.create_index(waiting, name="state_reannounced_created")
         self.db.assignments.create_index([("officer.nrp", ASCENDING), ("created_at", DESCENDING)], name="officer")
         self.db.officers.create_index([("phone", ASCENDING)], name="phone")
         self.db.assignments.create_index([("ended_at", ASCENDING)], name="ended_at", sparse=True)
@@ -174,9 +176,11 @@ class DispatchStore(MongoArchive, Store):
                 self.db.assignments.count_documents({"state": "created", "due_at": due}))
 
     def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
-        """Assignments still waiting for the officer since before then, not yet said again (index state_due_at)."""
-        return list(self.db.assignments.find({"state": "created", "created_at": {"$lte": created_before},
-                                              "reannounced_at": {"$exists": False}}).limit(SWEEP_BATCH))
+        """Assignments still waiting for the officer since before then, not yet said again (index
+        state_reannounced_created: every field bounded, or each sweep reads every waiting assignment; hence
+        `None` for "not said again", an equality the index serves, where `$exists` is not)."""
+        return list(self.db.assignments.find({"state": "created", "reannounced_at": None,
+                                              "created_at": {"$lte": created_before}}).limit(SWEEP_BATCH))
 
     def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
         """Only one replica says an assignment again."""
