@@ -132,7 +132,8 @@ def new_assignment(assignment_id: str, request: Mapping[str, Any], candidate: Ca
         "state": "on_scene" if on_scene else "created",
         "created_at": now,
         "ack_deadline": deadline,
-        "due_at": None if on_scene else deadline,  # the sweep's work list: (state, due_at)
+        # the sweep's work list, (state, due_at): its next work on this one, saying it again or the deadline
+        "due_at": None if on_scene else min(deadline, now + timedelta(seconds=settings.reannounce_s)),
         "history": history,
         "event_id": created_event_id(cause),
         "correlationid": cause.correlationid or request["report"]["report_id"],

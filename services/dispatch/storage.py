@@ -60,8 +60,6 @@ class DispatchStore(MongoArchive, Store):
         self.db.officers.create_index([("polsek", ASCENDING)], name="polsek")
         self.db.assignments.create_index([("report_id", ASCENDING)], name="report_id")
         self.db.assignments.create_index([("state", ASCENDING), ("due_at", ASCENDING)], name="state_due_at")
-        waiting = [("state", ASCENDING), ("reannounced_at", ASCENDING), ("created_at", ASCENDING)]
-        self.db.assignments.create_index(waiting, name="state_reannounced_created")
         self.db.assignments.create_index([("officer.nrp", ASCENDING), ("created_at", DESCENDING)], name="officer")
         self.db.officers.create_index([("phone", ASCENDING)], name="phone")
         self.db.assignments.create_index([("ended_at", ASCENDING)], name="ended_at", sparse=True)
@@ -164,28 +162,24 @@ class DispatchStore(MongoArchive, Store):
         return after if result.matched_count == 1 else None
 
     def overdue(self, now: datetime) -> list[dict[str, Any]]:
-        """Unacknowledged assignments past their deadline (index state_due_at)."""
+        """Unacknowledged assignments due to be said again or past their deadline (index state_due_at)."""
         return list(self.db.assignments.find({"state": "created", "due_at": {"$lte": now}}).limit(SWEEP_BATCH))
 
     def gauges(self) -> Iterable[tuple[str, dict, float]]:
-        """Assignments waiting for their officer, before and past the deadline (index state_due_at): what
-        an engineer is woken for is an overdue one that stays overdue (the sweep did not act)."""
+        """Assignments waiting for their officer, before and past their due time (the deadline, or saying
+        them again; index state_due_at): what an engineer is woken for is an overdue one that stays
+        overdue (the sweep did not act)."""
         now = datetime.now(timezone.utc)
         for state, due in (("pending", {"$gt": now}), ("overdue", {"$lte": now})):
             yield "siaga_assignment_deadlines", {"state": state}, float(
                 self.db.assignments.count_documents({"state": "created", "due_at": due}))
 
-    def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
-        """Assignments still waiting for the officer since before then, not yet said again (index
-        state_reannounced_created: every field bounded, or each sweep reads every waiting assignment; hence
-        `None` for "not said again", an equality the index serves, where `$exists` is not)."""
-        return list(self.db.assignments.find({"state": "created", "reannounced_at": None,
-                                              "created_at": {"$lte": created_before}}).limit(SWEEP_BATCH))
-
     def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
-        """Only one replica says an assignment again."""
-        result = self.db.assignments.update_one({"_id": assignment["_id"], "reannounced_at": {"$exists": False}},
-                                                {"$set": {"reannounced_at": now}})
+        """Only one replica says an assignment again, and only while its officer has not answered; then
+        the sweep's next work on it is the deadline."""
+        result = self.db.assignments.update_one(
+            {"_id": assignment["_id"], "state": "created", "reannounced_at": None},
+            {"$set": {"reannounced_at": now, "due_at": assignment["ack_deadline"]}})
         return result.modified_count == 1
 
     def stalled_follow_ups(self, before: datetime) -> list[dict[str, Any]]:

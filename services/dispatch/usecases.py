@@ -259,31 +259,34 @@ def mark_expired(store: DispatchStore, now: datetime, assignment: dict[str, Any]
 
 def expire_overdue(store: DispatchStore, publish: Publish, settings: Settings, now: datetime) -> None:
     """Deadlines live in the database: whichever replica wins the compare-and-set expires each one,
-    once; a follow-up a dead worker left half done is leased and finished."""
-    for assignment in store.overdue(now):
-        expire(store, publish, settings, now, assignment)
-    for assignment in store.stalled_follow_ups(now - timedelta(seconds=settings.follow_up_grace_s)):
-        if store.lease_follow_up(assignment, now):
-            settle(store, publish, settings, now, assignment)
-    reannounce_unacknowledged(store, publish, settings, now)
-
-
-def reannounce_unacknowledged(store: DispatchStore, publish: Publish, settings: Settings, now: datetime) -> None:
-    """A sweep: an assignment the officer has not answered is said again, once, as stored (same id).
-
-    notify's record of the officer's SMS may have been lost after the SMS went out (a disk that lied,
-    a restore); said again, it is recorded again, the gateway (which never sends an SMS twice) answers
-    as before, and the officer's receipt and replies are tracked. Where the record exists nothing
-    happens."""
+    once, or says it again; a follow-up a dead worker left half done is leased and finished."""
     said = []
-    for assignment in store.unacknowledged(now - timedelta(seconds=settings.reannounce_s)):
-        if store.mark_reannounced(assignment, now):
-            publish(ASSIGNMENT_CREATED, assignments.created_event_data(assignment), id=assignment["event_id"],
-                    correlationid=assignment["correlationid"], time=assignment["created_at"])
+    for assignment in store.overdue(now):
+        if assignment["ack_deadline"] <= now:
+            expire(store, publish, settings, now, assignment)
+        elif reannounce(store, publish, now, assignment):
             said.append(assignment["report"]["number"])
     if said:
         log.info("sweep: %d assignment(s) unacknowledged after %gs said again: %s", len(said), settings.reannounce_s,
                  ", ".join(said))
+    for assignment in store.stalled_follow_ups(now - timedelta(seconds=settings.follow_up_grace_s)):
+        if store.lease_follow_up(assignment, now):
+            settle(store, publish, settings, now, assignment)
+
+
+def reannounce(store: DispatchStore, publish: Publish, now: datetime, assignment: dict[str, Any]) -> bool:
+    """An assignment its officer has not answered after REANNOUNCE_S is said again, once, as stored (same id).
+
+    notify's record of the officer's SMS may have been lost after the SMS went out (a disk that lied,
+    a restore); said again, it is recorded again, the gateway (which never sends an SMS twice) answers
+    as before, and the officer's receipt and replies are tracked. Where the record exists nothing
+    happens. Its time is the assignment's first `due_at` (assignments.new_assignment), so the sweep
+    finds it on the deadlines' index, never by reading every assignment still waiting."""
+    if not store.mark_reannounced(assignment, now):
+        return False
+    publish(ASSIGNMENT_CREATED, assignments.created_event_data(assignment), id=assignment["event_id"],
+            correlationid=assignment["correlationid"], time=assignment["created_at"])
+    return True
 
 
 def expire_unreachable(store: DispatchStore, publish: Publish, settings: Settings, now: datetime,

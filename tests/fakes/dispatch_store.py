@@ -120,16 +120,11 @@ class FakeDispatchStore:
     def overdue(self, now: datetime) -> list[dict[str, Any]]:
         return self._due({lifecycle.CREATED.state}, now)
 
-    def unacknowledged(self, created_before: datetime) -> list[dict[str, Any]]:
-        return copy.deepcopy([a for a in self.assignments.values() if a["state"] == "created"
-                              and a["created_at"] <= created_before and a.get("reannounced_at") is None]
-                             [:SWEEP_BATCH])
-
     def mark_reannounced(self, assignment: dict[str, Any], now: datetime) -> bool:
         stored = self.assignments[assignment["_id"]]
-        if stored.get("reannounced_at") is not None:
+        if stored["state"] != "created" or stored.get("reannounced_at") is not None:
             return False
-        stored["reannounced_at"] = now
+        stored |= {"reannounced_at": now, "due_at": stored["ack_deadline"]}
         return True
 
     def stalled_follow_ups(self, before: datetime) -> list[dict[str, Any]]:

@@ -94,6 +94,16 @@ class DispatchStoreContract:
         assert store.stalled_follow_ups(later + timedelta(hours=1)) == []
         assert store.assignment("a1")["successor"] == "next"
 
+    def test_an_assignment_is_said_again_once_and_only_while_unanswered_then_its_deadline_is_due(self, store):
+        """A P3 assignment: due first to be said again (REANNOUNCE_S), before its deadline."""
+        read, other = stored_assignment(store), stored_assignment(store, SECOND, "a2")
+        assert read["due_at"] < read["ack_deadline"]
+        assert store.mark_reannounced(read, read["due_at"]) and not store.mark_reannounced(read, read["due_at"])
+        assert store.assignment("a1")["due_at"] == read["ack_deadline"]
+        store.move(other, assignments.step(other, "acknowledged", NOW, "sms"))
+        assert not store.mark_reannounced(other, other["due_at"])
+        assert store.assignment("a2")["due_at"] is None
+
     def test_an_escalation_record_is_a_decision_but_not_an_assignment(self, store):
         store.add_assignment(assignments.escalation_record("x1", {"report": {"report_id": "r2"}}, NOW))
         assert store.decision("x1")["state"] == "escalated" and store.assignments_for("r2") == []

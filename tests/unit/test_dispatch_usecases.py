@@ -290,3 +290,9 @@ def test_an_assignment_left_unacknowledged_is_said_again_once_as_stored(store, p
     assert published.names() == ["assignment_created", "assignment_created"]
     again = published[-1]
     assert again[1] == first[1] and again[2]["id"] == store.assignment(outcome.assignment["_id"])["event_id"]
+    deadline = now + timedelta(seconds=SETTINGS.ack_seconds["P4"])
+    usecases.expire_overdue(store, published, SETTINGS, deadline - timedelta(seconds=1))
+    assert len(published) == 2
+    usecases.expire_overdue(store, published, SETTINGS, deadline + timedelta(seconds=1))  # then its deadline
+    assert published.names()[2:] == ["assignment_expired", "assignment_created"]
+
