@@ -91,7 +91,7 @@ sendsms-port = {ports.sendsms}
 sendsms-interface = 127.0.0.1
 log-file = "{directory}/smsbox.log"
 log-level = 1
-http-request-retry = 10
+http-request-retry = 300
 http-queue-delay = 1
 
 group = sendsms-user
