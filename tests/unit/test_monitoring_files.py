@@ -46,6 +46,16 @@ def test_the_alerts_cover_a_dead_letter_an_overdue_assignment_a_failing_sms_and_
     assert "rabbitmq_detailed_queue_consumers" in exprs
 
 
+def test_the_alerts_cover_a_system_falling_behind_and_a_database_that_holds_it_up():
+    """A system offered more than it can take shows nothing else wrong: every message is handled, late. Seen in
+    the soak on a slow machine: queues growing for minutes, database commands waiting seconds."""
+    rules = alert_rules()
+    behind = [expr for expr in rules.values() if "rabbitmq_detailed_queue_messages_ready" in expr]
+    slow = [expr for expr in rules.values() if "siaga_db_command_seconds_bucket" in expr]
+    assert behind and slow
+    assert "histogram_quantile(0.99" in slow[0]
+
+
 def test_every_dashboard_panel_reads_a_metric_the_services_export():
     dashboard = json.loads((MONITORING / "grafana" / "siaga-dashboard.json").read_text())
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
