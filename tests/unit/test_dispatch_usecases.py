@@ -295,4 +295,3 @@ def test_an_assignment_left_unacknowledged_is_said_again_once_as_stored(store, p
     assert len(published) == 2
     usecases.expire_overdue(store, published, SETTINGS, deadline + timedelta(seconds=1))  # then its deadline
     assert published.names()[2:] == ["assignment_expired", "assignment_created"]
-
