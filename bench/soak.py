@@ -29,7 +29,9 @@ its CPU per incident, the database commands per incident, and the live and archi
 database's files at the end; every twentieth of the run, where the SMS archive stands. Exit status 1 when the last
 window's rate is more than 10% below the first's or its p99 more than 10% above (plus SOAK_P99_SLACK_MS,
 0), when a service's memory grows by more than SOAK_MEMORY_GROWTH (10%, and at least 32 MB) from the first
-window's end to the run's end, when the database's grows by more than its cache, or when an incident got no
+window's end to the run's end, when the database's grows by more than its cache, when the first window's
+median is over SOAK_SATURATED_MS (1,000 ms: the rate is more than the machine takes, so both windows are
+backlogs and their likeness says nothing), or when an incident got no
 officer SMS, or was taken as a duplicate of a report still open in its village (a village comes round again
 every SOAK_VILLAGES incidents: a run that far behind stops sending officers, it does not just slow down).
 The broker's memory is shown, not judged: other runs share it.
@@ -91,6 +93,8 @@ DB_DIR = Path(os.environ["SOAK_DB_DIR"]) if os.environ.get("SOAK_DB_DIR") else S
 MEMORY_GROWTH = float(os.environ.get("SOAK_MEMORY_GROWTH", "0.10"))
 MEMORY_FLOOR_MB = 32.0
 P99_SLACK_MS = float(os.environ.get("SOAK_P99_SLACK_MS", "0"))
+# A first window slower than this at its median was already a backlog: the rate is beyond the machine.
+SATURATED_MS = float(os.environ.get("SOAK_SATURATED_MS", "1000"))
 WORSE = 0.10  # the last window may be this much slower than the first
 ARCHIVE_SWEEP_SECONDS = 2
 ROSTER_CHUNK = 250  # the embedded server's bulk roster write is quadratic in its size (bench/chaos.py)
@@ -145,6 +149,10 @@ class Soak:
                           f"far behind, or it has fewer villages than incidents to spare)")
         if self.reports_held != self.incidents:
             failed.append(f"{self.reports_held:,} reports kept, live or archived, of {self.incidents:,} incidents")
+        if self.first["p50"] > SATURATED_MS:
+            failed.append(f"the first window's median was {self.first['p50']:.0f} ms: {self.rate:g}/s is more than "
+                          f"this machine takes, every incident waited in a queue, and two backlogs compared say "
+                          f"nothing of the data's growth (a lower SOAK_RATE)")
         if self.last["rate"] < self.first["rate"] * (1 - WORSE):
             failed.append(f"sustained rate fell from {self.first['rate']:.1f}/s to {self.last['rate']:.1f}/s")
         if self.last["p99"] > self.first["p99"] * (1 + WORSE) + P99_SLACK_MS:
