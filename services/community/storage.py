@@ -19,7 +19,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.community import alerts
-from shared.mongo import MongoStorage, Store
+from shared.mongo import MongoStorage, Store, drop_index
 
 COVERAGE_LOOKBACK_DAYS = 366
 DUPLICATE_KEY = 11000
@@ -34,7 +34,9 @@ class CommunityStore(Store):
         self.db.consents.create_index([("phone", ASCENDING), ("at", ASCENDING)], name="phone_at")
         self.db.alerts.create_index([("polsek", ASCENDING), ("issued_at", DESCENDING)], name="polsek_issued")
         self.db.alerts.create_index([("state", ASCENDING)], name="state")
-        self.db.deliveries.create_index([("state", ASCENDING), ("queued_at", ASCENDING)], name="state_queued")
+        # the sweep for SMS taken and never handed over: bounded by both, not by every delivery in the state
+        self.db.deliveries.create_index([("state", ASCENDING), ("requested_at", ASCENDING)], name="state_requested")
+        drop_index(self.db.deliveries, "state_queued")  # what it was before, which bounded the state only
         self.db.deliveries.create_index([("alert_id", ASCENDING), ("state", ASCENDING)], name="alert_state")
 
     # ---- visits ----------------------------------------------------------------------------------

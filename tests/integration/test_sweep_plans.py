@@ -12,6 +12,9 @@ import pytest
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
+from services.community import usecases as community
+from services.community.settings import CommunitySettings
+from services.community.storage import CommunityStore
 from services.dispatch import usecases
 from services.dispatch.settings import Settings
 from services.notify.storage import NotificationStore
@@ -65,7 +68,15 @@ def reports_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
     return store.db
 
 
-@pytest.mark.parametrize("sweeps", [dispatch_sweeps, notify_sweeps, reports_sweeps])
+def community_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
+    store = CommunityStore(client[db_names["community"]])
+    store.ensure_indexes()
+    community.send_due_alert_sms(store, Published(), CommunitySettings(), now)
+    store.pending("an-alert", 10)
+    return store.db
+
+
+@pytest.mark.parametrize("sweeps", [dispatch_sweeps, notify_sweeps, reports_sweeps, community_sweeps])
 def test_every_query_of_a_sweep_is_planned_on_an_index(mongo_uri, db_names, sweeps):
     finds = Finds()
     client = MongoClient(mongo_uri, event_listeners=[finds], tz_aware=True)
