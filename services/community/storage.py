@@ -36,7 +36,7 @@ class CommunityStore(Store):
         self.db.alerts.create_index([("state", ASCENDING)], name="state")
         # the sweep for SMS taken and never handed over: bounded by both, not by every delivery in the state
         self.db.deliveries.create_index([("state", ASCENDING), ("requested_at", ASCENDING)], name="state_requested")
-        drop_index(self.db.deliveries, "state_queued")  # what it was before, which bounded the state only
+        drop_index(self.db.deliveries, "state_queued")  # (state, queued_at): nothing reads by it, every write paid
         self.db.deliveries.create_index([("alert_id", ASCENDING), ("state", ASCENDING)], name="alert_state")
 
     # ---- visits ----------------------------------------------------------------------------------
