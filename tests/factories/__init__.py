@@ -53,7 +53,7 @@ def read_queue(amqp_uri: str, queue_name: str, until: Callable[[list], bool], ti
 
 class WriteCommands(monitoring.CommandListener):
     """The write commands a client sends, by name, in order (pymongo's command monitor): how many round
-    trips a store's writes took."""
+    trips a store's writes took, and what each said."""
 
     WRITES = ("insert", "update", "delete")
     STATEMENTS = {"insert": "documents", "update": "updates", "delete": "deletes"}
@@ -61,12 +61,14 @@ class WriteCommands(monitoring.CommandListener):
     def __init__(self):
         self.commands: list[str] = []
         self.statements: list[tuple[str, int]] = []  # (command, how many statements it carried)
+        self.sent: list[dict] = []  # each command as sent
 
     def started(self, event):
         if event.command_name in self.WRITES:
             self.commands.append(event.command_name)
             self.statements.append((event.command_name,
                                     len(event.command.get(self.STATEMENTS.get(event.command_name, ""), ()))))
+            self.sent.append(dict(event.command))
 
     def succeeded(self, event):
         pass

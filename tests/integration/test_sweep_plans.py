@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 from pymongo.database import Database
 
 from services.community import usecases as community
@@ -21,29 +21,14 @@ from services.notify.storage import NotificationStore
 from services.reports.storage import ReportStore
 from shared.contract import REPORT_RECEIVED, load_event
 from shared.envelope import utcnow
-from tests.factories import create_report_received
+from tests.factories import FindCommands, create_report_received
 from tests.factories.dispatch import dispatch_store, load_demo_roster
 from tests.fakes.publisher import Published
 
 pytestmark = pytest.mark.integration
 
 
-class Finds(monitoring.CommandListener):
-    def __init__(self):
-        self.sent: list[dict] = []
-
-    def started(self, event):
-        if event.command_name == "find":
-            self.sent.append({k: event.command[k] for k in ("find", "filter", "sort", "limit") if k in event.command})
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-def dispatch_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
+def dispatch_sweeps(client, db_names, now: datetime, finds: FindCommands) -> Database:
     store = load_demo_roster(dispatch_store(client, db_names))
     usecases.assign_report(store, Published(), Settings(), now, load_event(create_report_received(), REPORT_RECEIVED))
     finds.sent.clear()  # what the sweeps send, not what set them up
@@ -52,7 +37,7 @@ def dispatch_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
     return store.db
 
 
-def notify_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
+def notify_sweeps(client, db_names, now: datetime, finds: FindCommands) -> Database:
     store = NotificationStore(client[db_names["notify"]])
     store.ensure_indexes()
     store.due(now)
@@ -60,7 +45,7 @@ def notify_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
     return store.db
 
 
-def reports_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
+def reports_sweeps(client, db_names, now: datetime, finds: FindCommands) -> Database:
     store = ReportStore(client[db_names["reports"]])
     store.ensure_indexes()
     store.received_before(now, 200)
@@ -68,7 +53,7 @@ def reports_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
     return store.db
 
 
-def community_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
+def community_sweeps(client, db_names, now: datetime, finds: FindCommands) -> Database:
     store = CommunityStore(client[db_names["community"]])
     store.ensure_indexes()
     community.send_due_alert_sms(store, Published(), CommunitySettings(), now)
@@ -78,12 +63,13 @@ def community_sweeps(client, db_names, now: datetime, finds: Finds) -> Database:
 
 @pytest.mark.parametrize("sweeps", [dispatch_sweeps, notify_sweeps, reports_sweeps, community_sweeps])
 def test_every_query_of_a_sweep_is_planned_on_an_index(mongo_uri, db_names, sweeps):
-    finds = Finds()
+    finds = FindCommands()
     client = MongoClient(mongo_uri, event_listeners=[finds], tz_aware=True)
     try:
         database = sweeps(client, db_names, utcnow(), finds)
         assert finds.sent
-        for find in finds.sent:
+        for sent in finds.sent:
+            find = {k: sent[k] for k in ("find", "filter", "sort", "limit") if k in sent}
             plan = json.dumps(database.command("explain", find, verbosity="queryPlanner")["queryPlanner"], default=str)
             assert "COLLSCAN" not in plan and "IXSCAN" in plan, f"not bounded by an index: {find}"
     finally:
