@@ -47,60 +47,70 @@ def publish(amqp_uri: str, body: dict) -> None:
 
 
 def main(url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
-    description = f"Tabrakan motor dan angkot, pengendara luka (uji {uuid.uuid4().hex[:6]})"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="id-ID")
         page.set_default_timeout(TIMEOUT_MS)
-        console_errors: list[str] = []
-        page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
-        page.goto(url)
-        page.fill("#username", username)
-        page.fill("#password", os.environ["SIAGA_CONSOLE_PASSWORD"])
-        page.click("#login-form button[type=submit]")
-        expect(page.locator("#live")).to_have_class("live on")  # the live stream is open
-        page.evaluate("window.__sameDocument = 'yes'")  # gone if the page reloads
-        expect(page.locator("#sms-spend")).to_contain_text("bulan ini")  # what the Polsek's SMS cost
-        sms_spend = page.locator("#sms-spend").inner_text()
+        try:
+            return drive(page, url, amqp_uri, username, screenshot)
+        except Exception:  # what the page showed when a step failed: its screenshot and its toast, if any
+            page.screenshot(path=screenshot.replace(".png", "-failed.png"), full_page=True)
+            print(f"toast at the failure: {page.locator('#toast').inner_text(timeout=1000)!r}", file=sys.stderr)
+            raise
+        finally:
+            browser.close()
 
-        published = time.monotonic()
-        publish(amqp_uri, incident(description))
-        card = page.locator("article.card", has_text=description)
-        card.wait_for(state="visible")
-        time_to_board = time.monotonic() - published
-        number = card.get_attribute("data-number")
-        acknowledge = card.locator("button[data-action=acknowledge]")
-        acknowledge.wait_for(state="visible")  # the officer has been assigned
-        status_before = card.locator("[data-role=status]").inner_text()
-        time_to_assigned = time.monotonic() - published
-        p1_border = card.evaluate("node => getComputedStyle(node).borderLeftWidth")
 
-        acknowledge.click()
-        expect(card.locator("[data-role=status]")).to_have_text("Dikonfirmasi")
-        status_after = card.locator("[data-role=status]").inner_text()
-        toast = page.locator("#toast").inner_text()
-        page.screenshot(path=screenshot, full_page=True)
-        same_document = page.evaluate("window.__sameDocument")
+def drive(page, url: str, amqp_uri: str, username: str, screenshot: str) -> dict:
+    description = f"Tabrakan motor dan angkot, pengendara luka (uji {uuid.uuid4().hex[:6]})"
+    console_errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.goto(url)
+    page.fill("#username", username)
+    page.fill("#password", os.environ["SIAGA_CONSOLE_PASSWORD"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#live")).to_have_class("live on")  # the live stream is open
+    page.evaluate("window.__sameDocument = 'yes'")  # gone if the page reloads
+    expect(page.locator("#sms-spend")).to_contain_text("bulan ini")  # what the Polsek's SMS cost
+    sms_spend = page.locator("#sms-spend").inner_text()
 
-        desk = duty_desk_by_hand(page, amqp_uri)
-        community = community_by_hand(page, screenshot)
+    published = time.monotonic()
+    publish(amqp_uri, incident(description))
+    card = page.locator("article.card", has_text=description)
+    card.wait_for(state="visible")
+    time_to_board = time.monotonic() - published
+    number = card.get_attribute("data-number")
+    acknowledge = card.locator("button[data-action=acknowledge]")
+    acknowledge.wait_for(state="visible")  # the officer has been assigned
+    status_before = card.locator("[data-role=status]").inner_text()
+    time_to_assigned = time.monotonic() - published
+    p1_border = card.evaluate("node => getComputedStyle(node).borderLeftWidth")
 
-        page.click(".tabs button[data-view=map]")
-        map_incident = page.locator(f"#map circle[data-report='{card.get_attribute('data-report')}']")
-        map_incident.wait_for(state="attached")
-        page.locator("#map rect.off").first.wait_for(state="attached")  # officers from the roster
-        gondangdia = page.locator("#map polygon[data-village='31.71.06.1004']")  # the real boundary, no tiles
-        gondangdia.wait_for(state="attached")
-        outline_points = len(gondangdia.get_attribute("points").split())
-        stale_menteng = page.locator("#map polygon.stale[data-village='31.71.06.1001']")  # RWs not visited lately
-        stale_menteng.first.wait_for(state="attached")
-        stale_on_map = stale_menteng.count()
-        page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})  # a phone
-        page.click(".tabs button[data-view=board]")
-        phone_fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-        page.screenshot(path=screenshot.replace(".png", "-phone.png"), full_page=False)
-        browser.close()
+    acknowledge.click()
+    expect(card.locator("[data-role=status]")).to_have_text("Dikonfirmasi")
+    status_after = card.locator("[data-role=status]").inner_text()
+    toast = page.locator("#toast").inner_text()
+    page.screenshot(path=screenshot, full_page=True)
+    same_document = page.evaluate("window.__sameDocument")
+
+    desk = duty_desk_by_hand(page, amqp_uri)
+    community = community_by_hand(page, screenshot)
+
+    page.click(".tabs button[data-view=map]")
+    map_incident = page.locator(f"#map circle[data-report='{card.get_attribute('data-report')}']")
+    map_incident.wait_for(state="attached")
+    page.locator("#map rect.off").first.wait_for(state="attached")  # officers from the roster
+    gondangdia = page.locator("#map polygon[data-village='31.71.06.1004']")  # the real boundary, no tiles
+    gondangdia.wait_for(state="attached")
+    outline_points = len(gondangdia.get_attribute("points").split())
+    stale_menteng = page.locator("#map polygon.stale[data-village='31.71.06.1001']")  # RWs not visited lately
+    stale_menteng.first.wait_for(state="attached")
+    stale_on_map = stale_menteng.count()
+    page.screenshot(path=screenshot.replace(".png", "-map.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.click(".tabs button[data-view=board]")
+    phone_fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=screenshot.replace(".png", "-phone.png"), full_page=False)
     return {"number": number, "time_to_board_s": round(time_to_board, 3),
             "time_to_assigned_s": round(time_to_assigned, 3), "status_before": status_before,
             "status_after": status_after, "toast": toast, "same_document": same_document,

@@ -60,8 +60,16 @@ def run_browser(url: str, amqp_uri: str, timeout: float = 150.0) -> dict:
             process.wait()
             pytest.fail(f"the browser did not finish within {timeout}s; see {errors}")
     if process.returncode != 0:
-        pytest.fail(f"the browser driver failed ({process.returncode}):\n{errors.read_text()[-4000:]}")
+        pytest.fail(f"the browser driver failed ({process.returncode}), all of it in {errors}:\n"
+                    f"{failure(errors.read_text())}")
     return json.loads(output.read_text().strip().splitlines()[-1])
+
+
+def failure(stderr: str) -> str:
+    """The driver's traceback and Playwright's call log: which step failed and what it saw. Playwright ends its
+    message with an aria snapshot of the whole page, kilobytes that would push the step out of CI's output."""
+    step = stderr.split("\nAria snapshot:")[0]
+    return step if len(step) <= 6000 else f"{step[:3000]}\n[…]\n{step[-3000:]}"
 
 
 def test_a_duty_officer_sees_a_new_incident_live_and_acknowledges_it_in_the_browser(system, amqp_uri, tap):
