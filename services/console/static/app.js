@@ -45,7 +45,7 @@ const DESK_OUTCOME = {  // how the duty desk closes an escalated report itself (
 
 const state = {
   me: null, cards: new Map(), clockOffset: 0, source: null, view: "board", roster: [], areas: null,
-  fresh: new Set(), toastTimer: null, spendTimer: null,
+  fresh: new Set(), toastTimer: null, spendTimer: null, loads: {},
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -125,6 +125,13 @@ async function api(path, options = {}) {
   return data;
 }
 
+/* A reload's answer can arrive after a later one's (a slow RPC, a loaded server): each loader shows only its
+   newest request's answer, so a periodic reload never paints over what the reload after a save has shown. */
+function newest(loader) {
+  const ticket = (state.loads[loader] = (state.loads[loader] || 0) + 1);
+  return () => state.loads[loader] === ticket;
+}
+
 /* ---------------------------------------------------------------- login */
 
 function showLogin(message) {
@@ -182,8 +189,10 @@ const rupiah = (value) => `Rp ${Math.round(value).toLocaleString("id-ID")}`;
 async function loadSpending() {
   if (!state.me) return;
   const node = $("sms-spend");
+  const current = newest("spending");
   try {
     const s = await api(`/api/sms?polsek=${encodeURIComponent(state.me.polseks[0].code)}`);
+    if (!current()) return;
     const share = Math.round(s.share * 100);
     let text = `SMS hari ini: ${s.today.sms} (${rupiah(s.today.rupiah)}) · bulan ini: ${s.month.sms} ` +
       `(${rupiah(s.month.rupiah)} dari anggaran ${rupiah(s.budget)}, ${share}%)`;
@@ -212,8 +221,11 @@ function switchView(view) {
 }
 
 async function loadCoverage() {
+  const current = newest("coverage");
   try {
-    state.coverage = await api(`/api/community/coverage?polsek=${communityPolsek().code}`);
+    const coverage = await api(`/api/community/coverage?polsek=${communityPolsek().code}`);
+    if (!current()) return;
+    state.coverage = coverage;
     $("stale-count").textContent = state.coverage.stale_count;
     if (state.view === "map") drawMap();
   } catch (error) { state.coverage = { villages: [] }; }
@@ -459,8 +471,10 @@ async function loadRoster() {
   const params = new URLSearchParams({ polsek: $("filter-polsek").value });
   if ($("filter-village").value) params.set("village", $("filter-village").value);
   if ($("filter-status").value) params.set("status", $("filter-status").value);
+  const current = newest("roster");
   try {
     const data = await api(`/api/officers?${params}`);
+    if (!current()) return;
     state.roster = data.officers;
     renderRoster();
     if (state.view === "map") drawMap();
@@ -584,10 +598,12 @@ function fillCommunityForms() {
 
 async function loadCommunity() {
   const polsek = communityPolsek().code;
+  const current = newest("community");
   try {
     const [coverage, posts, alerts] = await Promise.all([
       api(`/api/community/coverage?polsek=${polsek}`), api(`/api/community/posts?polsek=${polsek}`),
       api(`/api/community/alerts?polsek=${polsek}`)]);
+    if (!current()) return;
     state.coverage = coverage;
     renderCoverage(coverage);
     renderPosts(posts.posts);
