@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 import time
+import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -300,7 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("Stopping Siaga…")
     except Exception as exc:  # a newcomer gets what failed and where to look, not a traceback
-        console.print(f"[red]Siaga could not run the demo:[/] {exc}")
+        failed = system.log_dir / "demo-failure.log"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(traceback.format_exc())
+        console.print(f"[red]Siaga could not run the demo:[/] {type(exc).__name__}: {exc} (where: {failed}; "
+                      f"the services' logs beside it)")
         return 1
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second Ctrl-C/TERM must not cut the shutdown short
