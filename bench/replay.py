@@ -127,12 +127,11 @@ def consumed_queues() -> list[str]:
         q.name for q in topology.party_queues(PARTIES["sms-gateway"])]
 
 
-def backlog(amqp_uri: str, queues: list[str]) -> int:
+def backlog(connection: Connection, queues: list[str]) -> int:
     """Messages waiting in the consumed queues. A message a handler holds unacknowledged is not
     counted: `wait_quiet` covers it by asking for unchanged databases across a settle period."""
-    with Connection(amqp_uri) as connection:
-        channel = connection.default_channel
-        return sum(channel.queue_declare(name, passive=True).message_count for name in queues)
+    channel = connection.default_channel
+    return sum(channel.queue_declare(name, passive=True).message_count for name in queues)
 
 
 def canonical(value: Any) -> Any:
@@ -161,14 +160,15 @@ def wait_quiet(amqp_uri: str, read: Callable[[], Any], settle: float = 2.0, time
     The settle period outlasts the gateway simulator's delays (0.15 s), whose pending answers no queue shows.
     """
     deadline, queues = time.monotonic() + timeout, consumed_queues()
-    while time.monotonic() < deadline:
-        if backlog(amqp_uri, queues):
-            time.sleep(0.3)
-            continue
-        before = read()
-        time.sleep(settle)
-        if backlog(amqp_uri, queues) == 0 and (after := read()) == before:
-            return after
+    with Connection(amqp_uri) as connection:  # one for the whole wait: a loaded broker is slow to open one
+        while time.monotonic() < deadline:
+            if backlog(connection, queues):
+                time.sleep(0.3)
+                continue
+            before = read()
+            time.sleep(settle)
+            if backlog(connection, queues) == 0 and (after := read()) == before:
+                return after
     raise RuntimeError(f"the system never became quiet within {timeout}s")
 
 
