@@ -52,7 +52,8 @@ def test_two_demos_side_by_side_each_assign_escalate_and_reject_on_their_own_vho
     outputs = [demo.communicate(timeout=240)[0] for demo in demos]
     for settings, console, demo, output in zip(two_instances, consoles, demos, outputs):
         (tmp_path / f"{settings.instance}.out").write_text(output)
-        assert demo.returncode == 0, output
+        failure = settings.var_dir / "log" / "demo-failure.log"  # gone with the instance after the test
+        assert demo.returncode == 0, output + (failure.read_text() if failure.exists() else "")
         for expected in ("Bripda Rizky Pratama", "Bripka Hendra Gunawan", "Brigpol Dewi Lestari",
                          "Aipda Siti Rahmawati", "SPKT Polsek", "escalated", "rejected", "GSM-7, 1 segment"):
             assert expected in output
