@@ -9,6 +9,11 @@ request costs one session read; the live board costs one query per process every
 however many browsers watch it (feed.BoardFeed). A login attempt costs one conditional update by `_id`
 per count it takes a place in (three; two for a count's first attempt in its window) and one operator
 read — never find_one_and_update, which the embedded server answers by scanning the collection.
+
+A board entry no event has changed for ARCHIVE.AFTER_SECONDS, and off the board by then (closed, or never
+more than an event about a report this console did not see), moves to `board_archive` (shared/archive.py):
+a report's page and the checks of an action on it still read it there, and an event said again that long
+after is applied to nothing (`apply`: what the archive holds was shown long ago).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from services.console import auth, domain
 from services.console.board import Change, applied
 from services.console.exceptions import AccountLocked, BoardConflict, LoginFailed, NotLoggedIn
 from services.console.settings import DEFAULTS, ConsoleSettings
+from shared.archive import MongoArchive, archive_of, find_one_anywhere, may_be_archived
 from shared.envelope import utcnow
 from shared.mongo import MongoStorage, Store
 
@@ -42,7 +48,9 @@ REMEMBERED_ENTRIES = 4096  # board entries whose last written version this proce
 BOARD_FIELDS = {"seen": 0}  # the idempotency keys stay in the database
 
 
-class ConsoleStore(Store):
+class ConsoleStore(MongoArchive, Store):
+    FINAL_FIELD = {"board": "updated_at"}  # rewritten by every change
+
     def __init__(self, db, linger: float = BOARD_LINGER):
         super().__init__(db)
         self.linger = linger
@@ -68,6 +76,8 @@ class ConsoleStore(Store):
         (or raises). A report's receipt waits up to `linger` for the changes that follow it within ms (its
         assignment) and is written with them; a later change goes at once, unless it meets such a wait:
         waiting where nothing follows would only hold a worker."""
+        if self._archived_long_ago(change):
+            return False
         waiting = self.lingering.get(change.report_id)
         if waiting is None:
             if change.kind != LINGERS or self.linger <= 0:
@@ -80,6 +90,12 @@ class ConsoleStore(Store):
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
+
+    def _archived_long_ago(self, change: Change) -> bool:
+        """The entry of an event said long enough ago may have moved to the archive: there it stays."""
+        return (may_be_archived(change.at, utcnow(), self.archive) and self.db.board.find_one(
+            {"_id": change.report_id}, {"_id": 1}) is None and archive_of(self.db.board).find_one(
+            {"_id": change.report_id}, {"_id": 1}) is not None)
 
     def _write_lingering(self, report_id: str, settings: ConsoleSettings) -> None:
         waiting = self.lingering.pop(report_id)
@@ -137,7 +153,14 @@ class ConsoleStore(Store):
         return list(self.db.board.find({"updated_at": {"$gt": since}}, BOARD_FIELDS))
 
     def entry(self, report_id: str) -> dict[str, Any] | None:
-        return self.db.board.find_one({"_id": report_id}, BOARD_FIELDS)
+        """Live or archived: an action on a report long closed is still checked against its Polsek."""
+        return find_one_anywhere(self.db.board, {"_id": report_id}, BOARD_FIELDS)
+
+    def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
+        """Entries unchanged since before then and off the board since before then, the stalest first (index
+        updated_at; an open report's entry stays however old)."""
+        return {"board": list(self.db.board.find({"updated_at": {"$lt": before}, "visible_until": {"$lt": before}})
+                              .sort([("updated_at", ASCENDING)]).limit(limit))}
 
     # ------------------------------------------------------------ operators
 

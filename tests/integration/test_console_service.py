@@ -249,3 +249,41 @@ def test_a_change_that_meets_no_receipt_waiting_is_written_at_once(counted_store
     with eventlet.Timeout(5):
         assert store.apply(assignment)
     assert writes.commands == ["insert"]
+
+
+def said_days_ago(event: dict, days: float) -> dict:
+    from datetime import timedelta
+
+    from shared.envelope import utcnow
+    return event | {"time": (utcnow() - timedelta(days=days)).isoformat()}
+
+
+def test_a_board_entry_off_the_board_long_ago_moves_out_and_an_event_said_again_then_brings_nothing_back(store):
+    """A month's closed reports would otherwise stay in the board collection for ever (one per incident): they
+    move to board_archive, a report's page (and the checks of an action on it) still reads them there, and a
+    redelivered event about one is not taken for a new entry."""
+    from datetime import timedelta
+
+    from services.console import board
+    from shared import archive
+    from shared.archive import ArchiveSettings
+    from shared.envelope import utcnow
+    from tests.factories import as_event, create_assignment_created, create_step
+
+    store.archive = ArchiveSettings(after=timedelta(days=1))
+    received = said_days_ago(create_report_received(), 2)
+    created = said_days_ago(create_assignment_created(received), 2)
+    events = [received, created, said_days_ago(create_step("completed", created), 2)]
+    still_open = said_days_ago(create_report_received(), 2)
+    for event in [*events, still_open]:
+        [change] = board.changes_from(as_event(event))
+        assert store.apply(change)
+    closed_id, open_id = received["data"]["report_id"], still_open["data"]["report_id"]
+
+    assert archive.sweep(store, store.archive, utcnow() + timedelta(days=2)) == {"board": 1}
+    assert [entry["_id"] for entry in store.db.board.find()] == [open_id]  # open: it stays however old
+    assert store.entry(closed_id)["status"] == "resolved"
+    for event in events:
+        [change] = board.changes_from(as_event(event))
+        assert not store.apply(change)
+    assert store.db.board.count_documents({"_id": closed_id}) == 0
