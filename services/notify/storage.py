@@ -41,6 +41,7 @@ from shared.archive import (
     find_both,
     may_be_archived,
 )
+from shared.envelope import utcnow
 from shared.mongo import MongoStorage, Store
 
 # The newest assignments of one phone a reply is matched against: closed ones explain a late reply.
@@ -80,6 +81,8 @@ class NotificationStore(MongoArchive, Store):
         archived.create_index([("created_at", ASCENDING)], name="created_at")
         archived.create_index([("settled_at", ASCENDING)], name="settled_at")  # what a spending recount reads anew
         self.db.closed_assignments.create_index([("closed_at", ASCENDING)], name="closed_at")
+        # Closes an earlier version kept without their time count from the first start that has one.
+        self.db.closed_assignments.update_many({"closed_at": {"$exists": False}}, {"$set": {"closed_at": utcnow()}})
         self.db.inbound.create_index([("at", ASCENDING)], name="at")
 
     # ---- outgoing SMS -----------------------------------------------------------------------

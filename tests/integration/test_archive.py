@@ -226,6 +226,19 @@ def test_closes_and_answers_over_long_ago_move_out_and_a_late_reply_or_an_inboun
     assert store.answered("inbound-old", T0, T0 + HOUR) is None  # said lately: the archive is not read
 
 
+def test_closes_an_earlier_version_kept_without_their_time_move_a_month_after_the_first_start_with_one(
+        mongo_client, db_names):
+    store = NotificationStore(mongo_client[db_names["notify"]])
+    store.db.closed_assignments.insert_one({"_id": "a-before", "closed": "completed"})
+
+    store.ensure_indexes()
+    store.ensure_indexes()  # a second replica starting, or a restart: the first time is kept
+    started = store.db.closed_assignments.find_one({"_id": "a-before"})["closed_at"].replace(tzinfo=timezone.utc)
+
+    assert archive.sweep(store, ArchiveSettings(after=DAY), started + DAY / 2) == {}
+    assert archive.sweep(store, ArchiveSettings(after=DAY), started + 2 * DAY) == {"closed_assignments": 1}
+
+
 def charged_sms(sms_id: str, created_at: datetime, settled_at: datetime, price: float = 350.0, **fields) -> dict:
     return {"_id": sms_id, "state": "delivered", "to": "+6281210010505", "polsek": "31.71.06", "price": price,
             "gateway_id": f"GW-{sms_id}", "created_at": created_at, "settled_at": settled_at} | fields
