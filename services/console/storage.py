@@ -13,7 +13,7 @@ read — never find_one_and_update, which the embedded server answers by scannin
 A board entry no event has changed for ARCHIVE.AFTER_SECONDS, and off the board by then (closed, or never
 more than an event about a report this console did not see), moves to `board_archive` (shared/archive.py):
 a report's page and the checks of an action on it still read it there, and an event said again that long
-after is applied to nothing (`apply`: what the archive holds was shown long ago).
+after is applied to nothing (`_apply_all`: what the archive holds was shown long ago).
 """
 from __future__ import annotations
 
@@ -76,8 +76,6 @@ class ConsoleStore(MongoArchive, Store):
         (or raises). A report's receipt waits up to `linger` for the changes that follow it within ms (its
         assignment) and is written with them; a later change goes at once, unless it meets such a wait:
         waiting where nothing follows would only hold a worker."""
-        if self._archived_long_ago(change):
-            return False
         waiting = self.lingering.get(change.report_id)
         if waiting is None:
             if change.kind != LINGERS or self.linger <= 0:
@@ -90,12 +88,6 @@ class ConsoleStore(MongoArchive, Store):
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-
-    def _archived_long_ago(self, change: Change) -> bool:
-        """The entry of an event said long enough ago may have moved to the archive: there it stays."""
-        return (may_be_archived(change.at, utcnow(), self.archive) and self.db.board.find_one(
-            {"_id": change.report_id}, {"_id": 1}) is None and archive_of(self.db.board).find_one(
-            {"_id": change.report_id}, {"_id": 1}) is not None)
 
     def _write_lingering(self, report_id: str, settings: ConsoleSettings) -> None:
         waiting = self.lingering.pop(report_id)
@@ -115,6 +107,8 @@ class ConsoleStore(MongoArchive, Store):
         entry at all. A remembered entry that says the event was seen is right (`seen` only grows)."""
         entry = self.written.get(report_id)
         for _ in range(CAS_TRIES):
+            if entry is None and self._archived_long_ago(report_id, changes):
+                return [False] * len(changes)
             after, new = entry, []
             for change in changes:
                 step = applied(after, change, utcnow(), settings)
@@ -127,6 +121,13 @@ class ConsoleStore(MongoArchive, Store):
                 return new
             entry = self.db.board.find_one({"_id": report_id})
         raise BoardConflict(f"board entry {report_id} kept changing; the event will be retried")
+
+    def _archived_long_ago(self, report_id: str, changes: list[Change]) -> bool:
+        """Events said long enough ago that their entry may have moved to the archive, about to start an entry:
+        one read of the archive, only then (a live entry, or a fresh event, never reads it)."""
+        now = utcnow()
+        return all(may_be_archived(change.at, now, self.archive) for change in changes) and archive_of(
+            self.db.board).find_one({"_id": report_id}, {"_id": 1}) is not None
 
     def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any], linger: float) -> bool:
         if entry is None:
