@@ -39,8 +39,7 @@ SECTIONS = {"reports": (IntakeSettings, Open311Settings, SweepSettings, ArchiveS
                         WebServerSettings, OutageSettings, MetricsSettings),
             "dispatch": (DispatchSettings, ArchiveSettings, PlaceSettings, OutageSettings, MetricsSettings),
             "notify": (SendPolicy, SmsPrices, ArchiveSettings, OutageSettings, MetricsSettings),
-            "console": (ConsoleSettings, ArchiveSettings, PlaceSettings, WebServerSettings, OutageSettings,
-                        MetricsSettings),
+            "console": (ConsoleSettings, PlaceSettings, WebServerSettings, OutageSettings, MetricsSettings),
             "community": (CommunitySettings, SmsPrices, OutageSettings, MetricsSettings)}
 # What nameko itself reads from each config.yml (not a section of ours): their defaults live there.
 NAMEKO_KEYS = {

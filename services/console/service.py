@@ -4,8 +4,6 @@ the roster and a map — served by the service itself (no CDN, no map tiles).
 Consumes  reports.events   report_received, duplicate_reported, report_cancelled
           dispatch.events  assignment_created, _acknowledged, _declined, _departed, _arrived, _completed,
                            _expired, _escalated                      → the board (its own read model)
-Timer     archive_old_board_entries (every ARCHIVE.SECONDS): entries off the board and unchanged long ago move
-          to board_archive (shared/archive.py)
 HTTP      GET  /                      the page (static/), GET /static/<name>
           POST /api/login, /api/logout; GET /api/me
           GET  /api/board             the operator's board (JSON)
@@ -41,8 +39,6 @@ from services.console.feed import BoardFeed
 from services.console.settings import ConsoleSettings
 from services.console.storage import ConsoleStorage
 from services.console.web import http
-from shared import archive
-from shared.archive import ArchiveSettings
 from shared.boundaries import AtlasProvider
 from shared.contract import (
     ASSIGNMENT_ACKNOWLEDGED,
@@ -61,7 +57,7 @@ from shared.envelope import Event, utcnow
 from shared.messaging import handles
 from shared.metrics import Metrics
 from shared.outage import OutageStatus
-from shared.settings import SettingsProvider, every
+from shared.settings import SettingsProvider
 
 
 class ConsoleService:
@@ -126,11 +122,6 @@ class ConsoleService:
     @handles(ASSIGNMENT_ESCALATED)
     def handle_assignment_escalated(self, event: Event) -> None:
         self.follow(event)
-
-    @every(ArchiveSettings, "interval")
-    def archive_old_board_entries(self) -> None:
-        """Entries off the board for long leave it; a report's page still finds them."""
-        self.metrics.archived(archive.sweep(self.store, self.store.archive, utcnow()))
 
     # ------------------------------------------------------------ pages and login
 

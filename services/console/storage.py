@@ -9,11 +9,6 @@ request costs one session read; the live board costs one query per process every
 however many browsers watch it (feed.BoardFeed). A login attempt costs one conditional update by `_id`
 per count it takes a place in (three; two for a count's first attempt in its window) and one operator
 read — never find_one_and_update, which the embedded server answers by scanning the collection.
-
-A board entry no event has changed for ARCHIVE.AFTER_SECONDS, and off the board by then (closed, or never
-more than an event about a report this console did not see), moves to `board_archive` (shared/archive.py):
-a report's page and the checks of an action on it still read it there, and an event said again that long
-after is applied to nothing (`_apply_all`: what the archive holds was shown long ago).
 """
 from __future__ import annotations
 
@@ -32,7 +27,6 @@ from services.console import auth, domain
 from services.console.board import Change, applied
 from services.console.exceptions import AccountLocked, BoardConflict, LoginFailed, NotLoggedIn
 from services.console.settings import DEFAULTS, ConsoleSettings
-from shared.archive import MongoArchive, archive_of, find_one_anywhere, may_be_archived
 from shared.envelope import utcnow
 from shared.mongo import MongoStorage, Store
 
@@ -48,9 +42,7 @@ REMEMBERED_ENTRIES = 4096  # board entries whose last written version this proce
 BOARD_FIELDS = {"seen": 0}  # the idempotency keys stay in the database
 
 
-class ConsoleStore(MongoArchive, Store):
-    FINAL_FIELD = {"board": "updated_at"}  # rewritten by every change
-
+class ConsoleStore(Store):
     def __init__(self, db, linger: float = BOARD_LINGER):
         super().__init__(db)
         self.linger = linger
@@ -107,8 +99,6 @@ class ConsoleStore(MongoArchive, Store):
         entry at all. A remembered entry that says the event was seen is right (`seen` only grows)."""
         entry = self.written.get(report_id)
         for _ in range(CAS_TRIES):
-            if entry is None and self._archived_long_ago(report_id, changes):
-                return [False] * len(changes)
             after, new = entry, []
             for change in changes:
                 step = applied(after, change, utcnow(), settings)
@@ -121,13 +111,6 @@ class ConsoleStore(MongoArchive, Store):
                 return new
             entry = self.db.board.find_one({"_id": report_id})
         raise BoardConflict(f"board entry {report_id} kept changing; the event will be retried")
-
-    def _archived_long_ago(self, report_id: str, changes: list[Change]) -> bool:
-        """Events said long enough ago that their entry may have moved to the archive, about to start an entry:
-        one read of the archive, only then (a live entry, or a fresh event, never reads it)."""
-        now = utcnow()
-        return all(may_be_archived(change.at, now, self.archive) for change in changes) and archive_of(
-            self.db.board).find_one({"_id": report_id}, {"_id": 1}) is not None
 
     def _compare_and_set(self, entry: dict[str, Any] | None, after: dict[str, Any], linger: float) -> bool:
         if entry is None:
@@ -154,14 +137,7 @@ class ConsoleStore(MongoArchive, Store):
         return list(self.db.board.find({"updated_at": {"$gt": since}}, BOARD_FIELDS))
 
     def entry(self, report_id: str) -> dict[str, Any] | None:
-        """Live or archived: an action on a report long closed is still checked against its Polsek."""
-        return find_one_anywhere(self.db.board, {"_id": report_id}, BOARD_FIELDS)
-
-    def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
-        """Entries unchanged since before then and off the board since before then, the stalest first (index
-        updated_at; an open report's entry stays however old)."""
-        return {"board": list(self.db.board.find({"updated_at": {"$lt": before}, "visible_until": {"$lt": before}})
-                              .sort([("updated_at", ASCENDING)]).limit(limit))}
+        return self.db.board.find_one({"_id": report_id}, BOARD_FIELDS)
 
     # ------------------------------------------------------------ operators
 
