@@ -18,8 +18,8 @@ whether data piling up slows Siaga. Every officer answers his assignment SMS wit
 second after it is delivered (the simulator's auto-reply), so reports resolve, officers come free and the
 run can go on for as long as it is given; the incidents go to SOAK_VILLAGES villages in turn, each with its
 Bhabinkamtibmas. Archiving is on with a short age (SOAK_ARCHIVE_AFTER seconds, swept every 2 s), so
-resolved reports, ended assignments, settled SMS and answered replies leave the live collections during
-the run, as a year's would.
+resolved reports, ended assignments and settled SMS leave the live collections during the run, as a year's
+would.
 
 Latency is what `python -m bench pipeline` measures (its helpers): incident published → the officer's
 sms_requested. Printed: the sustained rate and p50/p99 of the first and the last SOAK_WINDOW incidents
@@ -99,10 +99,9 @@ WORSE = 0.10  # the last window may be this much slower than the first
 ARCHIVE_SWEEP_SECONDS = 2
 ROSTER_CHUNK = 250  # the embedded server's bulk roster write is quadratic in its size (bench/chaos.py)
 # What the services archive, and where (shared/archive.py).
-COLLECTIONS = {"reports": ("reports",), "dispatch": ("assignments",),
-               "notify": ("notifications", "closed_assignments", "inbound")}
-# What grows and is not archived: the console's board, an entry per report.
-UNARCHIVED = {"console": ("board",)}
+COLLECTIONS = {"reports": "reports", "dispatch": "assignments", "notify": "notifications"}
+# What grows and is not archived: a record per assignment closed for replies, per reply, per report on the board.
+UNARCHIVED = {"notify": ("closed_assignments", "inbound"), "console": ("board",)}
 # The whole run is one month, a month no Polsek sends: its budget would hold the reporters' SMS part way
 # (and change the load). The spending is still recounted every minute, as in production.
 UNBOUNDED_SPENDING = {"SMS_MONTHLY_BUDGET": "default=0"}
@@ -299,11 +298,10 @@ def archived(collection, report_id: str, patience: float) -> bool:
 def collection_sizes(client, system: System) -> dict[str, tuple[int, int | None]]:
     """(live, archived) of each archived collection, then (size, None) of those that grow unarchived."""
     sizes: dict[str, tuple[int, int | None]] = {}
-    for service, collections in COLLECTIONS.items():
+    for service, collection in COLLECTIONS.items():
         db = client[system.database_name(service)]
-        for collection in collections:
-            sizes[collection] = (db[collection].estimated_document_count(),
-                                 db[f"{collection}_archive"].estimated_document_count())
+        sizes[collection] = (db[collection].estimated_document_count(),
+                             db[f"{collection}_archive"].estimated_document_count())
     for service, collections in UNARCHIVED.items():
         for collection in collections:
             sizes[collection] = (client[system.database_name(service)][collection].estimated_document_count(), None)

@@ -58,10 +58,9 @@ class ArchiveSettings:
     """When final documents leave the hot collections (each service's config.yml `ARCHIVE:`)."""
 
     SECTION: ClassVar[str] = "ARCHIVE"
-    after: timedelta = setting(timedelta(days=30), "closed reports (by receipt), assignments over, SMS settled, "
-                               "replies answered longer ago than this many seconds move to an archive collection "
-                               "beside theirs (reports_archive, assignments_archive, notifications_archive, "
-                               "inbound_archive …); 0: never",
+    after: timedelta = setting(timedelta(days=30), "closed reports (by receipt), assignments over, SMS settled "
+                               "longer ago than this many seconds move to an archive collection beside theirs "
+                               "(reports_archive, assignments_archive, notifications_archive); 0: never",
                                key="AFTER_SECONDS", parse=age)
     interval: float = setting(60.0, "how often the archive sweep runs (seconds)", key="SECONDS")
     batch: int = setting(200, "documents moved per collection and sweep at most")

@@ -74,7 +74,7 @@ class NotifyService:
     @handles(contract.ASSIGNMENT_COMPLETED)
     def handle_assignment_completed(self, completed: Event) -> None:
         """The reporters learn the report is resolved; the officer's replies to it stop counting."""
-        self.notifications.close_assignment(completed.data["assignment_id"], "completed", utcnow())
+        self.notifications.close_assignment(completed.data["assignment_id"], "completed")
         followed = self.notifications.followed(completed.data["report_id"])
         desk = completed.data.get("desk_outcome")
         template = templates.REPORTER_CLOSED_BY_DESK if desk else templates.REPORTER_RESOLVED
@@ -84,14 +84,14 @@ class NotifyService:
     def handle_assignment_declined(self, declined: Event) -> None:
         """Closed for replies; the report counts one more officer who did not take it, for the duty desk.
         Declined because the report was cancelled: the officer is told to stand down."""
-        self.notifications.close_assignment(declined.data["assignment_id"], "declined", utcnow())
+        self.notifications.close_assignment(declined.data["assignment_id"], "declined")
         self.notifications.count_not_taken(declined.data["report_id"], declined.data["assignment_id"])
         self.send(domain.officer_report_cancelled_sms(declined), declined)
 
     @handles(contract.ASSIGNMENT_EXPIRED)
     def handle_assignment_expired(self, expired: Event) -> None:
         """A late reply to an expired assignment must not act on it; the officer did not take the report."""
-        self.notifications.close_assignment(expired.data["assignment_id"], "expired", utcnow())
+        self.notifications.close_assignment(expired.data["assignment_id"], "expired")
         self.notifications.count_not_taken(expired.data["report_id"], expired.data["assignment_id"])
 
     @handles(contract.ASSIGNMENT_ESCALATED)
@@ -172,11 +172,10 @@ class NotifyService:
         if phone is None:
             log.warning("inbound SMS %s from a sender that is no phone number: no reply", inbound.id)
             return
-        now = utcnow()
-        answer = self.notifications.answered(inbound.id, inbound.time, now)
+        answer = self.notifications.answered(inbound.id)
         if answer is None:  # answered once, from the state it found; a repeat says the same again
             answer = self.notifications.answer(inbound.id, answers.reply_answer(
-                inbound.data["text"], self.notifications.assignments_of(phone, now), phone, at), now)
+                inbound.data["text"], self.notifications.assignments_of(phone), phone, at), utcnow())
         if "unmatched" in answer:
             self.publish(contract.REPLY_UNMATCHED, answer["unmatched"], cause=inbound)
             return

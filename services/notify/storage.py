@@ -16,9 +16,7 @@
 SMS settled for longer than ARCHIVE.AFTER_SECONDS (`settled_at`) move to `notifications_archive`
 (shared/archive.py). A reporter's first SMS is still read there when a report outlived it, the spending
 counts both (an archived SMS once), `siaga trace` reads both; a cause old enough to have had its SMS archived
-finds them there. Closes and answers that old move too (`closed_at`, `at`), to `closed_assignments_archive`
-and `inbound_archive`: an inbound SMS said again that long after is answered from there, and a reply still
-matched to an SMS that old learns there that its assignment closed.
+finds them there.
 """
 from __future__ import annotations
 
@@ -39,9 +37,7 @@ from shared.archive import (
     complete_before,
     count_both,
     find_both,
-    may_be_archived,
 )
-from shared.envelope import utcnow
 from shared.mongo import MongoStorage, Store
 
 # The newest assignments of one phone a reply is matched against: closed ones explain a late reply.
@@ -61,8 +57,7 @@ class ArchivedSpending:
 
 
 class NotificationStore(MongoArchive, Store):
-    FINAL_FIELD = {"notifications": "settled_at",  # rewritten by every settling step, unset by a late acceptance
-                   "closed_assignments": "closed_at", "inbound": "at"}  # written once
+    FINAL_FIELD = {"notifications": "settled_at"}  # rewritten by every settling step, unset by a late acceptance
 
     def __init__(self, db):
         super().__init__(db)
@@ -80,10 +75,6 @@ class NotificationStore(MongoArchive, Store):
         archived.create_index([("polsek", ASCENDING), ("created_at", ASCENDING)], name="polsek_created")
         archived.create_index([("created_at", ASCENDING)], name="created_at")
         archived.create_index([("settled_at", ASCENDING)], name="settled_at")  # what a spending recount reads anew
-        self.db.closed_assignments.create_index([("closed_at", ASCENDING)], name="closed_at")
-        # Closes an earlier version kept without their time count from the first start that has one.
-        self.db.closed_assignments.update_many({"closed_at": {"$exists": False}}, {"$set": {"closed_at": utcnow()}})
-        self.db.inbound.create_index([("at", ASCENDING)], name="at")
 
     # ---- outgoing SMS -----------------------------------------------------------------------
 
@@ -262,11 +253,9 @@ class NotificationStore(MongoArchive, Store):
     # ---- the archive (shared/archive.py)
 
     def archivable(self, before: datetime, limit: int) -> dict[str, list[dict[str, Any]]]:
-        """SMS settled before then, the longest settled first; assignments closed and inbound SMS answered
-        before then (each by its index)."""
-        return {collection: list(self.db[collection].find({field: {"$lt": before}})
-                                 .sort([(field, ASCENDING)]).limit(limit))
-                for collection, field in self.FINAL_FIELD.items()}
+        """SMS settled before then, the longest settled first (index settled_at)."""
+        return {"notifications": list(self.db.notifications.find({"settled_at": {"$lt": before}})
+                                      .sort([("settled_at", ASCENDING)]).limit(limit))}
 
     def count_not_taken(self, report_id: str, assignment_id: str) -> None:
         """An assignment declined or left unanswered; a set, so a redelivery counts once."""
@@ -279,19 +268,14 @@ class NotificationStore(MongoArchive, Store):
 
     # ---- assignments an officer may answer ----------------------------------------------------
 
-    def close_assignment(self, assignment_id: str, why: str, now: datetime) -> None:
+    def close_assignment(self, assignment_id: str, why: str) -> None:
         """Closed for replies; an upsert, so a close that overtakes the creation is kept (and a
-        redelivery keeps the first reason and time)."""
-        self.db.closed_assignments.update_one({"_id": assignment_id},
-                                              {"$setOnInsert": {"closed": why, "closed_at": now}}, upsert=True)
+        redelivery keeps the first reason)."""
+        self.db.closed_assignments.update_one({"_id": assignment_id}, {"$setOnInsert": {"closed": why}},
+                                              upsert=True)
 
-    def answered(self, inbound_id: str, said_at: datetime, now: datetime) -> dict[str, Any] | None:
-        """How the inbound SMS (or refusal) was answered, if it was; looked for in the archive only when it was
-        said long enough ago for its answer to have moved there."""
-        found = self.db.inbound.find_one({"_id": inbound_id})
-        if found is None and may_be_archived(said_at, now, self.archive):
-            return archive_of(self.db.inbound).find_one({"_id": inbound_id})
-        return found
+    def answered(self, inbound_id: str) -> dict[str, Any] | None:
+        return self.db.inbound.find_one({"_id": inbound_id})
 
     def answer(self, inbound_id: str, answer: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Keep how an inbound SMS (or dispatch's refusal of one) was answered; the first answer wins, a
@@ -303,19 +287,12 @@ class NotificationStore(MongoArchive, Store):
         except DuplicateKeyError:
             return self.db.inbound.find_one({"_id": inbound_id})
 
-    def assignments_of(self, phone: str, now: datetime) -> list[dict[str, Any]]:
-        """The phone's newest assignments, open and closed (two reads; replies are off the main path). An
-        assignment whose SMS was sent long enough ago for its close to have been archived, and that is not
-        closed in the live collection, is looked for in the archive (a third read, only then)."""
+    def assignments_of(self, phone: str) -> list[dict[str, Any]]:
+        """The phone's newest assignments, open and closed (two reads; replies are off the main path)."""
         officer_sms = list(self.db.notifications.find({"to": phone, "kind": templates.OFFICER_ASSIGNMENT.name})
                            .sort("created_at", DESCENDING).limit(REPLY_LOOKBACK))
         ids = [m["assignment_id"] for m in officer_sms]
         closed = {c["_id"]: c["closed"] for c in self.db.closed_assignments.find({"_id": {"$in": ids}})} if ids else {}
-        old = [m["assignment_id"] for m in officer_sms
-               if m["assignment_id"] not in closed and may_be_archived(m["created_at"], now, self.archive)]
-        if old:
-            archived = archive_of(self.db.closed_assignments).find({"_id": {"$in": old}})
-            closed |= {c["_id"]: c["closed"] for c in archived}
         return domain.reply_candidates(officer_sms, closed)
 
 

@@ -39,7 +39,6 @@ ARCHIVE = {"AFTER_SECONDS": 1, "SECONDS": 0.2}
 MENTENG = "31.71.06.1001"
 T0 = datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
 
 
 def stored_report(store: ReportStore, status: str, received_at: datetime, **place) -> dict:
@@ -198,45 +197,6 @@ def test_a_report_that_outlived_its_reporters_first_sms_still_finds_whom_to_tell
     assert store.get(stored["_id"]) is None
     assert store.followed(received.data["report_id"]) == reporters is not None
     assert [sms["_id"] for sms in store.about(received.data["report_id"])] == [stored["_id"]]
-
-
-def test_closes_and_answers_over_long_ago_move_out_and_a_late_reply_or_an_inbound_said_again_still_finds_them(
-        mongo_client, db_names):
-    """A close per assignment and an answer per inbound SMS would otherwise stay in notify for ever: they move
-    with the SMS. An officer's reply still matched to an assignment SMS that old learns it closed; an inbound
-    SMS said again that long after is answered as it was."""
-    store = NotificationStore(mongo_client[db_names["notify"]])
-    store.ensure_indexes()
-    store.archive = ArchiveSettings(after=DAY)
-    phone = "+6281210010505"
-    store.db.notifications.insert_one({  # still waiting for its receipt: live
-        "_id": "sms-a1", "kind": "officer_assignment", "to": phone, "assignment_id": "a1", "answerable": {},
-        "created_at": T0 - 3 * DAY})
-    store.close_assignment("a1", "completed", T0 - 2 * DAY)
-    store.close_assignment("a2", "expired", T0)
-    old_answer = store.answer("inbound-old", {"unmatched": {"phone": phone}}, T0 - 2 * DAY)
-    store.answer("inbound-new", {"unmatched": {"phone": phone}}, T0)
-
-    assert archive.sweep(store, store.archive, T0 + HOUR) == {"closed_assignments": 1, "inbound": 1}
-    assert [c["_id"] for c in store.db.closed_assignments.find()] == ["a2"]
-    assert [a["_id"] for a in store.db.inbound.find()] == ["inbound-new"]
-    (candidate,) = store.assignments_of(phone, T0 + HOUR)
-    assert (candidate["_id"], candidate["open"], candidate["ended"]) == ("a1", False, "completed")
-    assert store.answered("inbound-old", T0 - 2 * DAY, T0 + HOUR) == old_answer
-    assert store.answered("inbound-old", T0, T0 + HOUR) is None  # said lately: the archive is not read
-
-
-def test_closes_an_earlier_version_kept_without_their_time_move_a_month_after_the_first_start_with_one(
-        mongo_client, db_names):
-    store = NotificationStore(mongo_client[db_names["notify"]])
-    store.db.closed_assignments.insert_one({"_id": "a-before", "closed": "completed"})
-
-    store.ensure_indexes()
-    store.ensure_indexes()  # a second replica starting, or a restart: the first time is kept
-    started = store.db.closed_assignments.find_one({"_id": "a-before"})["closed_at"].replace(tzinfo=timezone.utc)
-
-    assert archive.sweep(store, ArchiveSettings(after=DAY), started + DAY / 2) == {}
-    assert archive.sweep(store, ArchiveSettings(after=DAY), started + 2 * DAY) == {"closed_assignments": 1}
 
 
 def charged_sms(sms_id: str, created_at: datetime, settled_at: datetime, price: float = 350.0, **fields) -> dict:

@@ -249,4 +249,3 @@ def test_a_change_that_meets_no_receipt_waiting_is_written_at_once(counted_store
     with eventlet.Timeout(5):
         assert store.apply(assignment)
     assert writes.commands == ["insert"]
-
